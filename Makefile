@@ -1,0 +1,64 @@
+# Parley's front door: `make demo`, `make test`, `make bench`, `make fuzz`.
+# Every target installs missing Debian packages first (scripts/install-deps).
+
+JOBS ?= $(shell nproc)
+CMAKE_GEN := -G Ninja
+RELEASE := build/release
+ASAN := build/asan
+FUZZ := build/fuzz
+FUZZ_SECONDS ?= 10
+SECONDS ?= 600
+
+.PHONY: all deps build asan test unit-test asan-test fuzz fuzz-smoke fuzz-long bench demo speech clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(RELEASE)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(RELEASE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(RELEASE)/build.ninja
+	cmake --build $(RELEASE) -j $(JOBS)
+
+$(ASAN)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=ON -DPARLEY_BENCH=OFF
+
+asan: deps $(ASAN)/build.ninja
+	cmake --build $(ASAN) -j $(JOBS)
+
+# Test speech is generated here (espeak-ng through sox), never downloaded.
+speech: deps
+	@scripts/make-speech build/testdata
+
+unit-test: build speech
+	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS)
+
+asan-test: asan speech
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
+
+test: unit-test asan-test fuzz-smoke
+
+$(FUZZ)/build.ninja: CMakeLists.txt | deps
+	CXX=clang++-14 cmake -S . -B $(FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON
+
+fuzz: deps $(FUZZ)/build.ninja
+	cmake --build $(FUZZ) -j $(JOBS)
+
+# A short bounded run of every fuzz target, from its seed corpus.
+fuzz-smoke: fuzz
+	@scripts/run-fuzzers $(FUZZ) $(FUZZ_SECONDS)
+
+fuzz-long: fuzz
+	@scripts/run-fuzzers $(FUZZ) $(SECONDS)
+
+bench: build speech
+	@scripts/run-bench $(RELEASE) build/testdata
+
+demo: build speech
+	@scripts/demo $(RELEASE) build/testdata
+
+clean:
+	rm -rf build
