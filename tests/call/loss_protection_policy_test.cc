@@ -1,0 +1,55 @@
+#include "parley/call/loss_protection_policy.h"
+
+#include <gtest/gtest.h>
+
+namespace parley::call {
+namespace {
+
+TEST(LossProtectionPolicyTest, CleanNetworkSpendsNothingOnProtection) {
+  LossProtectionPolicy policy;
+  for (int i = 0; i < 10; ++i) policy.OnLossReport(0.0);
+  EXPECT_FALSE(policy.current().fec);
+  EXPECT_TRUE(policy.current().redundant_distances.empty());
+}
+
+struct LevelCase {
+  double loss;
+  bool fec;
+  std::vector<int> distances;
+};
+
+class LossProtectionLevelTest : public testing::TestWithParam<LevelCase> {};
+
+TEST_P(LossProtectionLevelTest, SteadyLossChoosesItsLevel) {
+  LossProtectionPolicy policy;
+  for (int i = 0; i < 20; ++i) policy.OnLossReport(GetParam().loss);
+  EXPECT_EQ(policy.current().fec, GetParam().fec);
+  EXPECT_EQ(policy.current().redundant_distances, GetParam().distances);
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, LossProtectionLevelTest,
+                         testing::Values(LevelCase{0.005, false, {}}, LevelCase{0.02, true, {}},
+                                         LevelCase{0.10, true, {2}}, LevelCase{0.20, true, {2}},
+                                         LevelCase{0.35, true, {1, 2}}));
+
+TEST(LossProtectionPolicyTest, StepsUpAtOnceAndDownOnlyAfterCalm) {
+  LossProtectionPolicy policy;
+  policy.OnLossReport(0.10);
+  EXPECT_EQ(policy.current().redundant_distances, std::vector<int>{2});
+  for (int i = 0; i < 3; ++i) policy.OnLossReport(0.0);
+  EXPECT_EQ(policy.current().redundant_distances, std::vector<int>{2}) << "one calm second is not enough";
+  for (int i = 0; i < 20; ++i) policy.OnLossReport(0.0);
+  EXPECT_FALSE(policy.current().fec);
+  EXPECT_TRUE(policy.current().redundant_distances.empty());
+}
+
+TEST(LossProtectionPolicyTest, FecExpectedLossFollowsReportedLoss) {
+  LossProtectionPolicy policy;
+  policy.OnLossReport(0.03);
+  EXPECT_EQ(policy.current().fec_expected_loss_percent, 3);
+  policy.OnLossReport(0.9);
+  EXPECT_EQ(policy.current().fec_expected_loss_percent, 25);
+}
+
+}  // namespace
+}  // namespace parley::call
