@@ -1,0 +1,186 @@
+// parley: the command-line client. Argument parsing and wiring only; the work is in
+// src/parley. Today: `parley lab` (a call over a simulated network) and `parley score`.
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "parley/call/media_lab.h"
+#include "parley/media/quality_score.h"
+#include "parley/media/wav_file.h"
+#include "parley/net/netsim_spec.h"
+
+namespace {
+
+using parley::call::LabConfig;
+using parley::call::LabReport;
+using parley::call::ProtectionMode;
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "parley: %s\n", message.c_str());
+  return 1;
+}
+
+nlohmann::json LabJson(const LabConfig& config, const LabReport& report,
+                       const parley::Result<parley::media::QualityReport>& quality) {
+  const auto& jb = report.jitter_buffer;
+  nlohmann::json json = {
+      {"network", report.network},
+      {"seed", config.seed},
+      {"bitrate_bps", config.bitrate_bps},
+      {"frame_ms", config.frame_ms},
+      {"added_delay_mean_ms", report.added_delay_mean_ms},
+      {"added_delay_p95_ms", report.added_delay_p95_ms},
+      {"frames_sent", report.frames_sent},
+      {"network_loss", report.network_loss_fraction},
+      {"late_loss", report.late_loss_fraction},
+      {"recovered_redundancy", report.recovered_redundancy_fraction},
+      {"recovered_fec", report.recovered_fec_fraction},
+      {"concealed", report.concealed_fraction},
+      {"payload_kbps", report.payload_bitrate_kbps},
+      {"jitter_buffer",
+       {{"current_delay_ms", jb.current_delay_ms},
+        {"target_delay_ms", jb.target_delay_ms},
+        {"late_frames", jb.late_frames},
+        {"duplicate_frames", jb.duplicate_frames},
+        {"frames_from_redundancy", jb.frames_from_redundancy},
+        {"frames_from_fec", jb.frames_from_fec},
+        {"frames_concealed", jb.frames_concealed},
+        {"accelerate", jb.accelerate_count},
+        {"expand", jb.expand_count},
+        {"merge", jb.merge_count}}},
+  };
+  json["settle_after_change_ms"] =
+      report.settle_after_change_ms ? nlohmann::json(*report.settle_after_change_ms) : nlohmann::json(nullptr);
+  if (quality) {
+    json["quality"] = {{"mos", quality->mos},
+                       {"nsim", quality->nsim},
+                       {"log_spectral_distance_db", quality->log_spectral_distance_db},
+                       {"silenced_speech", quality->silenced_speech_fraction}};
+  } else {
+    json["quality"] = {{"error", quality.error().message}};
+  }
+  return json;
+}
+
+void PrintLab(const LabReport& report, const parley::Result<parley::media::QualityReport>& quality) {
+  const auto& jb = report.jitter_buffer;
+  fmt::print("network        {}\n", report.network);
+  fmt::print("added delay    mean {:.1f} ms, 95th percentile {:.1f} ms (target now {:.0f} ms)\n",
+             report.added_delay_mean_ms, report.added_delay_p95_ms, jb.target_delay_ms);
+  fmt::print("network loss   {:.2f}% of {} packets; late {:.2f}%\n", 100 * report.network_loss_fraction,
+             report.frames_sent, 100 * report.late_loss_fraction);
+  fmt::print("recovered      {:.2f}% from redundancy, {:.2f}% from FEC\n",
+             100 * report.recovered_redundancy_fraction, 100 * report.recovered_fec_fraction);
+  fmt::print("concealed      {:.2f}% of frames (PLC)\n", 100 * report.concealed_fraction);
+  fmt::print("time-stretch   {} accelerate, {} expand, {} merge\n", jb.accelerate_count, jb.expand_count,
+             jb.merge_count);
+  fmt::print("bitrate        {:.1f} kbit/s of media payload\n", report.payload_bitrate_kbps);
+  if (report.settle_after_change_ms) {
+    fmt::print("settled        {:.0f} ms after the network's last change\n", *report.settle_after_change_ms);
+  }
+  if (quality) {
+    fmt::print("quality        {:.2f} MOS (NSIM {:.3f})\n", quality->mos, quality->nsim);
+  } else {
+    fmt::print("quality        not scored: {}\n", quality.error().message);
+  }
+}
+
+int RunLab(const LabConfig& config, const std::string& in_path, const std::string& out_path, bool json) {
+  auto input = parley::media::ReadWavFile(in_path);
+  if (!input) return Fail(input.error().message);
+  auto report = parley::call::RunMediaLab(config, *input);
+  if (!report) return Fail(report.error().message);
+  if (!out_path.empty()) {
+    if (auto written = parley::media::WriteWavFile(out_path, report->received); !written) {
+      return Fail(written.error().message);
+    }
+  }
+  auto quality = parley::media::ScoreSpeechQuality(*input, report->received);
+  if (json) {
+    std::puts(LabJson(config, *report, quality).dump(2).c_str());
+  } else {
+    PrintLab(*report, quality);
+    if (!out_path.empty()) fmt::print("wrote          {}\n", out_path);
+  }
+  return 0;
+}
+
+int RunScore(const std::string& reference_path, const std::string& degraded_path) {
+  auto reference = parley::media::ReadWavFile(reference_path);
+  if (!reference) return Fail(reference.error().message);
+  auto degraded = parley::media::ReadWavFile(degraded_path);
+  if (!degraded) return Fail(degraded.error().message);
+  auto quality = parley::media::ScoreSpeechQuality(*reference, *degraded);
+  if (!quality) return Fail(quality.error().message);
+  fmt::print("{:.2f} MOS (NSIM {:.3f}, log-spectral distance {:.1f} dB, {:.1f}% of speech silenced)\n",
+             quality->mos, quality->nsim, quality->log_spectral_distance_db,
+             100 * quality->silenced_speech_fraction);
+  return 0;
+}
+
+std::string PresetList() {
+  std::string text = "Network presets:\n";
+  for (const auto& [name, description] : parley::net::NetsimPresets()) {
+    text += fmt::format("  {:<10} {}\n", name, description);
+  }
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parley: end-to-end encrypted voice calls that get through censorship"};
+  app.require_subcommand(1);
+
+  LabConfig lab;
+  std::string lab_in, lab_out;
+  bool lab_json = false;
+  bool list_networks = false;
+  auto* lab_cmd = app.add_subcommand("lab", "What would my call sound like on this network? "
+                                            "Runs speech through the whole media path in simulated time.");
+  lab_cmd->footer(PresetList());
+  lab_cmd->add_option("--in", lab_in, "speech to send (WAV or any format libsndfile reads)");
+  lab_cmd->add_option("--network", lab.network, "a preset name or a spec like "
+                                                "delay=40ms,jitter=15ms,loss=5%,burst=3,rate=32kbit")
+      ->capture_default_str();
+  lab_cmd->add_option("--out", lab_out, "where to write what the far end hears (48 kHz WAV)");
+  lab_cmd->add_flag("--json", lab_json, "print the figures as JSON");
+  lab_cmd->add_option("--seed", lab.seed, "seed of the simulated network")->capture_default_str();
+  lab_cmd->add_option("--bitrate", lab.bitrate_bps, "Opus bitrate, bit/s (6000-64000)")
+      ->check(CLI::Range(6000, 64000))->capture_default_str();
+  lab_cmd->add_option("--frame-ms", lab.frame_ms, "Opus frame length")
+      ->check(CLI::IsMember({10, 20, 40, 60}))->capture_default_str();
+  lab_cmd->add_option("--complexity", lab.complexity, "Opus complexity")
+      ->check(CLI::Range(0, 10))->capture_default_str();
+  lab_cmd->add_flag("--dtx", lab.dtx, "discontinuous transmission in silence");
+  const std::map<std::string, ProtectionMode> protections = {
+      {"auto", ProtectionMode::kAuto}, {"off", ProtectionMode::kOff}, {"fec", ProtectionMode::kFec},
+      {"redundancy", ProtectionMode::kRedundancy}, {"silence", ProtectionMode::kSilence}};
+  lab_cmd->add_option("--protection", lab.protection,
+                      "loss protection: auto (receiver reports decide), off (PLC only), fec, "
+                      "redundancy (FEC and copies), silence (lost audio left silent)")
+      ->transform(CLI::CheckedTransformer(protections, CLI::ignore_case))
+      ->default_str("auto");
+  lab_cmd->add_flag("--list-networks", list_networks, "list the network presets and exit");
+
+  std::string score_reference, score_degraded;
+  auto* score_cmd = app.add_subcommand("score", "Score received speech against what was sent (1-5, after ViSQOL)");
+  score_cmd->add_option("reference", score_reference, "what was sent")->required();
+  score_cmd->add_option("degraded", score_degraded, "what was received")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*lab_cmd) {
+    if (list_networks) {
+      std::fputs(PresetList().c_str(), stdout);
+      return 0;
+    }
+    if (lab_in.empty()) return Fail("lab needs --in speech.wav (try scripts/make-speech DIR for test speech)");
+    return RunLab(lab, lab_in, lab_out, lab_json);
+  }
+  return RunScore(score_reference, score_degraded);
+}
