@@ -29,7 +29,7 @@ void GilbertElliott::Set(double loss_fraction, double mean_burst_packets) {
   r_ = 1 / mean_burst_packets;
   p_ = r_ * loss_fraction / (1 - loss_fraction);
   // Allow rounding at the edge; the parser rejects bursts that are really too short.
-  PARLEY_CHECK_MSG(p_ <= 1 + 1e-9, "mean burst too short for this loss rate");
+  PARLEY_CHECK_MSG(p_ <= 1 + 1e-6, "mean burst too short for this loss rate");
   p_ = std::min(p_, 1.0);
 }
 

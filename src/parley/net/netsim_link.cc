@@ -136,25 +136,29 @@ void NetsimLink::Send(std::vector<uint8_t> bytes, TimePoint now) {
   last_arrival_ = std::max(last_arrival_, arrival);
 
   NetsimPacket packet{std::move(bytes), now, arrival, id, false};
+  std::optional<NetsimPacket> copy;
+  TimePoint copy_arrival;
   if (c.dup_percent > 0 && dup_random_.Chance(c.dup_percent / 100)) {
+    // The copy follows its original by a jitter draw of its own (after it on ties).
     ++stats_.duplicated;
-    NetsimPacket copy = packet;
-    copy.duplicate = true;
-    TimePoint copy_arrival = arrival + Jitter(c);
+    copy = packet;
+    copy->duplicate = true;
+    copy_arrival = arrival + Jitter(c);
     last_arrival_ = std::max(last_arrival_, copy_arrival);
-    Schedule(std::move(copy), copy_arrival);
   }
 
   if (held_) {
     // This packet overtakes the held one, which comes right after it.
     TimePoint at = std::min(held_->fallback, std::max(held_->own, arrival + Duration{1}));
+    Schedule(std::move(packet), arrival);
     Schedule(std::move(held_->packet), at);
     held_.reset();
   } else if (c.reorder_percent > 0 && reorder_random_.Chance(c.reorder_percent / 100)) {
     held_ = Held{std::move(packet), arrival, arrival + kReorderHoldLimit};
-    return;
+  } else {
+    Schedule(std::move(packet), arrival);
   }
-  Schedule(std::move(packet), arrival);
+  if (copy) Schedule(std::move(*copy), copy_arrival);
 }
 
 std::vector<NetsimPacket> NetsimLink::Receive(TimePoint now) {

@@ -240,11 +240,12 @@ Status Validate(const NetsimConditions& c, std::string_view where) {
   double loss = c.loss_percent / 100;
   if (c.burst_packets > 0 && loss < 1) {
     double min_burst = loss / (1 - loss);
-    if (c.burst_packets < min_burst) {
+    // The tolerance forgives rounding (0.8 / 0.2 is 4.000000000000001 in doubles).
+    if (c.burst_packets < min_burst * (1 - 1e-9)) {
       return Error{"burst=" + FormatNumber(c.burst_packets) + " is too short for loss=" +
                    FormatNumber(c.loss_percent) + "% " + std::string(where) +
                    " in network spec: with that average loss the mean burst is at least " +
-                   FormatNumber(std::ceil(min_burst * 100) / 100) + " packets"};
+                   FormatNumber(std::ceil(min_burst * 100 - 1e-6) / 100) + " packets"};
     }
   }
   return Ok{};
@@ -380,7 +381,7 @@ constexpr Preset kPresets[] = {
     {"edge", "delay=300ms,jitter=20ms,fifo=on,rate=32kbit",
      "EDGE-like: 32 kbit/s bottleneck with a 200 ms drop-tail queue, 300 ms one-way, "
      "20 ms jitter in order"},
-    {"mobile", "delay=60ms,jitter=20ms,fifo=on,loss=3%,burst=4",
+    {"mobile", "delay=60ms,jitter=20ms,loss=3%,burst=4,fifo=on",
      "4G on the move: 60 ms one-way, 20 ms jitter in order, 3% loss in bursts of 4"},
     {"reorder", "delay=40ms,jitter=10ms,reorder=5%,dup=1%",
      "40 ms one-way, 10 ms jitter, 5% extra reordering, 1% duplicates"},
