@@ -25,7 +25,8 @@ namespace parley::net {
 //   burst=N|off      mean loss burst length in packets (>= 1): Gilbert-Elliott loss
 //                    with `loss` as the average rate (see gilbert_elliott.h)
 //   reorder=PCT      chance that a packet is held back until the next packet sent has
-//                    been delivered (at most kReorderHoldLimit), so the two swap
+//                    been delivered (at most kReorderHoldLimit), so the two swap; the
+//                    overtaking packet is never held itself, so P/(1+P) of packets swap
 //   dup=PCT          chance that a packet is delivered twice (the copy gets its own jitter)
 //   fifo=on|off      on: packets never overtake each other through jitter (a late
 //                    packet delays the ones behind it); reorder= still applies. Default off.
