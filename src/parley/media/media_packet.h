@@ -14,6 +14,9 @@ namespace parley::media {
 // Copies of older frames ride along so a lost packet is recovered at full quality
 // from a later one (libtgvoip does the same under heavy loss).
 inline constexpr int kMaxRedundantFrames = 2;
+// A redundant copy is at most this far (in 48 kHz samples, 1 s) behind the primary:
+// older audio is past any playout deadline (the jitter buffer keeps at most 1 s).
+inline constexpr uint32_t kMaxRedundantOffsetSamples = 48000;
 
 struct EncodedFrame {
   uint32_t timestamp = 0;  // first sample, in 48 kHz samples; wraps
@@ -30,6 +33,11 @@ struct MediaPacket {
   bool operator==(const MediaPacket&) const = default;
 };
 
+// `packet` must be valid as ParseMediaPacket defines it (non-empty frames, at most
+// kMaxRedundantFrames copies, each strictly older than the next and than the primary,
+// by at most kMaxRedundantOffsetSamples); a violation is a programming error and aborts.
+// Parsing then serializing gives back the same bytes (the encoding is canonical).
+// Both are pure and may be called from any context.
 std::vector<uint8_t> SerializeMediaPacket(const MediaPacket& packet);
 Result<MediaPacket> ParseMediaPacket(std::span<const uint8_t> bytes);
 
