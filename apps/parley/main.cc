@@ -124,8 +124,8 @@ int RunScore(const std::string& reference_path, const std::string& degraded_path
 
 std::string PresetList() {
   std::string text = "Network presets:\n";
-  for (const auto& [name, description] : parley::net::NetsimPresets()) {
-    text += fmt::format("  {:<10} {}\n", name, description);
+  for (const auto& preset : parley::net::NetsimPresets()) {
+    text += fmt::format("  {:<10} {}\n             {}\n", preset.name, preset.description, preset.spec);
   }
   return text;
 }

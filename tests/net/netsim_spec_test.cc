@@ -395,3 +395,19 @@ TEST(NetsimPresetTest, SpecOrPresetTakesSpecs) {
 
 }  // namespace
 }  // namespace parley::net
+
+namespace parley::net {
+namespace {
+
+TEST(NetsimSpecLastChangeTest, IsTheLaterOfStepsAndOutageEnds) {
+  auto spec = ParseNetsimSpec("delay=40ms,outage=10s+500ms;at=4s:delay=100ms");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  ASSERT_TRUE(spec->LastChange().has_value());
+  EXPECT_EQ(*spec->LastChange(), milliseconds(10500));
+  auto steady = ParseNetsimSpec("delay=40ms,jitter=5ms");
+  ASSERT_TRUE(steady.ok());
+  EXPECT_FALSE(steady->LastChange().has_value());
+}
+
+}  // namespace
+}  // namespace parley::net

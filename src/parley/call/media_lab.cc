@@ -182,13 +182,13 @@ Result<LabReport> RunMediaLab(const LabConfig& config, std::span<const media::Sa
   const auto frames = static_cast<double>(std::max<uint64_t>(report.frames_sent, 1));
   const net::NetsimStats link = forward.stats();
   report.network_loss_fraction =
-      link.sent == 0 ? 0 : static_cast<double>(link.sent - link.delivered_unique) / static_cast<double>(link.sent);
+      link.sent == 0 ? 0 : static_cast<double>(link.lost()) / static_cast<double>(link.sent);
   report.late_loss_fraction = static_cast<double>(report.jitter_buffer.late_frames) / frames;
   report.recovered_redundancy_fraction = static_cast<double>(report.jitter_buffer.frames_from_redundancy) / frames;
   report.recovered_fec_fraction = static_cast<double>(report.jitter_buffer.frames_from_fec) / frames;
   report.concealed_fraction = static_cast<double>(report.jitter_buffer.frames_concealed) / frames;
   report.payload_bitrate_kbps = static_cast<double>(payload_bytes) * 8.0 / ToSeconds(last_send - start) / 1000.0;
-  if (std::optional<Duration> change = spec->LastChangeTime()) {
+  if (std::optional<Duration> change = spec->LastChange()) {
     report.settle_after_change_ms = SettleTimeMs(report.trace, ToSeconds(*change));
   }
   return report;

@@ -403,6 +403,14 @@ bool NetsimSpec::InOutage(Duration since_start) const {
   return false;
 }
 
+std::optional<Duration> NetsimSpec::LastChange() const {
+  std::optional<Duration> last;
+  auto later = [&last](Duration t) { if (!last || t > *last) last = t; };
+  for (const auto& step : steps) later(step.at);
+  for (const auto& o : outages) later(o.start + o.length);
+  return last;
+}
+
 Result<NetsimSpec> ParseNetsimSpec(std::string_view text) {
   NetsimSpec spec;
   if (Trim(text).empty()) return spec;

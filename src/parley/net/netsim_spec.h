@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,8 @@ struct NetsimSpec {
   // The conditions in force `since_start` after the start (initial before the first step).
   const NetsimConditions& ConditionsAt(Duration since_start) const;
   bool InOutage(Duration since_start) const;
+  // When conditions last change (a step, or the end of an outage), if they ever do.
+  std::optional<Duration> LastChange() const;
   bool operator==(const NetsimSpec&) const = default;
 };
 
