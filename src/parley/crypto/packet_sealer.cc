@@ -1,0 +1,78 @@
+// Packet sealing with libsodium's XChaCha20-Poly1305 (IETF variant).
+#include "parley/crypto/packet_sealer.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <limits>
+
+#include "parley/base/check.h"
+#include "parley/crypto/header_protection.h"
+#include "parley/crypto/sodium_setup.h"
+
+namespace parley::crypto {
+
+PacketSealer::PacketSealer(const DirectionKeys& keys, TimePoint now, PaddingPolicy padding, RatchetSchedule schedule)
+    : ratchet_(keys.chain_key),
+      header_key_(keys.header_key),
+      padding_(padding),
+      schedule_(schedule),
+      epoch_started_(now) {
+  EnsureSodium();
+  PARLEY_CHECK(schedule_.counter_bits >= 1 && schedule_.counter_bits <= 62);
+}
+
+Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, TimePoint now, std::span<uint8_t> out) {
+  auto sealed_size = padding_.SealedSize(content.size());
+  if (!sealed_size.ok()) return sealed_size.error();
+  PARLEY_CHECK_MSG(out.size() >= *sealed_size, "output buffer too small for the sealed packet");
+
+  // Ratchet: by count when the counter enters the next epoch, by time by jumping the
+  // counter to the next epoch's first value. Either way the counter only grows.
+  const int bits = schedule_.counter_bits;
+  const uint64_t last_epoch = std::numeric_limits<uint64_t>::max() >> bits;
+  if ((next_counter_ >> bits) == ratchet_.epoch() && now - epoch_started_ >= schedule_.max_epoch_age &&
+      (next_counter_ & ((uint64_t{1} << bits) - 1)) != 0) {
+    if (ratchet_.epoch() == last_epoch) return Error{"packet counter exhausted; the call must start again"};
+    next_counter_ = (ratchet_.epoch() + 1) << bits;
+  }
+  if ((next_counter_ >> bits) != ratchet_.epoch()) {
+    ratchet_.AdvanceTo(next_counter_ >> bits);
+    epoch_started_ = now;
+  }
+  if (next_counter_ == std::numeric_limits<uint64_t>::max()) {
+    return Error{"packet counter exhausted; the call must start again"};
+  }
+  const uint64_t counter = next_counter_;
+
+  const std::size_t padded_size = *sealed_size - kSealedHeaderSize - kSealedTagSize;
+  uint8_t* plaintext = out.data() + kSealedHeaderSize;
+  if (!content.empty()) std::memcpy(plaintext, content.data(), content.size());
+  PadInPlace(std::span<uint8_t>(plaintext, padded_size), content.size(), padded_size);
+
+  const auto nonce = PacketNonce(ratchet_.keys().nonce_prefix, counter);
+  unsigned long long ciphertext_size = 0;
+  // In place: libsodium allows the ciphertext to overwrite the plaintext.
+  crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, &ciphertext_size, plaintext, padded_size, nullptr, 0,
+                                             nullptr, nonce.data(), ratchet_.keys().aead_key.data());
+  PARLEY_CHECK(ciphertext_size == padded_size + kSealedTagSize);
+
+  const auto mask = HeaderMask(header_key_, std::span<const uint8_t, kHeaderSampleSize>(plaintext, kHeaderSampleSize));
+  StoreBigEndian64(counter, out.data());
+  for (std::size_t i = 0; i < kSealedHeaderSize; ++i) out[i] ^= mask[i];
+
+  ++next_counter_;
+  return *sealed_size;
+}
+
+Result<std::vector<uint8_t>> PacketSealer::Seal(std::span<const uint8_t> content, TimePoint now) {
+  auto size = padding_.SealedSize(content.size());
+  if (!size.ok()) return size.error();
+  std::vector<uint8_t> out(*size);
+  auto written = SealInto(content, now, out);
+  if (!written.ok()) return written.error();
+  out.resize(*written);
+  return out;
+}
+
+}  // namespace parley::crypto

@@ -1,0 +1,49 @@
+// Seals outgoing media or control packets of one call direction: padding, counter,
+// XChaCha20-Poly1305, counter masking, and the forward key ratchet.
+// docs/protocol.md, "Sealed packet", "Padding", "Ratchet".
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "parley/base/result.h"
+#include "parley/base/time.h"
+#include "parley/crypto/call_keys.h"
+#include "parley/crypto/key_ratchet.h"
+#include "parley/crypto/padding_policy.h"
+
+namespace parley::crypto {
+
+// Invariants: no two packets are ever sealed under one key with one counter (the
+// counter only grows, across epochs too, and the epoch key is a function of the
+// counter); keys of past epochs are erased when the epoch ends; everything is wiped on
+// destruction (the end of the call). `now` must not go backwards. One sealer per
+// stream and direction; not thread-safe; may run on a different thread than the
+// stream's PacketOpener (they share nothing).
+class PacketSealer {
+ public:
+  PacketSealer(const DirectionKeys& keys, TimePoint now, PaddingPolicy padding = PaddingPolicy::Buckets(),
+               RatchetSchedule schedule = {});
+
+  // Writes the sealed packet to `out` (which must not overlap `content` and must hold
+  // padding().SealedSize(content.size()) bytes) and returns its size. Fails only if
+  // the content does not fit the padding policy (or, after 2^64 packets, never in
+  // practice, when the counter is exhausted).
+  Result<std::size_t> SealInto(std::span<const uint8_t> content, TimePoint now, std::span<uint8_t> out);
+  Result<std::vector<uint8_t>> Seal(std::span<const uint8_t> content, TimePoint now);
+
+  const PaddingPolicy& padding() const { return padding_; }
+  uint64_t next_counter() const { return next_counter_; }
+  uint64_t epoch() const { return ratchet_.epoch(); }
+
+ private:
+  KeyRatchet ratchet_;
+  Secret<32> header_key_;
+  PaddingPolicy padding_;
+  RatchetSchedule schedule_;
+  uint64_t next_counter_ = 0;
+  TimePoint epoch_started_;
+};
+
+}  // namespace parley::crypto
