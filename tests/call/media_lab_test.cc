@@ -26,7 +26,7 @@ const media::Samples& Speech() {
   return speech;
 }
 
-LabReport Run(const std::string& network, ProtectionMode protection = ProtectionMode::kAuto,
+LabReport RunLab(const std::string& network, ProtectionMode protection = ProtectionMode::kAuto,
               uint64_t seed = 1) {
   LabConfig config;
   config.network = network;
@@ -38,7 +38,7 @@ LabReport Run(const std::string& network, ProtectionMode protection = Protection
 }
 
 TEST(MediaLabTest, CleanNetworkPlaysEveryFrameWithLittleDelay) {
-  const LabReport report = Run("clean");
+  const LabReport report = RunLab("clean");
   EXPECT_EQ(report.jitter_buffer.frames_concealed, 0u);
   EXPECT_EQ(report.late_loss_fraction, 0.0);
   EXPECT_GT(report.added_delay_mean_ms, 20.0) << "20 ms of framing is the floor";
@@ -48,15 +48,15 @@ TEST(MediaLabTest, CleanNetworkPlaysEveryFrameWithLittleDelay) {
 }
 
 TEST(MediaLabTest, SameSeedSameCall) {
-  const LabReport a = Run("loss10", ProtectionMode::kAuto, 7);
-  const LabReport b = Run("loss10", ProtectionMode::kAuto, 7);
-  const LabReport c = Run("loss10", ProtectionMode::kAuto, 8);
+  const LabReport a = RunLab("loss10", ProtectionMode::kAuto, 7);
+  const LabReport b = RunLab("loss10", ProtectionMode::kAuto, 7);
+  const LabReport c = RunLab("loss10", ProtectionMode::kAuto, 8);
   EXPECT_EQ(a.received, b.received);
   EXPECT_NE(a.received, c.received);
 }
 
 TEST(MediaLabTest, LossWithoutProtectionIsConcealed) {
-  const LabReport report = Run("loss10", ProtectionMode::kOff);
+  const LabReport report = RunLab("loss10", ProtectionMode::kOff);
   EXPECT_NEAR(report.network_loss_fraction, 0.10, 0.04);
   EXPECT_NEAR(report.concealed_fraction, report.network_loss_fraction, 0.02);
   EXPECT_EQ(report.jitter_buffer.frames_from_fec, 0u);
@@ -64,16 +64,16 @@ TEST(MediaLabTest, LossWithoutProtectionIsConcealed) {
 }
 
 TEST(MediaLabTest, ReceiverReportsTurnProtectionOnUnderLoss) {
-  const LabReport off = Run("loss10", ProtectionMode::kOff);
-  const LabReport automatic = Run("loss10", ProtectionMode::kAuto);
+  const LabReport off = RunLab("loss10", ProtectionMode::kOff);
+  const LabReport automatic = RunLab("loss10", ProtectionMode::kAuto);
   EXPECT_GT(automatic.jitter_buffer.frames_from_fec + automatic.jitter_buffer.frames_from_redundancy, 0u);
   EXPECT_LT(automatic.concealed_fraction, off.concealed_fraction / 3);
   EXPECT_GT(automatic.payload_bitrate_kbps, off.payload_bitrate_kbps) << "protection costs bits";
 }
 
 TEST(MediaLabTest, NoProtectionOnACleanNetwork) {
-  const LabReport off = Run("clean", ProtectionMode::kOff);
-  const LabReport automatic = Run("clean", ProtectionMode::kAuto);
+  const LabReport off = RunLab("clean", ProtectionMode::kOff);
+  const LabReport automatic = RunLab("clean", ProtectionMode::kAuto);
   EXPECT_NEAR(automatic.payload_bitrate_kbps, off.payload_bitrate_kbps, 0.5);
 }
 
