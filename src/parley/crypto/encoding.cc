@@ -41,6 +41,12 @@ Result<std::vector<uint8_t>> FromBase64(std::string_view text) {
   EnsureSodium();
   // Unpadded base64 never has length 1 mod 4; 3 bytes per 4 characters at most.
   if (text.size() % 4 == 1) return Error{"base64 text has an impossible length"};
+  // libsodium 1.0.18 maps some bytes >= 0x80 to digits (found by the handshake
+  // fuzzer), so the alphabet is checked here first.
+  for (char c : text) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return Error{"base64 text is malformed (expected base64url without padding)"};
+  }
   std::vector<uint8_t> out(text.size() / 4 * 3 + 3);
   size_t written = 0;
   const char* end = nullptr;

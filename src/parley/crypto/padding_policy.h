@@ -58,12 +58,11 @@ class PaddingPolicy {
   std::size_t constant_size_;
 };
 
-// ISO/IEC 7816-4 padding (sodium_pad): content || 0x80 || 0x00*. `buffer` holds the
+// ISO/IEC 7816-4 padding (as sodium_pad writes it): content || 0x80 || 0x00*. `buffer` holds the
 // content in its first `content_size` bytes and is padded in place to exactly
 // `padded_size` (> content_size) bytes.
 void PadInPlace(std::span<uint8_t> buffer, std::size_t content_size, std::size_t padded_size);
-// The content length of a padded plaintext (sodium_unpad, constant time in the
-// padding), or an error if there is no 0x80 marker followed only by zeros.
+// The content length of a padded plaintext (time depends only on its size), or an error if there is no 0x80 marker followed only by zeros.
 Result<std::size_t> UnpaddedSize(std::span<const uint8_t> padded);
 
 }  // namespace parley::crypto
