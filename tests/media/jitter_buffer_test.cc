@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <map>
 
 #include "fake_audio_decoder.h"
@@ -69,15 +68,6 @@ class Sim {
       played.insert(played.end(), block.begin(), block.end());
       block_timestamps.push_back(jb.LastPlayoutTimestamp());
       block_times_ms.push_back(next_pull_ms_);
-      if (std::getenv("JB_TRACE")) {
-        const JitterBufferStats st = jb.stats();
-        std::printf("t=%.0f ts=%lld cur=%.1f tgt=%.0f lvl=%.1f conc=%llu dec=%llu late=%llu acc=%llu exp=%llu s0=%d\n",
-                    next_pull_ms_, jb.LastPlayoutTimestamp() ? static_cast<long long>(*jb.LastPlayoutTimestamp()) : -1LL,
-                    st.current_delay_ms, st.target_delay_ms, st.decision_level_ms,
-                    static_cast<unsigned long long>(st.concealed_ms), static_cast<unsigned long long>(st.frames_decoded),
-                    static_cast<unsigned long long>(st.late_frames), static_cast<unsigned long long>(st.accelerate_count),
-                    static_cast<unsigned long long>(st.expand_count), block[0]);
-      }
       next_pull_ms_ += 10;
     }
   }

@@ -15,9 +15,11 @@ SyncBuffer::SyncBuffer() {
 
 void SyncBuffer::Append(std::span<const Sample> samples, int64_t first_timestamp) {
   samples_.insert(samples_.end(), samples.begin(), samples.end());
-  for (size_t i = 0; i < samples.size(); ++i) {
-    timestamps_.push_back(first_timestamp == kNoTimestamp ? kNoTimestamp
-                                                          : first_timestamp + static_cast<int64_t>(i));
+  const size_t old_size = timestamps_.size();
+  timestamps_.resize(old_size + samples.size(), kNoTimestamp);
+  if (first_timestamp != kNoTimestamp) {
+    int64_t* track = timestamps_.data() + old_size;
+    for (size_t i = 0; i < samples.size(); ++i) track[i] = first_timestamp + static_cast<int64_t>(i);
   }
 }
 

@@ -1,0 +1,187 @@
+// The jitter buffer with real Opus (encoder and decoder) on a synthetic voiced signal:
+// clean playout, FEC and PLC recovery, jitter with time stretching, and the playout
+// timestamp still naming the audio that is heard.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <numbers>
+
+#include "parley/base/random.h"
+#include "parley/media/jitter_buffer.h"
+#include "parley/media/opus_decoder.h"
+#include "parley/media/opus_encoder.h"
+
+namespace parley::media {
+namespace {
+
+// Vowel-like: 14 harmonics of a 140 Hz voice with a falling spectrum and a slow pitch glide.
+Samples Voiced(int samples) {
+  Samples x(static_cast<size_t>(samples));
+  double phase = 0;
+  for (int i = 0; i < samples; ++i) {
+    const double f0 = 140 + 10 * std::sin(2 * std::numbers::pi * 0.5 * i / kSampleRateHz);
+    phase += 2 * std::numbers::pi * f0 / kSampleRateHz;
+    double v = 0;
+    for (int h = 1; h <= 14; ++h) v += std::sin(h * phase + 0.3 * h) / h;
+    x[static_cast<size_t>(i)] = static_cast<Sample>(std::lround(4000 * v));
+  }
+  return x;
+}
+
+double Correlation(std::span<const Sample> a, std::span<const Sample> b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += static_cast<double>(a[i]) * b[i];
+    aa += static_cast<double>(a[i]) * a[i];
+    bb += static_cast<double>(b[i]) * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : 0;
+}
+
+struct Outcome {
+  JitterBufferStats stats;
+  Samples played;
+  std::vector<std::optional<uint32_t>> timestamps;
+  size_t first_real_block = 0;
+};
+
+// The input in 20 ms Opus frames with in-band FEC.
+std::vector<EncodedFrame> Encode(const Samples& input) {
+  auto encoder = OpusEncoder::Create({.frame_ms = 20, .bitrate_bps = 32000, .fec = true, .expected_loss_percent = 10});
+  EXPECT_TRUE(encoder.ok());
+  std::vector<EncodedFrame> frames;
+  for (size_t k = 0; k + 960 <= input.size(); k += 960) {
+    auto frame = (*encoder)->Encode(std::span<const Sample>(input).subspan(k, 960));
+    EXPECT_TRUE(frame.ok());
+    frames.push_back(*frame);
+  }
+  return frames;
+}
+
+// Sends frame k at (k+1)·20 ms + delay(k) (negative: lost); pulls every 10 ms for the
+// whole signal plus `tail_ms`.
+template <typename DelayFn>
+Outcome Simulate(const std::vector<EncodedFrame>& frames, DelayFn delay_ms, JitterBufferConfig config = {},
+                 double tail_ms = 300) {
+  auto decoder = OpusDecoder::Create();
+  EXPECT_TRUE(decoder.ok());
+  std::multimap<double, MediaPacket> schedule;
+  for (size_t k = 0; k < frames.size(); ++k) {
+    const double delay = delay_ms(static_cast<int>(k));
+    if (delay < 0) continue;
+    MediaPacket packet;
+    packet.sequence = static_cast<uint16_t>(k);
+    packet.primary = frames[k];
+    schedule.emplace(static_cast<double>(k + 1) * 20 + delay, std::move(packet));
+  }
+  JitterBuffer jb(**decoder, config);
+  Outcome out;
+  for (double t = 5; t < static_cast<double>(frames.size()) * 20 + tail_ms; t += 10) {
+    while (!schedule.empty() && schedule.begin()->first <= t) {
+      jb.Insert(schedule.begin()->second, TimePoint{} + FromMillis(schedule.begin()->first));
+      schedule.erase(schedule.begin());
+    }
+    std::array<Sample, kBlockSamples> block{};
+    jb.Pull(TimePoint{} + FromMillis(t), block);
+    out.played.insert(out.played.end(), block.begin(), block.end());
+    out.timestamps.push_back(jb.LastPlayoutTimestamp());
+  }
+  out.stats = jb.stats();
+  while (out.first_real_block < out.timestamps.size() && !out.timestamps[out.first_real_block]) ++out.first_real_block;
+  return out;
+}
+
+// Largest sample-to-sample step once playout is under way (the signal's onset from
+// silence at the start is its own step, not the buffer's).
+int MaxStep(const Outcome& out) {
+  int step = 0;
+  for (size_t i = (out.first_real_block + 2) * kBlockSamples; i < out.played.size(); ++i) {
+    step = std::max(step, std::abs(out.played[i] - out.played[i - 1]));
+  }
+  return step;
+}
+
+// Fraction of real blocks whose audio best matches the input at the block's timestamp
+// (less Opus' lookahead) within 1 ms, over every third block. The lag search spans less than half a pitch
+// period either way, so a timestamp off by a stretched period would show.
+double TimestampAgreement(const Outcome& out, const Samples& input) {
+  constexpr int kLookahead = 312, kSearch = 150, kTolerance = 48;
+  int real = 0, agree = 0;
+  for (size_t b = 0; b < out.timestamps.size(); b += 3) {  // a sample of blocks keeps it quick
+    if (!out.timestamps[b]) continue;
+    const int64_t at = static_cast<int64_t>(*out.timestamps[b]) - kLookahead;
+    if (at < kSearch || at + kBlockSamples + kSearch > static_cast<int64_t>(input.size())) continue;
+    ++real;
+    const auto heard = std::span<const Sample>(out.played).subspan(b * kBlockSamples, kBlockSamples);
+    int best_lag = 0;
+    double best = -2;
+    const auto try_lag = [&](int lag) {
+      const double c = Correlation(heard, std::span<const Sample>(input).subspan(static_cast<size_t>(at + lag), kBlockSamples));
+      if (c > best) {
+        best = c;
+        best_lag = lag;
+      }
+    };
+    for (int lag = -kSearch; lag <= kSearch; lag += 4) try_lag(lag);  // coarse, then refine
+    const int coarse = best_lag;
+    for (int lag = std::max(-kSearch, coarse - 3); lag <= std::min(kSearch, coarse + 3); ++lag) try_lag(lag);
+    agree += std::abs(best_lag) <= kTolerance && best > 0.5 ? 1 : 0;
+  }
+  return real ? static_cast<double>(agree) / real : 0;
+}
+
+TEST(OpusJitterBufferTest, CleanNetworkPlaysEverythingAtOneFrame) {
+  const Samples input = Voiced(3 * kSampleRateHz);
+  const Outcome out = Simulate(Encode(input), [](int) { return 40.0; }, {}, 60);
+  EXPECT_EQ(out.stats.frames_decoded, 150u);
+  EXPECT_EQ(out.stats.concealed_ms, 0u);
+  EXPECT_EQ(out.stats.target_delay_ms, 20);
+  EXPECT_GE(TimestampAgreement(out, input), 0.95);
+}
+
+TEST(OpusJitterBufferTest, LossIsRecoveredByFecOrConcealedSmoothly) {
+  const Samples input = Voiced(4 * kSampleRateHz);
+  const std::vector<EncodedFrame> frames = Encode(input);
+  auto decoder = OpusDecoder::Create();
+  ASSERT_TRUE(decoder.ok());
+  // Lose 6 frames whose successor carries FEC (libopus adds it to most, not all, frames).
+  std::vector<bool> lost(frames.size(), false);
+  int losses = 0;
+  for (size_t k = 10; k + 1 < frames.size() && losses < 6; ++k) {
+    if (!(*decoder)->HasFec(frames[k + 1].payload)) continue;
+    lost[k] = true;
+    ++losses;
+    k += 10;
+  }
+  ASSERT_EQ(losses, 6);
+  const auto delay = [&](int k) { return lost[static_cast<size_t>(k)] ? -1.0 : 40.0; };
+  // With 60 ms buffered the next packet is there in time, so its FEC is used.
+  const Outcome fec = Simulate(frames, delay, {.min_delay_ms = 60});
+  EXPECT_EQ(fec.stats.frames_from_fec, 6u);
+  EXPECT_EQ(fec.stats.frames_concealed, 0u);
+  // At one frame of buffering the loss is concealed while waiting and merged.
+  const Outcome plc = Simulate(frames, delay);
+  EXPECT_EQ(plc.stats.frames_concealed, 6u);
+  EXPECT_GE(plc.stats.merge_count, 6u);
+
+  const int natural = MaxStep(Simulate(frames, [](int) { return 40.0; }));
+  EXPECT_LE(MaxStep(fec), natural * 3 / 2);
+  EXPECT_LE(MaxStep(plc), natural * 3 / 2);
+}
+
+TEST(OpusJitterBufferTest, JitterIsAbsorbedByStretchingAndTimestampsStayExact) {
+  const Samples input = Voiced(5 * kSampleRateHz);
+  const std::vector<EncodedFrame> frames = Encode(input);
+  Random rng(21);
+  std::vector<double> delays;
+  for (size_t k = 0; k < frames.size(); ++k) delays.push_back(40 + rng.Uniform() * 30);
+  const Outcome out = Simulate(frames, [&](int k) { return delays[static_cast<size_t>(k)]; });
+  EXPECT_LE(out.stats.late_frames, 4u);
+  EXPECT_GT(out.stats.accelerate_count + out.stats.expand_count, 0u);
+  EXPECT_GE(TimestampAgreement(out, input), 0.9);
+  EXPECT_LE(MaxStep(out), MaxStep(Simulate(frames, [](int) { return 40.0; })) * 3 / 2);
+}
+
+}  // namespace
+}  // namespace parley::media
