@@ -24,6 +24,9 @@ constexpr double kLowestBandHz = 50.0;
 constexpr double kHighestBandHz = 8000.0;
 constexpr int kBankLanes = 8;     // filterbank weights are zero-padded to this multiple
 constexpr int kPatchFrames = 30;  // ViSQOL's patch: 30 frames = 240 ms of reference
+// Per-patch refinement searches +-1 ms (half the fine grid) by FFT cross-correlation.
+constexpr int kRefineLag = kFineHopSamples / 2;
+constexpr int kXcorrSize = 16384;  // > one patch (11520 samples) + 2 * kRefineLag
 
 // Spectrogram cells are dB clamped to [reference peak - range, ...] and shifted so
 // the floor is 0: quieter detail than this is inaudible under the speech and would
@@ -269,47 +272,6 @@ double PatchNsim(const PatchView& r, const PatchView& d, int t_begin = 1,
   return total / ((t_end - t_begin) * (kBands - 2));
 }
 
-// Sample lag in [-kRefineLag, kRefineLag] around `shift` that best matches the
-// degraded waveform to the reference segment (normalised cross-correlation). The
-// spectrogram search is only as fine as its grid, and a 1 ms offset of a 16 ms window
-// already costs a few hundredths of NSIM; ViSQOL v3 likewise refines each patch in time.
-constexpr int kRefineLag = kFineHopSamples / 2;
-constexpr int kRefineLags = 2 * kRefineLag + 1;
-constexpr int kRefineLanes = (kRefineLags + 15) / 16 * 16;  // a whole number of SIMD vectors
-int RefineLag(std::span<const float> ref, long ref_start, int length, std::span<const float> deg,
-              long shift) {
-  // A zero-padded copy of the degraded span this needs, so the inner loop is bounds-free.
-  const long first = ref_start + shift - kRefineLag;
-  std::vector<float> dwin(static_cast<size_t>(length) + kRefineLanes, 0.0f);
-  const long deg_n = static_cast<long>(deg.size());
-  for (long j = std::max(0L, first); j < std::min(deg_n, first + static_cast<long>(dwin.size())); ++j) {
-    dwin[j - first] = deg[j];
-  }
-  alignas(64) float acc[kRefineLanes] = {};
-  for (int i = 0; i < length; ++i) {
-    const float rv = ref[ref_start + i];
-    const float* __restrict dp = dwin.data() + i;
-    // Outer loop over samples, inner over lags: no reduction, so it vectorises.
-    for (int k = 0; k < kRefineLanes; ++k) acc[k] += rv * dp[k];
-  }
-  double e = 0;
-  for (int j = 0; j < length; ++j) e += static_cast<double>(dwin[j]) * dwin[j];
-  int best = 0;
-  double best_score = 0;
-  for (int k = 0; k < kRefineLags; ++k) {
-    if (e > 0) {
-      const double score = acc[k] / std::sqrt(e);
-      if (score > best_score) {
-        best_score = score;
-        best = k - kRefineLag;
-      }
-    }
-    // Slide the energy window by one sample.
-    e += static_cast<double>(dwin[length + k]) * dwin[length + k] - static_cast<double>(dwin[k]) * dwin[k];
-  }
-  return best;
-}
-
 }  // namespace
 
 QualityScorer::QualityScorer(QualityOptions options) : options_(options) {
@@ -353,14 +315,76 @@ QualityScorer::QualityScorer(QualityOptions options) : options_(options) {
   fft_out_ = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * (kFftSize / 2 + 1)));
   PARLEY_CHECK_MSG(fft_in_ != nullptr && fft_out_ != nullptr, "out of memory for FFT buffers");
   plan_ = fftwf_plan_dft_r2c_1d(kFftSize, fft_in_, fft_out_, FFTW_ESTIMATE);
-  PARLEY_CHECK_MSG(plan_ != nullptr, "FFTW could not plan the analysis transform");
+  xcorr_in_ = static_cast<float*>(fftwf_malloc(sizeof(float) * kXcorrSize));
+  xcorr_ref_ = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * (kXcorrSize / 2 + 1)));
+  xcorr_out_ = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * (kXcorrSize / 2 + 1)));
+  PARLEY_CHECK_MSG(xcorr_in_ != nullptr && xcorr_ref_ != nullptr && xcorr_out_ != nullptr,
+                   "out of memory for FFT buffers");
+  xcorr_forward_ = fftwf_plan_dft_r2c_1d(kXcorrSize, xcorr_in_, xcorr_out_, FFTW_ESTIMATE);
+  xcorr_inverse_ = fftwf_plan_dft_c2r_1d(kXcorrSize, xcorr_out_, xcorr_in_, FFTW_ESTIMATE);
+  PARLEY_CHECK_MSG(plan_ != nullptr && xcorr_forward_ != nullptr && xcorr_inverse_ != nullptr,
+                   "FFTW could not plan the analysis transforms");
 }
 
 QualityScorer::~QualityScorer() {
   std::lock_guard<std::mutex> lock(FftwPlannerMutex());
   fftwf_destroy_plan(plan_);
+  fftwf_destroy_plan(xcorr_forward_);
+  fftwf_destroy_plan(xcorr_inverse_);
   fftwf_free(fft_in_);
   fftwf_free(fft_out_);
+  fftwf_free(xcorr_in_);
+  fftwf_free(xcorr_ref_);
+  fftwf_free(xcorr_out_);
+}
+
+// Sample lag in [-kRefineLag, kRefineLag] around `shift` that best matches the
+// degraded waveform to the reference segment (normalised cross-correlation). The
+// spectrogram search is only as fine as its grid, and a 1 ms offset of a 16 ms window
+// already costs a few hundredths of NSIM; ViSQOL v3 likewise refines each patch in time.
+int QualityScorer::RefineLag(std::span<const float> ref, long ref_start, int length,
+                             std::span<const float> deg, long shift) {
+  PARLEY_CHECK(length + 2 * kRefineLag <= kXcorrSize);
+  const long deg_n = static_cast<long>(deg.size());
+  // Reference segment, zero-padded: its spectrum.
+  std::fill(xcorr_in_, xcorr_in_ + kXcorrSize, 0.0f);
+  std::copy_n(ref.data() + ref_start, length, xcorr_in_);
+  fftwf_execute(xcorr_forward_);
+  std::copy_n(&xcorr_out_[0][0], 2 * (kXcorrSize / 2 + 1), &xcorr_ref_[0][0]);
+  // Degraded window covering every lag (outside the signal: silence).
+  const long first = ref_start + shift - kRefineLag;
+  const int window = length + 2 * kRefineLag;
+  std::fill(xcorr_in_, xcorr_in_ + kXcorrSize, 0.0f);
+  for (long j = std::max(0L, first); j < std::min(deg_n, first + window); ++j) xcorr_in_[j - first] = deg[j];
+  std::vector<double> energy(2 * kRefineLag + 1);
+  double e = 0;
+  for (int j = 0; j < length; ++j) e += static_cast<double>(xcorr_in_[j]) * xcorr_in_[j];
+  for (int k = 0; k <= 2 * kRefineLag; ++k) {
+    energy[k] = e;
+    e += static_cast<double>(xcorr_in_[length + k]) * xcorr_in_[length + k] -
+         static_cast<double>(xcorr_in_[k]) * xcorr_in_[k];
+  }
+  fftwf_execute(xcorr_forward_);
+  // conj(R) * D: its inverse is c[k] = sum_i r[i] d[i + k], no wrap for k <= 2 kRefineLag
+  // because the zero padding exceeds the window.
+  for (int k = 0; k <= kXcorrSize / 2; ++k) {
+    const float rr = xcorr_ref_[k][0], ri = xcorr_ref_[k][1];
+    const float dr = xcorr_out_[k][0], di = xcorr_out_[k][1];
+    xcorr_out_[k][0] = rr * dr + ri * di;
+    xcorr_out_[k][1] = rr * di - ri * dr;
+  }
+  fftwf_execute(xcorr_inverse_);
+  int best = 0;
+  double best_score = 0;
+  for (int k = 0; k <= 2 * kRefineLag; ++k) {
+    if (energy[k] <= 0) continue;
+    const double score = xcorr_in_[k] / std::sqrt(energy[k]);  // unscaled by N: argmax only
+    if (score > best_score) {
+      best_score = score;
+      best = k - kRefineLag;
+    }
+  }
+  return best;
 }
 
 QualityScorer::Spectrogram QualityScorer::Analyse(std::span<const float> x, long first_sample,

@@ -58,6 +58,14 @@ class QualityScorer {
   float* fft_in_ = nullptr;               // fftwf_malloc'd, aligned for SIMD
   fftwf_complex* fft_out_ = nullptr;
   fftwf_plan plan_ = nullptr;
+  // Cross-correlation by FFT for the per-patch sample refinement.
+  int RefineLag(std::span<const float> ref, long ref_start, int length, std::span<const float> deg,
+                long shift);
+  float* xcorr_in_ = nullptr;
+  fftwf_complex* xcorr_ref_ = nullptr;
+  fftwf_complex* xcorr_out_ = nullptr;
+  fftwf_plan xcorr_forward_ = nullptr;
+  fftwf_plan xcorr_inverse_ = nullptr;
 };
 
 // Convenience: a scorer with default options, used once.
