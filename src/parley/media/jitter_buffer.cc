@@ -10,6 +10,7 @@
 #include "parley/media/decision_logic.h"
 #include "parley/media/delay_manager.h"
 #include "parley/media/gap_planner.h"
+#include "parley/media/media_packetizer.h"
 #include "parley/media/merge.h"
 #include "parley/media/packet_buffer.h"
 #include "parley/media/sync_buffer.h"
@@ -125,14 +126,21 @@ void JitterBuffer::Impl::Insert(const MediaPacket& packet, TimePoint arrival) {
   const int primary_samples = InsertFrame(packet.primary, timestamp, sequence, Frame::kPrimary);
   if (primary_samples > 0) delay_.Update(timestamp, primary_samples, arrival);
 
-  // Redundant copies are the frames of the packets just before this one, oldest first.
+  // Redundant copies are frames of packets sent shortly before this one, oldest first, at
+  // distinct distances of 1..kMaxRedundantDistance packets. The wire doesn't say which
+  // distance; it is inferred from the timestamp difference in frames (exact while frames
+  // are contiguous), bounded by what the copy's position allows. It only matters for
+  // telling a DTX pause from a loss right after a frame played from a copy.
   const size_t copies = std::min<size_t>(packet.redundant.size(), kMaxRedundantFrames);
   for (size_t i = 0; i < copies; ++i) {
     const EncodedFrame& copy = packet.redundant[i];
     // Peek: an older copy must not move the unwrapping reference.
     const int64_t copy_timestamp = timestamp_unwrapper_.Peek(copy.timestamp);
-    const auto copy_sequence = sequence - static_cast<int64_t>(copies - i);
-    InsertFrame(copy, copy_timestamp, copy_sequence, Frame::kRedundant);
+    const int copy_samples = std::max(decoder_.FrameSamples(copy.payload), kConcealUnitSamples);
+    const auto min_distance = static_cast<int64_t>(copies - i);
+    const int64_t distance = std::clamp<int64_t>((timestamp - copy_timestamp + copy_samples / 2) / copy_samples,
+                                                 min_distance, std::max<int64_t>(min_distance, kMaxRedundantDistance));
+    InsertFrame(copy, copy_timestamp, sequence - distance, Frame::kRedundant);
   }
 }
 

@@ -14,7 +14,7 @@ struct StoredFrame {
   int64_t timestamp = 0;      // first sample
   int frame_samples = 0;      // > 0, what the decoder says the frame decodes to
   int64_t sequence = 0;       // unwrapped sequence of the packet that carried it as primary
-                              // (inferred for a redundant copy: see JitterBuffer::Insert)
+                              // (inferred for a redundant copy: see jitter_buffer.cc, Insert)
   bool primary = true;        // false: a redundant copy from a later packet
   std::vector<uint8_t> payload;
 
