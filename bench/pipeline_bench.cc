@@ -23,7 +23,7 @@ const parley::media::Samples& Speech() {
   static const parley::media::Samples speech = [] {
     const char* dir = std::getenv("PARLEY_TESTDATA");
     const std::string path = std::string(dir ? dir : "build/testdata") + "/conversation.wav";
-    auto samples = parley::media::ReadWavFile(path);
+    auto samples = parley::media::ReadAudioFile(path);
     if (!samples || samples->size() < 50 * kFrameSamples) {
       std::fprintf(stderr, "pipeline_bench: cannot read %s (run make speech)\n", path.c_str());
       std::exit(1);

@@ -90,7 +90,7 @@ void PrintLab(const LabReport& report, const parley::Result<parley::media::Quali
 }
 
 int RunLab(const LabConfig& config, const std::string& in_path, const std::string& out_path, bool json) {
-  auto input = parley::media::ReadWavFile(in_path);
+  auto input = parley::media::ReadAudioFile(in_path);
   if (!input) return Fail(input.error().message);
   auto report = parley::call::RunMediaLab(config, *input);
   if (!report) return Fail(report.error().message);
@@ -110,9 +110,9 @@ int RunLab(const LabConfig& config, const std::string& in_path, const std::strin
 }
 
 int RunScore(const std::string& reference_path, const std::string& degraded_path) {
-  auto reference = parley::media::ReadWavFile(reference_path);
+  auto reference = parley::media::ReadAudioFile(reference_path);
   if (!reference) return Fail(reference.error().message);
-  auto degraded = parley::media::ReadWavFile(degraded_path);
+  auto degraded = parley::media::ReadAudioFile(degraded_path);
   if (!degraded) return Fail(degraded.error().message);
   auto quality = parley::media::ScoreSpeechQuality(*reference, *degraded);
   if (!quality) return Fail(quality.error().message);

@@ -16,7 +16,7 @@ const media::Samples& Speech() {
   static const media::Samples speech = [] {
     const char* dir = std::getenv("PARLEY_TESTDATA");
     const std::string path = std::string(dir ? dir : "build/testdata") + "/speech_en_male.wav";
-    auto samples = media::ReadWavFile(path);
+    auto samples = media::ReadAudioFile(path);
     if (!samples) {
       ADD_FAILURE() << samples.error().message << " (make speech generates it)";
       return media::Samples(48000 * 5);

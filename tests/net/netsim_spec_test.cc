@@ -332,7 +332,7 @@ TEST(NetsimPresetTest, PresetsHaveTheDescribedConditions) {
 
   NetsimConditions jitter30 = PresetInitial("jitter30");
   EXPECT_EQ(jitter30.delay, milliseconds(40));
-  EXPECT_EQ(jitter30.jitter, milliseconds(30));
+  EXPECT_EQ(jitter30.jitter, milliseconds(10));  // 95% of packets within 30 ms
   EXPECT_EQ(jitter30.loss_percent, 0);
 
   NetsimConditions loss10 = PresetInitial("loss10");
