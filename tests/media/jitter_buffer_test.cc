@@ -344,6 +344,32 @@ TEST(JitterBufferTest, LostFrameRecoveredFromFec) {
   EXPECT_TRUE(BlockIsExactly(sim, b10 + 2, 11 * 960));
 }
 
+TEST(JitterBufferTest, FecArrivingAfterTheLostFramesTimeIsStillPlayed) {
+  // One frame of buffering: packet 11 (with FEC for 10) comes 20 ms after frame 10 was
+  // due. The wait was concealed; the FEC audio follows it, merged, and the delay grows
+  // by a frame instead of the frame being lost.
+  Sim sim;
+  for (int k = 0; k < 40; ++k) {
+    if (k == 10) continue;
+    const uint8_t flags = k == 11 ? fake::kFakeHasFec : 0;
+    sim.Deliver((k + 1) * 20 + 40, Packet({static_cast<uint16_t>(k), static_cast<uint32_t>(k * 960), 960}, flags));
+  }
+  sim.RunUntilDrained();
+  const JitterBufferStats s = sim.jb.stats();
+  EXPECT_EQ(s.frames_from_fec, 1u);
+  EXPECT_EQ(s.frames_concealed, 0u);
+  EXPECT_EQ(s.concealed_ms, 20u);
+  EXPECT_EQ(s.merge_count, 1u);
+  size_t b10 = 0;
+  while (b10 < sim.block_timestamps.size() && sim.block_timestamps[b10] != 10u * 960) ++b10;
+  ASSERT_LT(b10 + 2, sim.block_timestamps.size());
+  EXPECT_FALSE(sim.block_timestamps[b10 - 1]);  // the wait
+  for (size_t i = Merge::kCrossfadeSamples; i < 960; ++i) {
+    ASSERT_EQ(sim.played[b10 * kBlockSamples + i], FakeAudioDecoder::FecMarkerSample(10 * 960 + static_cast<uint32_t>(i))) << i;
+  }
+  EXPECT_TRUE(BlockIsExactly(sim, b10 + 2, 11 * 960));
+}
+
 TEST(JitterBufferTest, LostFrameWithoutCopyOrFecIsConcealed) {
   Sim sim(FakeSignal::kMarker, {.min_delay_ms = 60});
   sim.SendStream(0, 40, 20, [](int k) { return k == 10 ? -1.0 : 40.0; });

@@ -145,28 +145,47 @@ TEST(OpusJitterBufferTest, LossIsRecoveredByFecOrConcealedSmoothly) {
   const std::vector<EncodedFrame> frames = Encode(input);
   auto decoder = OpusDecoder::Create();
   ASSERT_TRUE(decoder.ok());
-  // Lose 6 frames whose successor carries FEC (libopus adds it to most, not all, frames).
-  std::vector<bool> lost(frames.size(), false);
-  int losses = 0;
-  for (size_t k = 10; k + 1 < frames.size() && losses < 6; ++k) {
-    if (!(*decoder)->HasFec(frames[k + 1].payload)) continue;
-    lost[k] = true;
-    ++losses;
-    k += 10;
+  // Lose 6 frames whose successor carries FEC (libopus adds it to some frames, not all),
+  // and 6 others whose successor doesn't.
+  std::vector<bool> lost_fec(frames.size(), false), lost_plc(frames.size(), false);
+  int with_fec = 0, without_fec = 0;
+  for (size_t k = 10; k + 1 < frames.size(); ++k) {
+    const bool has_fec = (*decoder)->HasFec(frames[k + 1].payload);
+    if (has_fec && with_fec < 6) {
+      lost_fec[k] = true;
+      ++with_fec;
+      k += 8;
+    } else if (!has_fec && without_fec < 6) {
+      lost_plc[k] = true;
+      ++without_fec;
+      k += 8;
+    }
   }
-  ASSERT_EQ(losses, 6);
-  const auto delay = [&](int k) { return lost[static_cast<size_t>(k)] ? -1.0 : 40.0; };
-  // With 60 ms buffered the next packet is there in time, so its FEC is used.
-  const Outcome fec = Simulate(frames, delay, {.min_delay_ms = 60});
+  ASSERT_EQ(with_fec, 6);
+  ASSERT_EQ(without_fec, 6);
+  const auto fec_delay = [&](int k) { return lost_fec[static_cast<size_t>(k)] ? -1.0 : 40.0; };
+  const auto plc_delay = [&](int k) { return lost_plc[static_cast<size_t>(k)] ? -1.0 : 40.0; };
+  // With 60 ms buffered the next packet is there in time, so its FEC is used in place.
+  const Outcome fec = Simulate(frames, fec_delay, {.min_delay_ms = 60});
   EXPECT_EQ(fec.stats.frames_from_fec, 6u);
   EXPECT_EQ(fec.stats.frames_concealed, 0u);
-  // At one frame of buffering the loss is concealed while waiting and merged.
-  const Outcome plc = Simulate(frames, delay);
+  EXPECT_EQ(fec.stats.merge_count, 0u);
+  // At one frame of buffering the FEC comes after the lost frame's time: it is played
+  // late, merged after the concealment that covered the wait (unless the delay grown by
+  // an earlier late recovery already covers it).
+  const Outcome late_fec = Simulate(frames, fec_delay);
+  EXPECT_EQ(late_fec.stats.frames_from_fec, 6u);
+  EXPECT_EQ(late_fec.stats.frames_concealed, 0u);
+  EXPECT_GE(late_fec.stats.merge_count, 1u);
+  // Without FEC the loss is concealed and merged.
+  const Outcome plc = Simulate(frames, plc_delay);
   EXPECT_EQ(plc.stats.frames_concealed, 6u);
+  EXPECT_EQ(plc.stats.frames_from_fec, 0u);
   EXPECT_GE(plc.stats.merge_count, 6u);
 
   const int natural = MaxStep(Simulate(frames, [](int) { return 40.0; }));
   EXPECT_LE(MaxStep(fec), natural * 3 / 2);
+  EXPECT_LE(MaxStep(late_fec), natural * 3 / 2);
   EXPECT_LE(MaxStep(plc), natural * 3 / 2);
 }
 

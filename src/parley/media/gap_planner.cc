@@ -46,10 +46,12 @@ GapPlan PlanGap(const GapInput& in) {
   }
 
   const int remaining = in.gap_samples - in.waited_samples;
-  if (remaining <= 0) return plan;
-  if (in.next_has_fec) {
+  // FEC is worth playing even after the wait covered the gap (as a late redundant copy
+  // would be), unless the wait was much longer than the frame: then it is stale.
+  if (in.next_has_fec && in.waited_samples < in.gap_samples + in.next_frame_samples) {
     plan.fec_samples = std::min(in.gap_samples, in.next_frame_samples) / kConcealUnitSamples * kConcealUnitSamples;
   }
+  if (remaining <= 0) return plan;
   const int plc = std::max(0, remaining - plan.fec_samples);
   if (plc > in.max_conceal_samples) {
     plan.skip = true;

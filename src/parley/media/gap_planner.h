@@ -41,8 +41,11 @@ struct GapPlan {
 // from the gap and the last frame length when the previous sequence is unknown).
 //
 // Loss: PLC covers what waiting did not (gap − waited), except the last frame's worth,
-// which comes from the held frame's FEC if it carries some (FEC is decoded even when
-// waiting already covered part of it: full-quality audio is worth a little delay).
+// which comes from the held frame's FEC if it carries some. FEC is decoded even when
+// waiting already covered the gap, as long as the wait was under gap + one frame: at one
+// frame of buffering the next packet (and its FEC) only arrives after the lost frame's
+// time, and recovered audio is worth the frame of delay it adds (accelerate sheds it),
+// exactly as a redundant copy arriving that late is played.
 // PLC lengths are rounded to 2.5 ms, the finest unit Opus conceals in.
 //
 // DTX: the pause is played with its own length (gap − waited) so speech rhythm and delay
