@@ -2,6 +2,17 @@
 // privacy settings, the call log and missed calls. SQLite by default (SqliteStore);
 // PostgreSQL when several nodes share state. Every write is one transaction: when a
 // call returns Ok, the change survives a kill -9 of the process.
+//
+// Changes since the first draft (same shape, semantics now pinned down):
+// - SchemaVersion() added (numbered migrations are applied at open).
+// - Names are validated by CreateAccount (ValidateUsername, username.h); every other
+//   method answers "there is no account named ..." for an unknown user.
+// - Adding an existing contact/block and removing a missing one are Ok (idempotent,
+//   so a retried request is harmless); listing or blocking yourself is an error.
+// - DeleteAccount also removes other users' contact and block entries that point at
+//   the deleted account: a name registered again later is a different person.
+// - The call log is kept per account, not per name: a re-registered name does not
+//   see the old owner's history; others still see the old name in theirs.
 #pragma once
 
 #include <array>
@@ -45,37 +56,52 @@ struct CallLogEntry {
 // Errors are readable sentences for the operator's log and, where safe, the client.
 // Implementations are called from the server's worker context; each method is one
 // transaction. Not required to be thread-safe: the owner serialises calls.
+// An error from a write means nothing of that write was stored.
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Accounts. CreateAccount fails with a clear error if the name is taken.
+  // The schema version the store is at after its migrations ran (1, 2, ...).
+  virtual Result<int> SchemaVersion() = 0;
+
+  // Accounts. CreateAccount fails with a clear error if the name is invalid
+  // (ValidateUsername) or taken, or if the device is malformed (device name 1 to 64
+  // printable bytes, identity key not all zeros).
   virtual Status CreateAccount(const std::string& user, const DeviceRecord& first_device,
                                int64_t now_unix_ms) = 0;
+  // nullopt if there is no such account; devices in the order they were added.
   virtual Result<std::optional<AccountRecord>> FindAccount(const std::string& user) = 0;
+  // Fails if the user already has a device of that name.
   virtual Status AddDevice(const std::string& user, const DeviceRecord& device) = 0;
-  // Removes the account and everything that belongs to it (contacts, blocks, its
-  // missed calls); other users' call logs keep the name.
+  // Removes the account and everything that belongs to it (devices, its contacts and
+  // blocks, others' contact and block entries naming it, its missed calls); other
+  // users' call logs keep the name.
   virtual Status DeleteAccount(const std::string& user) = 0;
   virtual Status SetPrivacy(const std::string& user, Audience who_may_call, Audience p2p_with) = 0;
 
-  // Contacts are one-way: `owner` lists `contact`.
+  // Contacts are one-way: `owner` lists `contact`. Both accounts must exist.
   virtual Status AddContact(const std::string& owner, const std::string& contact) = 0;
   virtual Status RemoveContact(const std::string& owner, const std::string& contact) = 0;
+  // Sorted by name.
   virtual Result<std::vector<std::string>> Contacts(const std::string& owner) = 0;
   virtual Result<bool> IsContact(const std::string& owner, const std::string& contact) = 0;
 
+  // Blocks are one-way and independent of contacts (the hub decides that a block wins).
   virtual Status Block(const std::string& owner, const std::string& blocked) = 0;
   virtual Status Unblock(const std::string& owner, const std::string& blocked) = 0;
+  // Sorted by name.
   virtual Result<std::vector<std::string>> BlockList(const std::string& owner) = 0;
   virtual Result<bool> IsBlocked(const std::string& owner, const std::string& blocked) = 0;
 
-  // The call log: written when a call ends (one row, both parties see it).
+  // The call log: written when a call ends (one row, both parties see it). call_id is
+  // unique; at least one party must have an account.
   virtual Status RecordCall(const CallLogEntry& entry) = 0;
+  // Newest first (by started_unix_ms), at most `limit` (> 0) entries.
   virtual Result<std::vector<CallLogEntry>> CallHistory(const std::string& user, int limit) = 0;
 
-  // Missed calls wait for the callee's next connection; taking them marks them delivered
-  // in the same transaction, so each is delivered once.
+  // Missed calls wait for the callee's next connection; taking them removes them in
+  // the same transaction, so each is delivered once. entry.callee must be `callee`
+  // (or empty, then it is filled in). Taken oldest first.
   virtual Status AddMissedCall(const std::string& callee, const CallLogEntry& entry) = 0;
   virtual Result<std::vector<CallLogEntry>> TakeMissedCalls(const std::string& callee) = 0;
 };
