@@ -1,0 +1,78 @@
+// parleyd's settings: defaults, loading from a TOML file, command-line overrides and
+// printing the effective settings as TOML (`parleyd --print-config`).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "parley/base/result.h"
+
+namespace parley::server {
+
+// Everything an operator can set. The TOML layout (section.key) is given beside each
+// field; docs/parleyd.example.toml shows a production file. Units are in the names.
+// Invariant after Validate(): every field is within the bounds ServerConfig's loader
+// enforces and the cross-field rules hold (see Validate).
+struct ServerConfig {
+  std::string data_dir;                // data_dir: SQLite, certificate, keys (created 0700)
+  std::string log_level = "info";      // log_level: trace, debug, info, warn, error, off
+
+  std::string listen_host = "0.0.0.0";  // listen.host: an IPv4 or IPv6 address
+  uint16_t tcp_port = 8443;             // listen.tcp_port: the TLS web front; 0 = any free port
+  uint16_t udp_port = 8443;             // listen.udp_port: the UDP relay; 0 = any free port
+
+  // tls.server_name: the name clients connect to; the generated certificate's subject
+  // and SAN (beside localhost and 127.0.0.1).
+  std::string server_name = "localhost";
+  std::string certificate_file;  // tls.certificate: PEM chain; empty = generate self-signed
+  std::string key_file;          // tls.key: PEM private key; set exactly when certificate is
+
+  // signaling.websocket_path: the only path where a WebSocket upgrade reaches the
+  // signaling hub; everywhere else (and a plain GET here) is the decoy site. Empty =
+  // generated on first start as /ws/<22 random base64url chars> and kept in the data dir.
+  std::string websocket_path;
+  std::chrono::seconds ring_timeout{45};  // signaling.ring_timeout_s: unanswered invites end
+  int64_t max_message_bytes = 64 * 1024;  // signaling.max_message_bytes: larger closes (1009)
+  std::chrono::seconds websocket_idle_timeout{60};  // signaling.idle_timeout_s: ping at half
+
+  std::string relay_public_host;  // relay.public_host: given to clients; empty = server_name
+  uint16_t relay_public_port = 0;  // relay.public_port: given to clients; 0 = udp_port
+  bool allow_loopback = false;     // relay.allow_loopback: relay to 127.0.0.0/8 (tests, demo)
+
+  int64_t max_connections = 1024;       // limits.max_connections: TCP connections in total
+  int64_t max_connections_per_ip = 32;  // limits.max_connections_per_ip
+  std::chrono::milliseconds tls_handshake_timeout{10000};  // limits.tls_handshake_timeout_ms
+  std::chrono::seconds http_keepalive_timeout{75};  // limits.http_keepalive_timeout_s (nginx's)
+  int64_t invites_per_minute = 10;    // limits.invites_per_minute: per caller account
+  int64_t relay_max_sessions = 1000;  // limits.relay_max_sessions: calls relayed at once
+
+  friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
+};
+
+// Parses a TOML document into a config that starts from the defaults. `source_name`
+// (usually the file's path) prefixes errors, which are one sentence naming the key
+// and line: "parleyd.toml:7: unknown key 'listen.prot' ...". Unknown keys and
+// sections, wrong types and out-of-range values are errors. Cross-field rules are
+// checked by Validate, after overrides.
+Result<ServerConfig> ParseServerConfig(std::string_view toml_text, std::string_view source_name);
+
+// Reads and parses a file; a missing or unreadable file is a clear error.
+Result<ServerConfig> LoadServerConfigFile(const std::string& path);
+
+// Sets one setting by its TOML name ("listen.tcp_port", "data_dir") from command-line
+// text: strings as given, integers in decimal, booleans as true/false. Errors name the
+// key and say what values it takes.
+Status ApplyServerConfigOverride(ServerConfig& config, std::string_view key, std::string_view value);
+
+// Cross-field rules: data_dir set; certificate and key set together; listen.host an IP
+// address; websocket_path (when set) a path of URL-safe characters that is not one of
+// the decoy site's pages; per-IP cap not above the total cap.
+Status ValidateServerConfig(const ServerConfig& config);
+
+// The effective settings as a TOML document with a comment per key, which
+// ParseServerConfig reads back to an equal config.
+std::string PrintServerConfig(const ServerConfig& config);
+
+}  // namespace parley::server
