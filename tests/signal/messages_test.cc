@@ -231,14 +231,24 @@ TEST(MessagesTest, SizeLimitIsInclusive) {
   EXPECT_FALSE(ParseMessage(json).ok());
 }
 
-TEST(MessagesTest, PeekRequestIdFindsTheIdOfRefusedRequests) {
-  EXPECT_EQ(PeekRequestId(R"({"type":"invite","id":42})"), RequestId{42});
-  EXPECT_EQ(PeekRequestId(R"({"type":"nonsense","id":7,"x":[]})"), RequestId{7});
-  EXPECT_EQ(PeekRequestId(R"({"type":"invite"})"), std::nullopt);
-  EXPECT_EQ(PeekRequestId(R"({"type":"invite","id":-3})"), std::nullopt);
-  EXPECT_EQ(PeekRequestId(R"({"type":"invite","id":"3"})"), std::nullopt);
-  EXPECT_EQ(PeekRequestId("not json"), std::nullopt);
-  EXPECT_EQ(PeekRequestId(R"({"id":1,"x":[[[[[[[[[1]]]]]]]]]})"), std::nullopt);
+TEST(MessagesTest, PeekRequestReadsWhatItCanOfRefusedRequests) {
+  EXPECT_EQ(PeekRequest(R"({"type":"invite","id":42})").id, RequestId{42});
+  auto unknown = PeekRequest(R"({"type":"nonsense","id":7,"x":[]})");
+  EXPECT_EQ(unknown.id, RequestId{7});
+  EXPECT_EQ(unknown.type, std::optional<std::string>("nonsense"));
+  EXPECT_EQ(PeekRequest(R"({"type":"invite"})").id, std::nullopt);
+  EXPECT_EQ(PeekRequest(R"({"type":"invite","id":-3})").id, std::nullopt);
+  EXPECT_EQ(PeekRequest(R"({"type":"invite","id":"3"})").id, std::nullopt);
+  EXPECT_EQ(PeekRequest(R"({"type":5,"id":3})").type, std::nullopt);
+  EXPECT_EQ(PeekRequest("not json").id, std::nullopt);
+  EXPECT_EQ(PeekRequest(R"({"id":1,"x":[[[[[[[[[1]]]]]]]]]})").id, std::nullopt);
+}
+
+TEST(MessagesTest, KnownTypes) {
+  for (const Message& message : Samples()) EXPECT_TRUE(IsKnownType(MessageType(message)));
+  EXPECT_FALSE(IsKnownType("sdp_update"));
+  EXPECT_FALSE(IsKnownType(""));
+  EXPECT_FALSE(IsKnownType("Invite"));
 }
 
 TEST(MessagesTest, AuthSignedBytesLayout) {

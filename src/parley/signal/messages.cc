@@ -613,14 +613,23 @@ bool IsClientMessage(const Message& message) {
   return message.index() >= Message(Register{}).index();
 }
 
-RequestId PeekRequestId(std::string_view text) {
+RequestPeek PeekRequest(std::string_view text) {
+  RequestPeek peek;
   auto json = ParseJson(text);
-  if (!json.ok() || !json->is_object()) return std::nullopt;
+  if (!json.ok() || !json->is_object()) return peek;
   auto id = json->find("id");
-  if (id == json->end() || !id->is_number_unsigned()) return std::nullopt;
-  const uint64_t value = id->get<uint64_t>();
-  if (value > kMaxRequestId) return std::nullopt;
-  return value;
+  if (id != json->end() && id->is_number_unsigned() && id->get<uint64_t>() <= kMaxRequestId) {
+    peek.id = id->get<uint64_t>();
+  }
+  auto type = json->find("type");
+  if (type != json->end() && type->is_string()) peek.type = type->get<std::string>();
+  return peek;
+}
+
+bool IsKnownType(std::string_view type) {
+  return [type]<std::size_t... I>(std::index_sequence<I...>) {
+    return ((std::variant_alternative_t<I, Message>::kType == type) || ...);
+  }(std::make_index_sequence<std::variant_size_v<Message>>{});
 }
 
 std::string_view ToString(Audience audience) { return NameOf(audience); }

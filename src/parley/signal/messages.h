@@ -394,9 +394,16 @@ std::string_view MessageType(const Message& message);
 RequestId MessageId(const Message& message);
 bool IsClientMessage(const Message& message);  // sent by clients (register ... history)
 
-// The "id" of a request that ParseMessage refused, if the text is small enough, is a
-// JSON object and carries a valid id: so an error reply can still echo it.
-RequestId PeekRequestId(std::string_view json);
+// What can be read of a message ParseMessage refused, so the error reply can echo the
+// id and say whether the type was unknown: `id` if the text is within the limits, is
+// a JSON object and has a valid id; `type` if it has a string type.
+struct RequestPeek {
+  RequestId id;
+  std::optional<std::string> type;
+};
+RequestPeek PeekRequest(std::string_view json);
+// Whether `type` is one this protocol defines (either direction).
+bool IsKnownType(std::string_view type);
 
 std::string_view ToString(Audience audience);
 std::string_view ToString(EndReason reason);

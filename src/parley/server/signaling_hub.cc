@@ -1,0 +1,784 @@
+// The signaling hub's rules (docs/protocol.md, "Signaling"): one handler per message
+// type, each checking everything before it changes anything.
+#include "parley/server/signaling_hub.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+#include "parley/base/check.h"
+#include "parley/crypto/encoding.h"
+#include "parley/crypto/handshake_message.h"
+#include "parley/crypto/identity_key.h"
+#include "parley/server/username.h"
+
+namespace parley::server {
+namespace {
+
+using signal::EndReason;
+using signal::ErrorCode;
+using signal::Message;
+using signal::RequestId;
+
+constexpr std::size_t kRememberedCallIds = 1 << 16;
+
+std::string Quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
+
+std::string ConnectionKey(ConnectionId id) { return std::to_string(id); }
+
+signal::Audience ToWire(Audience a) {
+  switch (a) {
+    case Audience::kEveryone: return signal::Audience::kEveryone;
+    case Audience::kContacts: return signal::Audience::kContacts;
+    case Audience::kNobody: return signal::Audience::kNobody;
+  }
+  return signal::Audience::kNobody;
+}
+
+Audience FromWire(signal::Audience a) {
+  switch (a) {
+    case signal::Audience::kEveryone: return Audience::kEveryone;
+    case signal::Audience::kContacts: return Audience::kContacts;
+    case signal::Audience::kNobody: return Audience::kNobody;
+  }
+  return Audience::kNobody;
+}
+
+signal::CallOutcome ToWire(CallOutcome o) {
+  switch (o) {
+    case CallOutcome::kAnswered: return signal::CallOutcome::kAnswered;
+    case CallOutcome::kDeclined: return signal::CallOutcome::kDeclined;
+    case CallOutcome::kBusy: return signal::CallOutcome::kBusy;
+    case CallOutcome::kCancelled: return signal::CallOutcome::kCancelled;
+    case CallOutcome::kMissed: return signal::CallOutcome::kMissed;
+    case CallOutcome::kFailed: return signal::CallOutcome::kFailed;
+  }
+  return signal::CallOutcome::kFailed;
+}
+
+// Store rows to wire records; rows the wire cannot carry (which only a damaged store
+// could hold) are left out rather than failing the whole reply.
+std::vector<signal::CallRecord> ToWire(const std::vector<CallLogEntry>& entries) {
+  std::vector<signal::CallRecord> out;
+  for (const auto& e : entries) {
+    if (out.size() >= signal::kMaxListEntries) break;
+    auto id = crypto::FromBase64(e.call_id);
+    if (!id.ok() || id->size() != 16) continue;
+    if (e.caller.empty() || e.caller.size() > signal::kMaxNameBytes || e.callee.empty() ||
+        e.callee.size() > signal::kMaxNameBytes) {
+      continue;
+    }
+    auto ms = [](int64_t v) { return std::clamp<int64_t>(v, 0, static_cast<int64_t>(signal::kMaxRequestId)); };
+    signal::CallRecord r;
+    std::copy(id->begin(), id->end(), r.call_id.begin());
+    r.caller = e.caller;
+    r.callee = e.callee;
+    r.started_unix_ms = ms(e.started_unix_ms);
+    r.answered_unix_ms = ms(e.answered_unix_ms);
+    r.ended_unix_ms = ms(e.ended_unix_ms);
+    r.outcome = ToWire(e.outcome);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<std::string> CapList(std::vector<std::string> names) {
+  std::erase_if(names, [](const std::string& n) { return n.empty() || n.size() > signal::kMaxNameBytes; });
+  if (names.size() > signal::kMaxListEntries) names.resize(signal::kMaxListEntries);
+  return names;
+}
+
+// The key-agreement message inside a signaling field must be of the expected type and
+// carry the call id of the message that carries it.
+bool IsHandshakeFor(const std::vector<uint8_t>& bytes, crypto::HandshakeType type, const signal::CallId& call_id) {
+  auto parsed = crypto::ParseHandshakeMessage(bytes);
+  return parsed.ok() && parsed->type == type && parsed->call_id == call_id;
+}
+
+}  // namespace
+
+SignalingHub::SignalingHub(Store& store, const RelayTicketIssuer& tickets, HubConfig config,
+                           std::array<uint8_t, 32> challenge_seed)
+    : store_(store),
+      tickets_(tickets),
+      config_(std::move(config)),
+      challenge_source_(std::span<const uint8_t, 32>(challenge_seed)),
+      auth_limiter_(config_.auth_per_ip),
+      invite_limiter_(config_.invites_per_caller),
+      message_limiter_(config_.messages_per_connection) {
+  PARLEY_CHECK_MSG(!config_.server_name.empty() && config_.server_name.size() <= 255,
+                   "HubConfig.server_name must be 1..255 bytes");
+  PARLEY_CHECK_MSG(!config_.relay_host.empty() && config_.relay_host.size() <= signal::kMaxHostBytes &&
+                       config_.relay_port != 0,
+                   "HubConfig needs relay_host and relay_port");
+  PARLEY_CHECK(config_.ring_timeout > Duration::zero());
+}
+
+// --- Output -------------------------------------------------------------------------
+
+void SignalingHub::Send(Out& out, ConnectionId to, const Message& message, bool close_after) const {
+  out.push_back(HubSend{to, signal::SerializeMessage(message), close_after});
+}
+
+void SignalingHub::SendError(Out& out, ConnectionId to, RequestId id, ErrorCode code, std::string message) const {
+  if (message.size() > signal::kMaxTextBytes) message.resize(signal::kMaxTextBytes);
+  Send(out, to, signal::ErrorReply{id, code, std::move(message)});
+}
+
+signal::Challenge SignalingHub::NextChallenge() {
+  signal::Challenge challenge{};
+  challenge_source_.Fill(challenge);
+  return challenge;
+}
+
+// --- Connections --------------------------------------------------------------------
+
+std::vector<HubSend> SignalingHub::OnConnect(ConnectionId id, const std::string& remote_ip, HubTime) {
+  PARLEY_CHECK_MSG(sessions_.count(id) == 0, "OnConnect with a connection id already in use");
+  Session& s = sessions_[id];
+  s.remote_ip = remote_ip;
+  s.challenge = NextChallenge();
+  Out out;
+  Send(out, id, signal::Hello{std::nullopt, s.challenge, config_.server_name});
+  return out;
+}
+
+std::vector<HubSend> SignalingHub::OnDisconnect(ConnectionId id, HubTime now) {
+  Out out;
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return out;
+  if (it->second.logged_in()) {
+    EndCallOfLeaving(out, id, now);
+    AnnouncePresence(out, id, it->second.user, /*online=*/false);
+  }
+  ForgetSession(id);
+  return out;
+}
+
+void SignalingHub::ForgetSession(ConnectionId id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  PARLEY_CHECK_MSG(!it->second.call.has_value(), "a session is forgotten while in a call");
+  if (it->second.logged_in()) {
+    auto online = online_.find(it->second.user);
+    if (online != online_.end() && online->second == id) online_.erase(online);
+  }
+  message_limiter_.Forget(ConnectionKey(id));
+  sessions_.erase(it);
+}
+
+std::vector<HubSend> SignalingHub::OnMessage(ConnectionId id, std::string_view text, HubTime now) {
+  Out out;
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return out;
+  Session& s = it->second;
+  if (!message_limiter_.Allow(ConnectionKey(id), now.steady)) {
+    SendError(out, id, std::nullopt, ErrorCode::kRateLimited,
+              "You are sending messages too fast; this one was ignored.");
+    return out;
+  }
+  auto parsed = signal::ParseMessage(text);
+  if (!parsed.ok()) {
+    const signal::RequestPeek peek = signal::PeekRequest(text);
+    const bool unknown = peek.type.has_value() && !signal::IsKnownType(*peek.type);
+    SendError(out, id, peek.id, unknown ? ErrorCode::kUnknownType : ErrorCode::kBadMessage,
+              parsed.error().message);
+    return out;
+  }
+  const Message& message = *parsed;
+  if (!signal::IsClientMessage(message)) {
+    SendError(out, id, signal::MessageId(message), ErrorCode::kUnexpected,
+              "The server does not accept '" + std::string(signal::MessageType(message)) +
+                  "' messages; they go from the server to clients.");
+    return out;
+  }
+  Handle(out, id, s, message, now);
+  return out;
+}
+
+void SignalingHub::Handle(Out& out, ConnectionId id, Session& s, const Message& message, HubTime now) {
+  const RequestId request = signal::MessageId(message);
+  const bool auth = std::holds_alternative<signal::Register>(message) || std::holds_alternative<signal::Login>(message);
+  if (auth && s.logged_in()) {
+    return SendError(out, id, request, ErrorCode::kAlreadyLoggedIn,
+                     "You are already logged in as " + Quoted(s.user) + " on this connection.");
+  }
+  if (!auth && !s.logged_in()) {
+    return SendError(out, id, request, ErrorCode::kNotLoggedIn,
+                     "Log in or register first; only 'register' and 'login' are accepted before that.");
+  }
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, signal::Register>) {
+          OnRegister(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::Login>) {
+          OnLogin(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::DeleteAccount>) {
+          OnDeleteAccount(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::Invite>) {
+          OnInvite(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::Offer>) {
+          OnOffer(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::Accept>) {
+          OnAccept(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::Reveal>) {
+          OnReveal(out, id, s, m);
+        } else if constexpr (std::is_same_v<T, signal::Decline>) {
+          OnDecline(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::Cancel>) {
+          OnCancel(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::Hangup>) {
+          OnHangup(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::ContactsAdd>) {
+          OnContactsChange(out, id, s, m.id, m.user, /*contact=*/true, /*add=*/true);
+        } else if constexpr (std::is_same_v<T, signal::ContactsRemove>) {
+          OnContactsChange(out, id, s, m.id, m.user, /*contact=*/true, /*add=*/false);
+        } else if constexpr (std::is_same_v<T, signal::BlockUser>) {
+          OnContactsChange(out, id, s, m.id, m.user, /*contact=*/false, /*add=*/true);
+        } else if constexpr (std::is_same_v<T, signal::UnblockUser>) {
+          OnContactsChange(out, id, s, m.id, m.user, /*contact=*/false, /*add=*/false);
+        } else if constexpr (std::is_same_v<T, signal::ContactsList>) {
+          auto list = store_.Contacts(s.user);
+          if (!list.ok()) {
+            return SendError(out, id, m.id, ErrorCode::kInternal,
+                             "The server could not read your contacts; try again later.");
+          }
+          Send(out, id, signal::ContactList{m.id, CapList(std::move(list).value())});
+        } else if constexpr (std::is_same_v<T, signal::Blocks>) {
+          auto list = store_.BlockList(s.user);
+          if (!list.ok()) {
+            return SendError(out, id, m.id, ErrorCode::kInternal,
+                             "The server could not read your block list; try again later.");
+          }
+          Send(out, id, signal::BlockList{m.id, CapList(std::move(list).value())});
+        } else if constexpr (std::is_same_v<T, signal::Settings>) {
+          OnSettings(out, id, s, m);
+        } else if constexpr (std::is_same_v<T, signal::History>) {
+          OnHistory(out, id, s, m);
+        } else {
+          // Server-to-client types were refused before; nothing else exists.
+          PARLEY_CHECK_MSG(false, "client message without a handler");
+        }
+      },
+      message);
+}
+
+// --- Accounts -----------------------------------------------------------------------
+
+void SignalingHub::FailAuth(Out& out, ConnectionId id, RequestId request, ErrorCode code, std::string message) {
+  SendError(out, id, request, code, std::move(message));
+  Session& s = sessions_.at(id);
+  Send(out, id, signal::Hello{std::nullopt, s.challenge, config_.server_name});
+}
+
+void SignalingHub::OnRegister(Out& out, ConnectionId id, Session& s, const signal::Register& m, HubTime now) {
+  if (!auth_limiter_.Allow(s.remote_ip, now.steady)) {
+    return SendError(out, id, m.id, ErrorCode::kRateLimited,
+                     "Too many login attempts from your address; wait a minute and try again.");
+  }
+  // Every attempt uses the challenge up.
+  const signal::Challenge challenge = s.challenge;
+  s.challenge = NextChallenge();
+  if (Status valid = ValidateUsername(m.user); !valid.ok()) {
+    return FailAuth(out, id, m.id, ErrorCode::kInvalidUsername, valid.error().message);
+  }
+  if (Status valid = signal::ValidateDeviceName(m.device); !valid.ok()) {
+    return FailAuth(out, id, m.id, ErrorCode::kInvalidDevice, valid.error().message);
+  }
+  const auto signed_bytes =
+      signal::AuthSignedBytes(signal::AuthPurpose::kRegister, challenge, m.user, m.device, config_.server_name);
+  if (!crypto::IdentityKey::Verify(m.identity_key, signed_bytes, m.signature)) {
+    return FailAuth(out, id, m.id, ErrorCode::kBadSignature,
+                    "The registration signature does not verify; sign the latest hello challenge with the "
+                    "identity key you register.");
+  }
+  auto existing = store_.FindAccount(m.user);
+  if (!existing.ok()) {
+    return FailAuth(out, id, m.id, ErrorCode::kInternal, "The server could not check the name; try again later.");
+  }
+  if (existing->has_value()) {
+    return FailAuth(out, id, m.id, ErrorCode::kUsernameTaken,
+                    "The username " + Quoted(m.user) + " is taken; choose another.");
+  }
+  if (Status created = store_.CreateAccount(m.user, DeviceRecord{m.device, m.identity_key}, now.unix_ms);
+      !created.ok()) {
+    return FailAuth(out, id, m.id, ErrorCode::kInternal,
+                    "The server could not create the account: " + created.error().message);
+  }
+  LogIn(out, id, s, m.user, m.device, m.identity_key, challenge, m.id);
+}
+
+void SignalingHub::OnLogin(Out& out, ConnectionId id, Session& s, const signal::Login& m, HubTime now) {
+  if (!auth_limiter_.Allow(s.remote_ip, now.steady)) {
+    return SendError(out, id, m.id, ErrorCode::kRateLimited,
+                     "Too many login attempts from your address; wait a minute and try again.");
+  }
+  const signal::Challenge challenge = s.challenge;
+  s.challenge = NextChallenge();
+  auto account = store_.FindAccount(m.user);
+  if (!account.ok()) {
+    return FailAuth(out, id, m.id, ErrorCode::kInternal, "The server could not look up the account; try again later.");
+  }
+  if (!account->has_value()) {
+    return FailAuth(out, id, m.id, ErrorCode::kNoSuchAccount,
+                    "There is no account named " + Quoted(m.user) + " on this server; check the name or register.");
+  }
+  const auto& devices = (*account)->devices;
+  auto device = std::find_if(devices.begin(), devices.end(), [&](const DeviceRecord& d) { return d.device == m.device; });
+  if (device == devices.end()) {
+    return FailAuth(out, id, m.id, ErrorCode::kNoSuchAccount,
+                    "The account " + Quoted(m.user) + " has no device named " + Quoted(m.device) +
+                        "; log in from a registered device.");
+  }
+  const auto signed_bytes =
+      signal::AuthSignedBytes(signal::AuthPurpose::kLogin, challenge, m.user, m.device, config_.server_name);
+  if (!crypto::IdentityKey::Verify(device->identity_key, signed_bytes, m.signature)) {
+    return FailAuth(out, id, m.id, ErrorCode::kBadSignature,
+                    "The login signature does not verify; sign the latest hello challenge with this device's "
+                    "identity key.");
+  }
+  // One connection per user: the newest login wins.
+  if (auto online = online_.find(m.user); online != online_.end()) {
+    const ConnectionId old = online->second;
+    EndCallOfLeaving(out, old, now);
+    SendError(out, old, std::nullopt, ErrorCode::kReplaced,
+              "You logged in as " + Quoted(m.user) + " from another connection; this one is closed.");
+    out.back().close_after = true;
+    ForgetSession(old);
+  }
+  LogIn(out, id, s, m.user, m.device, device->identity_key, challenge, m.id);
+}
+
+void SignalingHub::LogIn(Out& out, ConnectionId id, Session& s, const std::string& user, const std::string& device,
+                         const crypto::IdentityPublicKey& key, const signal::Challenge& challenge,
+                         RequestId request) {
+  s.user = user;
+  s.device = device;
+  s.device_key = key;
+  s.login_challenge = challenge;
+  online_[user] = id;
+  std::vector<signal::CallRecord> missed;
+  // A failed take leaves the missed calls stored for the next login.
+  if (auto taken = store_.TakeMissedCalls(user); taken.ok()) missed = ToWire(*taken);
+  Send(out, id, signal::Welcome{request, user, device, std::move(missed)});
+  AnnouncePresence(out, id, user, /*online=*/true);
+}
+
+void SignalingHub::OnDeleteAccount(Out& out, ConnectionId id, Session& s, const signal::DeleteAccount& m,
+                                   HubTime now) {
+  const auto signed_bytes = signal::AuthSignedBytes(signal::AuthPurpose::kDeleteAccount, s.login_challenge, s.user,
+                                                    s.device, config_.server_name);
+  if (!crypto::IdentityKey::Verify(s.device_key, signed_bytes, m.signature)) {
+    return SendError(out, id, m.id, ErrorCode::kBadSignature,
+                     "The deletion signature does not verify; sign this connection's login challenge with "
+                     "this device's identity key.");
+  }
+  // Presence is computed while the lists still exist; it goes out only if the
+  // deletion succeeds.
+  Out presence;
+  AnnouncePresence(presence, id, s.user, /*online=*/false);
+  if (Status deleted = store_.DeleteAccount(s.user); !deleted.ok()) {
+    return SendError(out, id, m.id, ErrorCode::kInternal,
+                     "The server could not delete the account; nothing was deleted, try again later.");
+  }
+  EndCallOfLeaving(out, id, now);
+  out.insert(out.end(), presence.begin(), presence.end());
+  Send(out, id, signal::OkReply{m.id}, /*close_after=*/true);
+  ForgetSession(id);
+}
+
+// --- Calls --------------------------------------------------------------------------
+
+Result<bool> SignalingHub::MayCall(const AccountRecord& callee, const std::string& caller) {
+  auto blocked = store_.IsBlocked(callee.user, caller);
+  if (!blocked.ok()) return blocked.error();
+  if (*blocked) return false;
+  switch (callee.who_may_call) {
+    case Audience::kEveryone: return true;
+    case Audience::kNobody: return false;
+    case Audience::kContacts: return store_.IsContact(callee.user, caller);
+  }
+  return false;
+}
+
+void SignalingHub::RememberCallId(const signal::CallId& call_id) {
+  if (!used_call_ids_.insert(call_id).second) return;
+  used_call_order_.push_back(call_id);
+  if (used_call_order_.size() > kRememberedCallIds) {
+    used_call_ids_.erase(used_call_order_.front());
+    used_call_order_.pop_front();
+  }
+}
+
+void SignalingHub::OnInvite(Out& out, ConnectionId id, Session& s, const signal::Invite& m, HubTime now) {
+  if (s.call) {
+    return SendError(out, id, m.id, ErrorCode::kInCall, "You are already in a call; hang up before calling again.");
+  }
+  if (used_call_ids_.count(m.call_id) != 0 || calls_.count(m.call_id) != 0) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed,
+                     "This call id was used before; start every call with a new random call id.");
+  }
+  if (m.to == s.user) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed, "You cannot call yourself.");
+  }
+  RememberCallId(m.call_id);
+  auto ended = [&](EndReason reason) { Send(out, id, signal::Ended{m.id, m.call_id, reason}); };
+  // Before the callee is looked up, so a refused callee and a missing one cost the same.
+  if (!invite_limiter_.Allow(s.user, now.steady)) return ended(EndReason::kRateLimited);
+
+  auto account = store_.FindAccount(m.to);
+  if (!account.ok()) return ended(EndReason::kFailed);
+  if (!account->has_value()) return ended(EndReason::kNotFound);
+  auto may_call = MayCall(**account, s.user);
+  if (!may_call.ok()) return ended(EndReason::kFailed);
+  // Exactly the answer a nonexistent user gets, and nothing logged.
+  if (!*may_call) return ended(EndReason::kNotFound);
+
+  CallLogEntry entry;
+  entry.call_id = crypto::ToBase64(m.call_id);
+  entry.caller = s.user;
+  entry.callee = m.to;
+  entry.started_unix_ms = now.unix_ms;
+  entry.ended_unix_ms = now.unix_ms;
+  auto callee_online = online_.find(m.to);
+  if (callee_online == online_.end()) {
+    entry.outcome = CallOutcome::kMissed;
+    (void)store_.RecordCall(entry);
+    (void)store_.AddMissedCall(m.to, entry);
+    return ended(EndReason::kUnavailable);
+  }
+  Session& callee = sessions_.at(callee_online->second);
+  if (callee.call) {
+    entry.outcome = CallOutcome::kBusy;
+    (void)store_.RecordCall(entry);
+    return ended(EndReason::kBusy);
+  }
+  Call call;
+  call.id = m.call_id;
+  call.caller = s.user;
+  call.callee = m.to;
+  call.caller_device = s.device;
+  call.callee_device = callee.device;
+  call.caller_connection = id;
+  call.callee_connection = callee_online->second;
+  call.state = CallState::kRouting;
+  call.deadline = now.steady + config_.ring_timeout;
+  call.started_unix_ms = now.unix_ms;
+  calls_.emplace(m.call_id, call);
+  s.call = m.call_id;
+  callee.call = m.call_id;
+  Send(out, id, signal::Route{m.id, m.call_id, call.callee_device});
+}
+
+SignalingHub::Call* SignalingHub::FindOwnCall(Out& out, ConnectionId id, Session& s, const signal::CallId& call_id,
+                                              RequestId request) {
+  auto it = calls_.find(call_id);
+  const bool known = s.call == call_id && it != calls_.end() &&
+                     (it->second.caller_connection == id ||
+                      (it->second.callee_connection == id && it->second.state != CallState::kRouting));
+  if (!known) {
+    SendError(out, id, request, ErrorCode::kNoSuchCall,
+              "You are not in a call with that call id; it may have ended already.");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void SignalingHub::OnOffer(Out& out, ConnectionId id, Session& s, const signal::Offer& m, HubTime now) {
+  Call* call = FindOwnCall(out, id, s, m.call_id, m.id);
+  if (call == nullptr) return;
+  if (call->caller_connection != id) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed, "Only the caller sends the offer of a call.");
+  }
+  if (call->state != CallState::kRouting) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed, "This call's offer was sent already.");
+  }
+  if (!IsHandshakeFor(m.commit, crypto::HandshakeType::kCommit, m.call_id)) {
+    return SendError(out, id, m.id, ErrorCode::kBadMessage,
+                     "Field 'commit' is not a key-agreement commit for this call id.");
+  }
+  call->state = CallState::kRinging;
+  call->deadline = now.steady + config_.ring_timeout;
+  Send(out, call->callee_connection,
+       signal::Incoming{std::nullopt, call->id, call->caller, call->caller_device, m.commit});
+  Send(out, id, signal::Ringing{m.id, call->id});
+}
+
+void SignalingHub::OnAccept(Out& out, ConnectionId id, Session& s, const signal::Accept& m, HubTime now) {
+  Call* call = FindOwnCall(out, id, s, m.call_id, m.id);
+  if (call == nullptr) return;
+  if (call->callee_connection != id) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed, "Only the callee can accept a call.");
+  }
+  if (call->state != CallState::kRinging) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed, "This call was accepted already.");
+  }
+  if (!IsHandshakeFor(m.key, crypto::HandshakeType::kAccept, m.call_id)) {
+    return SendError(out, id, m.id, ErrorCode::kBadMessage,
+                     "Field 'key' is not a key-agreement accept for this call id.");
+  }
+  call->state = CallState::kAccepted;
+  call->answered_unix_ms = now.unix_ms;
+  Send(out, call->caller_connection, signal::Accepted{std::nullopt, call->id, m.key});
+  const int64_t expires =
+      now.unix_ms / 1000 + std::chrono::duration_cast<std::chrono::seconds>(config_.ticket_lifetime).count();
+  for (uint8_t participant : {uint8_t{0}, uint8_t{1}}) {
+    const ConnectionId to = participant == 0 ? call->caller_connection : call->callee_connection;
+    auto ticket = tickets_.Issue(RelayTicketClaims{call->id, participant, expires});
+    // The callee's relay message is the reply to its accept.
+    Send(out, to,
+         signal::Relay{participant == 1 ? m.id : std::nullopt, call->id, config_.relay_host, config_.relay_port,
+                       std::move(ticket)});
+  }
+}
+
+void SignalingHub::OnReveal(Out& out, ConnectionId id, Session& s, const signal::Reveal& m) {
+  Call* call = FindOwnCall(out, id, s, m.call_id, m.id);
+  if (call == nullptr) return;
+  if (call->caller_connection != id) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed, "Only the caller sends the reveal of a call.");
+  }
+  if (call->state != CallState::kAccepted) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed,
+                     call->state == CallState::kActive ? "This call's reveal was sent already."
+                                                       : "The reveal comes after the callee accepts.");
+  }
+  if (!IsHandshakeFor(m.key, crypto::HandshakeType::kReveal, m.call_id)) {
+    return SendError(out, id, m.id, ErrorCode::kBadMessage,
+                     "Field 'key' is not a key-agreement reveal for this call id.");
+  }
+  call->state = CallState::kActive;
+  Send(out, call->callee_connection, signal::Revealed{std::nullopt, call->id, m.key});
+  Send(out, id, signal::OkReply{m.id});
+}
+
+void SignalingHub::OnDecline(Out& out, ConnectionId id, Session& s, const signal::Decline& m, HubTime now) {
+  Call* call = FindOwnCall(out, id, s, m.call_id, m.id);
+  if (call == nullptr) return;
+  if (call->callee_connection != id) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed, "Only the callee can decline a call; cancel it instead.");
+  }
+  if (call->state == CallState::kRinging) {
+    return EndCall(out, m.call_id, EndReason::kDeclined, CallOutcome::kDeclined, false, now, id, m.id);
+  }
+  EndCall(out, m.call_id, EndReason::kHangup, CallOutcome::kAnswered, false, now, id, m.id);
+}
+
+void SignalingHub::OnCancel(Out& out, ConnectionId id, Session& s, const signal::Cancel& m, HubTime now) {
+  Call* call = FindOwnCall(out, id, s, m.call_id, m.id);
+  if (call == nullptr) return;
+  if (call->caller_connection != id) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed, "Only the caller can cancel a call; decline it instead.");
+  }
+  switch (call->state) {
+    case CallState::kRouting:
+      return EndCall(out, m.call_id, EndReason::kCancelled, std::nullopt, false, now, id, m.id);
+    case CallState::kRinging:
+      return EndCall(out, m.call_id, EndReason::kCancelled, CallOutcome::kCancelled, false, now, id, m.id);
+    case CallState::kAccepted:
+    case CallState::kActive:
+      return EndCall(out, m.call_id, EndReason::kHangup, CallOutcome::kAnswered, false, now, id, m.id);
+  }
+}
+
+void SignalingHub::OnHangup(Out& out, ConnectionId id, Session& s, const signal::Hangup& m, HubTime now) {
+  Call* call = FindOwnCall(out, id, s, m.call_id, m.id);
+  if (call == nullptr) return;
+  const bool caller = call->caller_connection == id;
+  switch (call->state) {
+    case CallState::kRouting:  // only the caller knows of it
+      return EndCall(out, m.call_id, EndReason::kCancelled, std::nullopt, false, now, id, m.id);
+    case CallState::kRinging:
+      return caller ? EndCall(out, m.call_id, EndReason::kCancelled, CallOutcome::kCancelled, false, now, id, m.id)
+                    : EndCall(out, m.call_id, EndReason::kDeclined, CallOutcome::kDeclined, false, now, id, m.id);
+    case CallState::kAccepted:
+    case CallState::kActive:
+      return EndCall(out, m.call_id, EndReason::kHangup, CallOutcome::kAnswered, false, now, id, m.id);
+  }
+}
+
+void SignalingHub::EndCall(Out& out, const signal::CallId& call_id, EndReason reason,
+                           std::optional<CallOutcome> log_as, bool missed, HubTime now,
+                           std::optional<ConnectionId> requester, RequestId request,
+                           std::optional<ConnectionId> skip) {
+  auto it = calls_.find(call_id);
+  PARLEY_CHECK(it != calls_.end());
+  const Call call = it->second;
+  calls_.erase(it);
+  for (ConnectionId party : {call.caller_connection, call.callee_connection}) {
+    auto session = sessions_.find(party);
+    PARLEY_CHECK(session != sessions_.end() && session->second.call == call_id);
+    session->second.call.reset();
+    // The callee learns of a call only at `incoming`.
+    const bool knows = party == call.caller_connection || call.state != CallState::kRouting;
+    if (!knows || (skip && party == *skip)) continue;
+    Send(out, party, signal::Ended{requester && party == *requester ? request : std::nullopt, call_id, reason});
+  }
+  if (log_as) {
+    CallLogEntry entry;
+    entry.call_id = crypto::ToBase64(call.id);
+    entry.caller = call.caller;
+    entry.callee = call.callee;
+    entry.started_unix_ms = call.started_unix_ms;
+    entry.answered_unix_ms = call.answered_unix_ms;
+    entry.ended_unix_ms = now.unix_ms;
+    entry.outcome = *log_as;
+    // A store failure here cannot undo the end of the call; the row is lost, the call
+    // still ends for both.
+    (void)store_.RecordCall(entry);
+    if (missed) (void)store_.AddMissedCall(call.callee, entry);
+  }
+}
+
+void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now) {
+  auto session = sessions_.find(leaving);
+  if (session == sessions_.end() || !session->second.call) return;
+  const signal::CallId call_id = *session->second.call;
+  const Call& call = calls_.at(call_id);
+  const bool caller = call.caller_connection == leaving;
+  switch (call.state) {
+    case CallState::kRouting:
+      // The callee never heard of it; a vanished callee is simply unreachable.
+      return EndCall(out, call_id, EndReason::kUnavailable, std::nullopt, false, now, std::nullopt, std::nullopt,
+                     leaving);
+    case CallState::kRinging:
+      return caller ? EndCall(out, call_id, EndReason::kUnavailable, CallOutcome::kCancelled, false, now,
+                              std::nullopt, std::nullopt, leaving)
+                    : EndCall(out, call_id, EndReason::kUnavailable, CallOutcome::kMissed, true, now, std::nullopt,
+                              std::nullopt, leaving);
+    case CallState::kAccepted:
+    case CallState::kActive:
+      return EndCall(out, call_id, EndReason::kHangup, CallOutcome::kAnswered, false, now, std::nullopt,
+                     std::nullopt, leaving);
+  }
+}
+
+std::vector<HubSend> SignalingHub::OnTimer(HubTime now) {
+  Out out;
+  std::vector<signal::CallId> due;
+  for (const auto& [id, call] : calls_) {
+    if ((call.state == CallState::kRouting || call.state == CallState::kRinging) && call.deadline <= now.steady) {
+      due.push_back(id);
+    }
+  }
+  for (const auto& id : due) {
+    const bool rang = calls_.at(id).state == CallState::kRinging;
+    EndCall(out, id, EndReason::kTimeout, rang ? std::optional(CallOutcome::kMissed) : std::nullopt, rang, now);
+  }
+  return out;
+}
+
+std::optional<TimePoint> SignalingHub::NextTimerAt() const {
+  std::optional<TimePoint> next;
+  for (const auto& [id, call] : calls_) {
+    if (call.state != CallState::kRouting && call.state != CallState::kRinging) continue;
+    if (!next || call.deadline < *next) next = call.deadline;
+  }
+  return next;
+}
+
+// --- Contacts, blocks, settings, history, presence ---------------------------------
+
+bool SignalingHub::MutuallyVisible(const std::string& a, const std::string& b) {
+  auto ab = store_.IsContact(a, b);
+  auto ba = store_.IsContact(b, a);
+  auto a_blocks = store_.IsBlocked(a, b);
+  auto b_blocks = store_.IsBlocked(b, a);
+  return ab.ok() && *ab && ba.ok() && *ba && a_blocks.ok() && !*a_blocks && b_blocks.ok() && !*b_blocks;
+}
+
+void SignalingHub::AnnouncePresence(Out& out, ConnectionId id, const std::string& user, bool online) {
+  auto contacts = store_.Contacts(user);
+  if (!contacts.ok()) return;
+  for (const auto& contact : *contacts) {
+    auto other = online_.find(contact);
+    if (other == online_.end() || other->second == id || !MutuallyVisible(user, contact)) continue;
+    Send(out, other->second, signal::Presence{std::nullopt, user, online});
+    if (online) Send(out, id, signal::Presence{std::nullopt, contact, true});
+  }
+}
+
+void SignalingHub::OnContactsChange(Out& out, ConnectionId id, Session& s, RequestId request,
+                                    const std::string& other, bool contact, bool add) {
+  if (other == s.user) {
+    return SendError(out, id, request, ErrorCode::kNotAllowed,
+                     contact ? "You cannot list yourself as a contact." : "You cannot block yourself.");
+  }
+  auto account = store_.FindAccount(other);
+  if (!account.ok()) {
+    return SendError(out, id, request, ErrorCode::kInternal, "The server could not look up that user; try again later.");
+  }
+  if (!account->has_value()) {
+    return SendError(out, id, request, ErrorCode::kNoSuchUser,
+                     "There is no user named " + Quoted(other) + " on this server.");
+  }
+  auto other_online = online_.find(other);
+  const bool visible_before = other_online != online_.end() && MutuallyVisible(s.user, other);
+  Status changed = contact ? (add ? store_.AddContact(s.user, other) : store_.RemoveContact(s.user, other))
+                           : (add ? store_.Block(s.user, other) : store_.Unblock(s.user, other));
+  if (!changed.ok()) {
+    return SendError(out, id, request, ErrorCode::kInternal, "The server could not save the change; try again later.");
+  }
+  Send(out, id, signal::OkReply{request});
+  if (other_online == online_.end()) return;
+  const bool visible_after = MutuallyVisible(s.user, other);
+  if (visible_after == visible_before) return;
+  Send(out, id, signal::Presence{std::nullopt, other, visible_after});
+  Send(out, other_online->second, signal::Presence{std::nullopt, s.user, visible_after});
+}
+
+void SignalingHub::OnSettings(Out& out, ConnectionId id, Session& s, const signal::Settings& m) {
+  auto account = store_.FindAccount(s.user);
+  if (!account.ok() || !account->has_value()) {
+    return SendError(out, id, m.id, ErrorCode::kInternal, "The server could not read your settings; try again later.");
+  }
+  Audience who = (*account)->who_may_call;
+  Audience p2p = (*account)->p2p_with;
+  if (m.who_may_call || m.p2p) {
+    if (m.who_may_call) who = FromWire(*m.who_may_call);
+    if (m.p2p) p2p = FromWire(*m.p2p);
+    if (Status set = store_.SetPrivacy(s.user, who, p2p); !set.ok()) {
+      return SendError(out, id, m.id, ErrorCode::kInternal,
+                       "The server could not save your settings; nothing changed, try again later.");
+    }
+  }
+  Send(out, id, signal::CurrentSettings{m.id, ToWire(who), ToWire(p2p)});
+}
+
+void SignalingHub::OnHistory(Out& out, ConnectionId id, Session& s, const signal::History& m) {
+  auto history = store_.CallHistory(s.user, m.limit);
+  if (!history.ok()) {
+    return SendError(out, id, m.id, ErrorCode::kInternal, "The server could not read your call history; try again later.");
+  }
+  Send(out, id, signal::CallHistory{m.id, ToWire(*history)});
+}
+
+// --- Invariants ---------------------------------------------------------------------
+
+void SignalingHub::CheckInvariants() const {
+  for (const auto& [user, connection] : online_) {
+    auto s = sessions_.find(connection);
+    PARLEY_CHECK(s != sessions_.end() && s->second.user == user);
+  }
+  for (const auto& [id, s] : sessions_) {
+    if (s.logged_in()) PARLEY_CHECK(online_.count(s.user) == 1 && online_.at(s.user) == id);
+    if (!s.call) continue;
+    PARLEY_CHECK(s.logged_in());
+    auto call = calls_.find(*s.call);
+    PARLEY_CHECK(call != calls_.end());
+    PARLEY_CHECK(call->second.caller_connection == id || call->second.callee_connection == id);
+  }
+  for (const auto& [call_id, call] : calls_) {
+    PARLEY_CHECK(call.id == call_id);
+    PARLEY_CHECK(call.caller_connection != call.callee_connection);
+    for (ConnectionId party : {call.caller_connection, call.callee_connection}) {
+      auto s = sessions_.find(party);
+      PARLEY_CHECK(s != sessions_.end() && s->second.call == call_id);
+    }
+    PARLEY_CHECK(sessions_.at(call.caller_connection).user == call.caller);
+    PARLEY_CHECK(sessions_.at(call.callee_connection).user == call.callee);
+  }
+}
+
+}  // namespace parley::server

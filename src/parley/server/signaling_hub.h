@@ -1,0 +1,176 @@
+// parleyd's signaling hub: logins, call routing, privacy, presence, rate limits and
+// the call log, as logic without I/O. Behaviour: docs/protocol.md, "Signaling".
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "parley/base/result.h"
+#include "parley/base/time.h"
+#include "parley/crypto/key_source.h"
+#include "parley/server/rate_limiter.h"
+#include "parley/server/relay_ticket.h"
+#include "parley/server/store.h"
+#include "parley/signal/messages.h"
+
+namespace parley::server {
+
+using ConnectionId = uint64_t;
+
+// Both clocks come from the caller: `steady` for timeouts and rate limits, `unix_ms`
+// (wall clock, milliseconds since 1970 UTC) for the call log and ticket expiry.
+struct HubTime {
+  TimePoint steady;
+  int64_t unix_ms;
+};
+
+// One text frame for one connection. After a send with close_after, the hub has
+// already forgotten the connection: the front sends the text, then closes it (a later
+// OnDisconnect for it is a no-op).
+struct HubSend {
+  ConnectionId connection;
+  std::string text;
+  bool close_after = false;
+};
+
+struct HubConfig {
+  std::string server_name;  // what clients sign (hello.server); 1..255 bytes
+  std::string relay_host;   // sent in `relay`; non-empty
+  uint16_t relay_port = 0;  // non-zero
+  Duration ring_timeout = seconds(45);  // per stage: invite -> offer, offer -> answer
+  Duration ticket_lifetime = std::chrono::hours(12);
+  RateLimit auth_per_ip{10, seconds(6)};            // register + login attempts
+  RateLimit invites_per_caller{5, seconds(12)};     // invites that pass the in-call checks
+  RateLimit messages_per_connection{40, milliseconds(50)};
+};
+
+// Not thread-safe: the web front calls every method from one strand. Sessions and
+// calls live in memory (a restart ends them); accounts, lists and the call log live
+// in the Store. Every refused message leaves the state as it was.
+class SignalingHub {
+ public:
+  // `store` and `tickets` must outlive the hub. `challenge_seed`: randomness for the
+  // login challenges (tests pass a fixed one; production passes 32 random bytes).
+  SignalingHub(Store& store, const RelayTicketIssuer& tickets, HubConfig config,
+               std::array<uint8_t, 32> challenge_seed);
+
+  // A new connection (`id` not in use); the reply is its `hello`. `remote_ip` is used
+  // only for rate limits and never sent to anyone.
+  std::vector<HubSend> OnConnect(ConnectionId id, const std::string& remote_ip, HubTime now);
+  // One text frame from the connection. Unknown connections are ignored.
+  std::vector<HubSend> OnMessage(ConnectionId id, std::string_view text, HubTime now);
+  // The connection is gone: its call ends and its mutual contacts see it offline.
+  std::vector<HubSend> OnDisconnect(ConnectionId id, HubTime now);
+  // Ends the calls whose ring timeout has passed; call at NextTimerAt() or later.
+  std::vector<HubSend> OnTimer(HubTime now);
+  // The earliest ring deadline, or nullopt when nothing is ringing.
+  std::optional<TimePoint> NextTimerAt() const;
+
+  // For tests, the fuzzer and metrics.
+  std::size_t connection_count() const { return sessions_.size(); }
+  std::size_t call_count() const { return calls_.size(); }
+  // Aborts (PARLEY_CHECK) if sessions, the online table and calls disagree.
+  void CheckInvariants() const;
+
+ private:
+  enum class CallState {
+    kRouting,   // route sent to the caller; the callee knows nothing yet
+    kRinging,   // incoming sent to the callee
+    kAccepted,  // accepted sent to the caller; relay tickets issued
+    kActive,    // revealed sent to the callee
+  };
+  struct Call {
+    signal::CallId id{};
+    std::string caller, callee;
+    std::string caller_device, callee_device;
+    ConnectionId caller_connection = 0, callee_connection = 0;
+    CallState state = CallState::kRouting;
+    TimePoint deadline{};  // routing and ringing only
+    int64_t started_unix_ms = 0;
+    int64_t answered_unix_ms = 0;
+  };
+  struct Session {
+    std::string remote_ip;
+    signal::Challenge challenge{};  // for the next register/login
+    // Logged in (user non-empty):
+    std::string user;
+    std::string device;
+    crypto::IdentityPublicKey device_key{};
+    signal::Challenge login_challenge{};  // what delete_account signs
+    std::optional<signal::CallId> call;
+    bool logged_in() const { return !user.empty(); }
+  };
+  using Out = std::vector<HubSend>;
+
+  void Send(Out& out, ConnectionId to, const signal::Message& message, bool close_after = false) const;
+  void SendError(Out& out, ConnectionId to, signal::RequestId id, signal::ErrorCode code,
+                 std::string message) const;
+  signal::Challenge NextChallenge();
+
+  void Handle(Out& out, ConnectionId id, Session& s, const signal::Message& message, HubTime now);
+  void OnRegister(Out& out, ConnectionId id, Session& s, const signal::Register& m, HubTime now);
+  void OnLogin(Out& out, ConnectionId id, Session& s, const signal::Login& m, HubTime now);
+  // After a failed register/login: the error, then a fresh hello.
+  void FailAuth(Out& out, ConnectionId id, signal::RequestId request, signal::ErrorCode code,
+                std::string message);
+  void LogIn(Out& out, ConnectionId id, Session& s, const std::string& user, const std::string& device,
+             const crypto::IdentityPublicKey& key, const signal::Challenge& challenge,
+             signal::RequestId request);
+  void OnDeleteAccount(Out& out, ConnectionId id, Session& s, const signal::DeleteAccount& m, HubTime now);
+  void OnInvite(Out& out, ConnectionId id, Session& s, const signal::Invite& m, HubTime now);
+  void OnOffer(Out& out, ConnectionId id, Session& s, const signal::Offer& m, HubTime now);
+  void OnAccept(Out& out, ConnectionId id, Session& s, const signal::Accept& m, HubTime now);
+  void OnReveal(Out& out, ConnectionId id, Session& s, const signal::Reveal& m);
+  void OnDecline(Out& out, ConnectionId id, Session& s, const signal::Decline& m, HubTime now);
+  void OnCancel(Out& out, ConnectionId id, Session& s, const signal::Cancel& m, HubTime now);
+  void OnHangup(Out& out, ConnectionId id, Session& s, const signal::Hangup& m, HubTime now);
+  void OnContactsChange(Out& out, ConnectionId id, Session& s, signal::RequestId request,
+                        const std::string& other, bool contact, bool add);
+  void OnSettings(Out& out, ConnectionId id, Session& s, const signal::Settings& m);
+  void OnHistory(Out& out, ConnectionId id, Session& s, const signal::History& m);
+
+  // The call `call_id` if this session is a party of it and may know of it (a callee
+  // learns of a call at `incoming`); else sends error{no_such_call} and returns null.
+  Call* FindOwnCall(Out& out, ConnectionId id, Session& s, const signal::CallId& call_id,
+                    signal::RequestId request);
+  // Ends a call: `ended{reason}` to the parties that know of it (the one whose request
+  // ended it gets its request id), the call log, a missed call if `missed`, and both
+  // sessions freed. `skip` is a connection not to notify (it is going away).
+  void EndCall(Out& out, const signal::CallId& call_id, signal::EndReason reason,
+               std::optional<CallOutcome> log_as, bool missed, HubTime now,
+               std::optional<ConnectionId> requester = std::nullopt,
+               signal::RequestId request = std::nullopt, std::optional<ConnectionId> skip = std::nullopt);
+  // The party on `leaving` vanished (disconnect, replaced, deleted).
+  void EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now);
+  void ForgetSession(ConnectionId id);
+
+  Result<bool> MayCall(const AccountRecord& callee, const std::string& caller);
+  bool MutuallyVisible(const std::string& a, const std::string& b);
+  void AnnouncePresence(Out& out, ConnectionId id, const std::string& user, bool online);
+  void RememberCallId(const signal::CallId& call_id);
+
+  Store& store_;
+  const RelayTicketIssuer& tickets_;
+  HubConfig config_;
+  crypto::SeededKeySource challenge_source_;
+  RateLimiter auth_limiter_;
+  RateLimiter invite_limiter_;
+  RateLimiter message_limiter_;
+
+  std::map<ConnectionId, Session> sessions_;
+  std::unordered_map<std::string, ConnectionId> online_;  // logged-in user -> connection
+  std::map<signal::CallId, Call> calls_;
+  // Call ids seen recently (bounded), so a reused id cannot collide in the call log.
+  std::set<signal::CallId> used_call_ids_;
+  std::deque<signal::CallId> used_call_order_;
+};
+
+}  // namespace parley::server
