@@ -132,6 +132,9 @@ TEST(UdpImpairmentProxyTest, CleanSpecForwardsByteExactBothWays) {
     EXPECT_EQ(reply->bytes, back);
     EXPECT_EQ(reply->from, proxy->listen_endpoint());
   }
+  // The counters move just after each send returns: wait for them, then compare.
+  EXPECT_TRUE(WaitFor([&] { return proxy->stats().forward.forwarded; }, 4));
+  EXPECT_TRUE(WaitFor([&] { return proxy->stats().reverse.forwarded; }, 4));
   const auto stats = proxy->stats();
   EXPECT_EQ(stats.forward.received, 4u);
   EXPECT_EQ(stats.forward.forwarded, 4u);
