@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstring>
 #include <string>
 
 namespace parley::server {
@@ -108,6 +110,19 @@ TEST(RelayPacketTest, DataLengthBoundaries) {
   EXPECT_TRUE(ParseRelayPacket(packet).ok());
   packet.resize(1 + 8 + kMaxSealedSize + 1);
   EXPECT_NE(ErrorOf(packet).find("1201-byte"), std::string::npos);
+}
+
+// Known answer, computed independently: Python's
+// hashlib.blake2b(bytes([3]*65), key=b"parley relay session token", digest_size=16).digest()[:8]
+TEST(RelayPacketTest, SessionTokenKnownAnswer) {
+  const RelaySessionToken token = SessionTokenFor(Bytes(65, 3));
+  std::array<uint8_t, 8> bytes;
+  std::memcpy(bytes.data(), &token, 8);
+  const std::array<uint8_t, 8> expected{0xc3, 0x02, 0xf3, 0x22, 0x7d, 0xad, 0xf7, 0x35};
+  EXPECT_EQ(bytes, expected);
+  // On the wire the token is these bytes in this order.
+  const auto packet = MakeRelayDataPacket(token, Bytes(25, 0));
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), packet.begin() + 1));
 }
 
 TEST(RelayPacketTest, SessionTokenIsAFunctionOfTheWholeTicket) {
