@@ -429,7 +429,13 @@ void SignalingHub::OnInvite(Out& out, ConnectionId id, Session& s, const signal:
 
   auto account = store_.FindAccount(m.to);
   if (!account.ok()) return ended(EndReason::kFailed);
-  if (!account->has_value()) return ended(EndReason::kNotFound);
+  if (!account->has_value()) {
+    // The same store queries as for a refused caller, so the answer also takes about
+    // as long (their results are meaningless here).
+    (void)store_.IsBlocked(m.to, s.user);
+    (void)store_.IsContact(m.to, s.user);
+    return ended(EndReason::kNotFound);
+  }
   auto may_call = MayCall(**account, s.user);
   if (!may_call.ok()) return ended(EndReason::kFailed);
   // Exactly the answer a nonexistent user gets, and nothing logged.
