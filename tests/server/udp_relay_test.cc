@@ -87,8 +87,8 @@ RelayTicketClaims Claims(uint8_t call, uint8_t participant, int64_t expires = Un
 
 class UdpRelayTest : public ::testing::Test {
  protected:
-  void StartRelay(RelayConfig config = {}) {
-    config.bind_host = "127.0.0.1";
+  void StartRelay(RelayConfig config = {}, const char* bind_host = "127.0.0.1") {
+    config.bind_host = bind_host;
     config.port = 0;
     config.ticket_key = kKey;
     config.allow_loopback = true;
@@ -112,9 +112,9 @@ class UdpRelayTest : public ::testing::Test {
   std::pair<RelaySessionToken, RelaySessionToken> BindPair(Client& a, Client& b, uint8_t call) {
     const auto ta = issuer_.Issue(Claims(call, 0));
     const auto tb = issuer_.Issue(Claims(call, 1));
+    const uint64_t before = relay_->stats().binds;
     a.Send(MakeRelayBindPacket(ta, {}));
     b.Send(MakeRelayBindPacket(tb, {}));
-    const uint64_t before = relay_->stats().binds;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (relay_->stats().binds < before + 2 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -141,6 +141,34 @@ TEST_F(UdpRelayTest, PacketsFlowBothWaysByteExact) {
   EXPECT_EQ(b.Receive(), Sealed(77));
   EXPECT_EQ(relay_->stats().forwarded, 21u);
   EXPECT_EQ(relay_->stats().dropped_total(), 0u);
+}
+
+TEST_F(UdpRelayTest, DualStackSocketServesIpv4Clients) {
+  // Bound to "::" (all addresses, both families); the clients still use only 127.0.0.1,
+  // which the relay sees as ::ffff:127.0.0.1 and normalises.
+  StartRelay({}, "::");
+  Client a(relay_->bound_port()), b(relay_->bound_port());
+  auto [ta, tb] = BindPair(a, b, 1);
+  a.Send(MakeRelayDataPacket(ta, Sealed(1)));
+  EXPECT_EQ(b.Receive(), Sealed(1));
+  b.Send(MakeRelayDataPacket(tb, Sealed(2)));
+  EXPECT_EQ(a.Receive(), Sealed(2));
+}
+
+TEST_F(UdpRelayTest, LoopbackPeersAreRefusedWithoutTheFlag) {
+  RelayConfig config;
+  config.bind_host = "127.0.0.1";
+  config.ticket_key = kKey;
+  relay_.emplace(config);  // allow_loopback stays false, as in production
+  ASSERT_TRUE(relay_->Start().ok());
+  Client a(relay_->bound_port()), b(relay_->bound_port());
+  a.Send(MakeRelayBindPacket(issuer_.Issue(Claims(1, 0)), {}));
+  b.Send(MakeRelayBindPacket(issuer_.Issue(Claims(1, 1)), Sealed(1)));
+  WaitReceived(2);
+  EXPECT_TRUE(a.Quiet());
+  EXPECT_TRUE(b.Quiet());
+  EXPECT_EQ(Dropped(RelayDropReason::kRefusedAddress), 2u);
+  EXPECT_EQ(relay_->stats().calls, 0u);
 }
 
 TEST_F(UdpRelayTest, UnauthenticatedPacketsAreNeitherForwardedNorAnswered) {
