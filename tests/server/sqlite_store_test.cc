@@ -41,8 +41,8 @@ DeviceRecord Device(const std::string& name, uint8_t seed) {
 
 CallLogEntry Call(const std::string& id, const std::string& caller, const std::string& callee,
                   int64_t started, CallOutcome outcome = CallOutcome::kAnswered) {
-  return CallLogEntry{id, caller, callee, started, outcome == CallOutcome::kAnswered ? started + 1 : 0,
-                      started + 10, outcome};
+  const int64_t answered = outcome == CallOutcome::kAnswered ? started + 1 : 0;
+  return CallLogEntry{id, caller, callee, started, answered, started + 10, outcome};
 }
 
 std::vector<std::string> CallIds(const std::vector<CallLogEntry>& entries) {
@@ -85,7 +85,8 @@ mode_t ModeOf(const std::string& path) {
 void RawExec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
   sqlite3_close(db);
 }
 
@@ -131,7 +132,8 @@ TEST_F(SqliteStoreTest, RefusesATakenName) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().message, "username \"alice\" is taken: choose another");
   // The first owner is untouched.
-  EXPECT_EQ((*store_->FindAccount("alice"))->devices[0].identity_key, Device("laptop", 1).identity_key);
+  EXPECT_EQ((*store_->FindAccount("alice"))->devices[0].identity_key,
+            Device("laptop", 1).identity_key);
 }
 
 TEST_F(SqliteStoreTest, RefusesAnInvalidNameOrDevice) {
@@ -330,10 +332,11 @@ TEST_F(SqliteStoreTest, ACallWithOneUnknownPartyIsLoggedForTheOther) {
 // --- Missed calls ---
 
 TEST_F(SqliteStoreTest, MissedCallsAreDeliveredOnceInOrder) {
-  ASSERT_TRUE(store_->AddMissedCall("bob", Call("m1", "alice", "bob", 100, CallOutcome::kMissed)).ok());
-  ASSERT_TRUE(store_->AddMissedCall("bob", Call("m2", "carol", "", 200, CallOutcome::kMissed)).ok());
-  ASSERT_TRUE(store_->AddMissedCall("bob", Call("m1", "alice", "bob", 100, CallOutcome::kMissed)).ok());
-  ASSERT_TRUE(store_->AddMissedCall("carol", Call("m3", "alice", "carol", 300, CallOutcome::kMissed)).ok());
+  constexpr auto kMissed = CallOutcome::kMissed;
+  ASSERT_TRUE(store_->AddMissedCall("bob", Call("m1", "alice", "bob", 100, kMissed)).ok());
+  ASSERT_TRUE(store_->AddMissedCall("bob", Call("m2", "carol", "", 200, kMissed)).ok());
+  ASSERT_TRUE(store_->AddMissedCall("bob", Call("m1", "alice", "bob", 100, kMissed)).ok());
+  ASSERT_TRUE(store_->AddMissedCall("carol", Call("m3", "alice", "carol", 300, kMissed)).ok());
 
   const auto taken = *store_->TakeMissedCalls("bob");
   EXPECT_THAT(CallIds(taken), ElementsAre("m1", "m2"));
@@ -491,8 +494,8 @@ TEST(SqliteStoreFileTest, LeavesAFileThatIsNotADatabaseUntouched) {
   auto store = SqliteStore::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().message,
-            path + " is not a parleyd database (it is not SQLite, or is encrypted): move it away or "
-                   "point --data at another directory; the file was left as it was");
+            path + " is not a parleyd database (it is not SQLite, or is encrypted): move it "
+                   "away or point --data at another directory; the file was left as it was");
   EXPECT_EQ(ReadFile(path), text);
   EXPECT_EQ(ModeOf(path), 0644u);
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));

@@ -286,7 +286,9 @@ class SqliteStore::Tx {
  public:
   explicit Tx(SqliteStore& store) : store_(store) {}
   ~Tx() {
-    if (!sqlite3_get_autocommit(store_.db_)) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!sqlite3_get_autocommit(store_.db_)) {
+      sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
   }
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
@@ -361,14 +363,14 @@ class SqliteStore::Stmt {
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string Text(int column) const {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    return text == nullptr ? std::string()
-                           : std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+    const auto size = static_cast<size_t>(sqlite3_column_bytes(stmt_, column));
+    return text == nullptr ? std::string() : std::string(text, size);
   }
   std::string_view Blob(int column) const {
     const void* data = sqlite3_column_blob(stmt_, column);
-    const int size = sqlite3_column_bytes(stmt_, column);
+    const auto size = static_cast<size_t>(sqlite3_column_bytes(stmt_, column));
     return data == nullptr ? std::string_view()
-                           : std::string_view(static_cast<const char*>(data), static_cast<size_t>(size));
+                           : std::string_view(static_cast<const char*>(data), size);
   }
 
  private:
@@ -514,8 +516,9 @@ Error SqliteStore::Fail(int code, const char* doing) const {
                    " (a second parleyd on the same --data directory, or a tool holding it "
                    "open): stop that process and retry (nothing of this change was stored)"};
     case SQLITE_NOTADB:
-      return Error{path_ + " is not a parleyd database (it is not SQLite, or is encrypted): "
-                   "move it away or point --data at another directory; the file was left as it was"};
+      return Error{path_ +
+                   " is not a parleyd database (it is not SQLite, or is encrypted): move it away "
+                   "or point --data at another directory; the file was left as it was"};
     case SQLITE_CORRUPT:
       return Error{"the database " + path_ + " is damaged (" + detail + ") while " + what +
                    ": restore it from a backup"};
@@ -732,7 +735,7 @@ const detail::SqlitePairTable kBlocks{
 };
 }  // namespace
 
-Status SqliteStore::AddPair(const detail::SqlitePairTable& table, const std::string& owner,
+Status SqliteStore::AddPair(const PairTable& table, const std::string& owner,
                             const std::string& other) {
   const char* doing = table.adding;
   if (owner == other) {
@@ -752,7 +755,7 @@ Status SqliteStore::AddPair(const detail::SqlitePairTable& table, const std::str
   return tx.Commit(doing);
 }
 
-Status SqliteStore::RemovePair(const detail::SqlitePairTable& table, const std::string& owner,
+Status SqliteStore::RemovePair(const PairTable& table, const std::string& owner,
                                const std::string& other) {
   const char* doing = table.removing;
   Tx tx(*this);
@@ -766,7 +769,7 @@ Status SqliteStore::RemovePair(const detail::SqlitePairTable& table, const std::
   return tx.Commit(doing);
 }
 
-Result<std::vector<std::string>> SqliteStore::ListPairs(const detail::SqlitePairTable& table,
+Result<std::vector<std::string>> SqliteStore::ListPairs(const PairTable& table,
                                                         const std::string& owner) {
   const char* doing = table.listing;
   Tx tx(*this);
@@ -788,7 +791,7 @@ Result<std::vector<std::string>> SqliteStore::ListPairs(const detail::SqlitePair
   return names;
 }
 
-Result<bool> SqliteStore::HasPair(const detail::SqlitePairTable& table, const std::string& owner,
+Result<bool> SqliteStore::HasPair(const PairTable& table, const std::string& owner,
                                   const std::string& other) {
   const char* doing = table.checking;
   Tx tx(*this);
@@ -961,7 +964,8 @@ Result<std::vector<CallLogEntry>> SqliteStore::TakeMissedCalls(const std::string
     }
   }
   if (!entries.empty()) {
-    STORE_TRY(Stmt(*this, "DELETE FROM missed_calls WHERE callee_id = ?1", doing).Bind(1, *id).Run());
+    STORE_TRY(
+        Stmt(*this, "DELETE FROM missed_calls WHERE callee_id = ?1", doing).Bind(1, *id).Run());
   }
   STORE_TRY(tx.Commit(doing));
   return entries;
