@@ -73,8 +73,8 @@ const std::vector<Field>& Fields() {
       {"limits", "http_keepalive_timeout_s", &ServerConfig::http_keepalive_timeout, 1, 3600,
        "an idle HTTP keep-alive connection is closed after this long"},
       {"limits", "invites_per_minute", &ServerConfig::invites_per_minute, 1, 100000,
-       "calls one account may start per minute"},
-      {"limits", "relay_max_sessions", &ServerConfig::relay_max_sessions, 1, kMaxInt,
+       "calls one account may start per minute (a burst of this many, then evenly spread)"},
+      {"limits", "relay_max_calls", &ServerConfig::relay_max_calls, 1, kMaxInt,
        "calls the UDP relay carries at once"},
   };
   return fields;

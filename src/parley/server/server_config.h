@@ -45,8 +45,8 @@ struct ServerConfig {
   int64_t max_connections_per_ip = 32;  // limits.max_connections_per_ip
   std::chrono::milliseconds tls_handshake_timeout{10000};  // limits.tls_handshake_timeout_ms
   std::chrono::seconds http_keepalive_timeout{75};  // limits.http_keepalive_timeout_s (nginx's)
-  int64_t invites_per_minute = 10;    // limits.invites_per_minute: per caller account
-  int64_t relay_max_sessions = 1000;  // limits.relay_max_sessions: calls relayed at once
+  int64_t invites_per_minute = 5;     // limits.invites_per_minute: per caller account
+  int64_t relay_max_calls = 200000;  // limits.relay_max_calls: calls relayed at once
 
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };

@@ -1,0 +1,238 @@
+// parleyd: the Parley server in one binary. Argument parsing and wiring only: config,
+// data directory, store, certificate, UDP relay thread, TLS web front, signals.
+#include <signal.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "parley/crypto/key_source.h"
+#include "parley/server/data_directory.h"
+#include "parley/server/hub_signaling_sink.h"
+#include "parley/server/relay_ticket.h"
+#include "parley/server/server_config.h"
+#include "parley/server/signaling_hub.h"
+#include "parley/server/sqlite_store.h"
+#include "parley/server/tls_certificate.h"
+#include "parley/server/udp_relay.h"
+#include "parley/server/web_front.h"
+
+namespace {
+
+using namespace parley;
+using namespace parley::server;
+
+constexpr int kExitRuntime = 1;  // could not start (port in use, unreadable file, ...)
+constexpr int kExitConfig = 2;   // bad command line or config
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "parleyd: %s\n", message.c_str());
+  return code;
+}
+
+std::string HostPort(const std::string& host, uint16_t port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// Overrides from the command line, in the order they are applied (later wins).
+struct Flags {
+  std::string config_file;
+  bool print_config = false;
+  std::vector<std::pair<std::string, std::string>> settings;
+};
+
+int Run(const ServerConfig& config_in) {
+  ServerConfig config = config_in;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  crypto::SystemKeySource random;
+
+  auto dir = DataDirectory::Open(config.data_dir);
+  if (!dir) return Fail(kExitRuntime, dir.error().message);
+  if (config.websocket_path.empty()) {
+    auto path = dir->LoadOrCreateWebsocketPath(random);
+    if (!path) return Fail(kExitRuntime, path.error().message);
+    config.websocket_path = *path;
+    if (auto valid = ValidateServerConfig(config); !valid) return Fail(kExitRuntime, valid.error().message);
+  }
+  auto certificate = config.certificate_file.empty()
+                         ? TlsCertificate::LoadOrGenerate(dir->File("tls_certificate.pem"), dir->File("tls_key.pem"),
+                                                          config.server_name)
+                         : TlsCertificate::Load(config.certificate_file, config.key_file);
+  if (!certificate) return Fail(kExitRuntime, certificate.error().message);
+  auto ticket_key = dir->LoadOrCreateTicketKey(random);
+  if (!ticket_key) return Fail(kExitRuntime, ticket_key.error().message);
+  auto store = SqliteStore::Open(dir->File("parley.db"));
+  if (!store) return Fail(kExitRuntime, store.error().message);
+
+  RelayConfig relay_config;
+  relay_config.bind_host = config.listen_host;
+  relay_config.port = config.udp_port;
+  std::copy(ticket_key->data(), ticket_key->data() + 32, relay_config.ticket_key.begin());
+  relay_config.max_calls = static_cast<size_t>(config.relay_max_calls);
+  relay_config.allow_loopback = config.allow_loopback;
+  UdpRelay relay(relay_config);
+  if (auto started = relay.Start(); !started) return Fail(kExitRuntime, started.error().message);
+
+  RelayTicketIssuer tickets(std::span<const uint8_t, 32>(ticket_key->data(), 32));
+  HubConfig hub_config;
+  hub_config.server_name = config.server_name;
+  hub_config.relay_host = config.relay_public_host.empty() ? config.server_name : config.relay_public_host;
+  hub_config.relay_port = config.relay_public_port != 0 ? config.relay_public_port : relay.bound_port();
+  hub_config.ring_timeout = config.ring_timeout;
+  hub_config.invites_per_caller =
+      RateLimit{static_cast<int>(config.invites_per_minute),
+                Duration(std::chrono::minutes(1)) / config.invites_per_minute};
+  std::array<uint8_t, 32> challenge_seed{};
+  random.Fill(challenge_seed);
+  SignalingHub hub(**store, tickets, hub_config, challenge_seed);
+  HubSignalingSink sink(hub);
+
+  boost::asio::io_context ioc;
+  WebFrontOptions options;
+  options.host = config.listen_host;
+  options.port = config.tcp_port;
+  options.websocket_path = config.websocket_path;
+  options.tls_handshake_timeout = config.tls_handshake_timeout;
+  options.http_keepalive_timeout = config.http_keepalive_timeout;
+  options.websocket_idle_timeout = config.websocket_idle_timeout;
+  options.max_message_bytes = static_cast<size_t>(config.max_message_bytes);
+  options.max_connections = config.max_connections;
+  options.max_connections_per_ip = config.max_connections_per_ip;
+  auto front = WebFront::Start(ioc, *certificate, sink, options);
+  if (!front) {
+    relay.Stop();
+    return Fail(kExitRuntime, front.error().message);
+  }
+
+  // SIGTERM/SIGINT: stop accepting, close every connection (WebSockets with 1001),
+  // stop the relay; whatever has not finished 3 s later is cut off.
+  // The cut-off is a watchdog thread, not a timer, so that it does not itself keep
+  // io_context::run() from returning as soon as the last connection has closed.
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  std::mutex stop_mu;  // guards finished
+  std::condition_variable stop_cv;
+  bool finished = false;
+  std::optional<std::thread> watchdog;
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", signal_number);
+    (*front)->Stop();
+    relay.Stop();
+    watchdog.emplace([&] {
+      std::unique_lock lock(stop_mu);
+      if (!stop_cv.wait_for(lock, std::chrono::seconds(3), [&] { return finished; })) ioc.stop();
+    });
+  });
+
+  const uint16_t port = (*front)->bound_port();
+  const std::string relay_host = hub_config.relay_host;
+  std::printf(
+      "parleyd: ready\n"
+      "  web_front: %s (TLS; the decoy site for browsers)\n"
+      "  websocket: wss://%s%s\n"
+      "  relay: udp %s (clients are told %s)\n"
+      "  certificate_sha256: %s (%s)\n"
+      "  data: %s\n",
+      HostPort(config.listen_host, port).c_str(), HostPort(config.server_name, port).c_str(),
+      config.websocket_path.c_str(), HostPort(config.listen_host, relay.bound_port()).c_str(),
+      HostPort(relay_host, hub_config.relay_port).c_str(), certificate->fingerprint_sha256().c_str(),
+      certificate->generated()          ? "self-signed, generated now: clients pin this"
+      : config.certificate_file.empty() ? "self-signed, from the data directory: clients pin this"
+                                        : config.certificate_file.c_str(),
+      dir->path().c_str());
+  std::fflush(stdout);
+
+  // The hub and store are serialised by the front's hub strand; a second thread keeps
+  // TLS handshakes and the decoy site going while the hub waits on an fsync.
+  std::thread helper([&ioc] { ioc.run(); });
+  ioc.run();
+  helper.join();
+  {
+    std::lock_guard lock(stop_mu);
+    finished = true;
+  }
+  stop_cv.notify_all();
+  if (watchdog) watchdog->join();
+  relay.Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parleyd: the Parley server (accounts, signaling, relay, TLS web front)"};
+  Flags flags;
+  std::string data_dir, host, server_name, cert, key, ws_path, log_level;
+  int port = -1, tcp_port = -1, udp_port = -1;
+  bool allow_loopback = false;
+  std::vector<std::string> sets;
+  app.add_option("--data", data_dir, "data directory (created 0700): database, certificate, keys");
+  app.add_option("--config", flags.config_file, "TOML config file (see docs/parleyd.example.toml)");
+  app.add_flag("--print-config", flags.print_config, "print the effective settings as TOML and exit");
+  app.add_option("--host", host, "address to listen on (listen.host)");
+  app.add_option("--port", port, "TCP and UDP port (listen.tcp_port and listen.udp_port; 0 = any free)");
+  app.add_option("--tcp-port", tcp_port, "TLS web front port (listen.tcp_port)");
+  app.add_option("--udp-port", udp_port, "UDP relay port (listen.udp_port)");
+  app.add_option("--server-name", server_name, "name clients connect to (tls.server_name)");
+  app.add_option("--cert", cert, "PEM certificate chain (tls.certificate)");
+  app.add_option("--key", key, "PEM private key (tls.key)");
+  app.add_option("--websocket-path", ws_path, "signaling path (signaling.websocket_path)");
+  app.add_flag("--allow-loopback", allow_loopback, "let the relay use loopback addresses (tests, demo)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  app.add_option("--set", sets, "any setting as KEY=VALUE, e.g. --set limits.max_connections=200");
+  CLI11_PARSE(app, argc, argv);
+
+  ServerConfig config;
+  if (!flags.config_file.empty()) {
+    auto loaded = LoadServerConfigFile(flags.config_file);
+    if (!loaded) return Fail(kExitConfig, loaded.error().message);
+    config = *loaded;
+  }
+  // --set first, then the named flags, so a named flag wins over a --set of the same key.
+  for (const std::string& s : sets) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos) return Fail(kExitConfig, "--set " + s + ": write it as KEY=VALUE.");
+    flags.settings.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  auto named = [&](const char* key, const std::string& value) {
+    if (!value.empty()) flags.settings.emplace_back(key, value);
+  };
+  named("data_dir", data_dir);
+  named("listen.host", host);
+  if (port >= 0) {
+    named("listen.tcp_port", std::to_string(port));
+    named("listen.udp_port", std::to_string(port));
+  }
+  if (tcp_port >= 0) named("listen.tcp_port", std::to_string(tcp_port));
+  if (udp_port >= 0) named("listen.udp_port", std::to_string(udp_port));
+  named("tls.server_name", server_name);
+  named("tls.certificate", cert);
+  named("tls.key", key);
+  named("signaling.websocket_path", ws_path);
+  if (allow_loopback) named("relay.allow_loopback", "true");
+  named("log_level", log_level);
+  for (const auto& [k, v] : flags.settings) {
+    if (auto applied = ApplyServerConfigOverride(config, k, v); !applied) {
+      return Fail(kExitConfig, applied.error().message);
+    }
+  }
+
+  if (flags.print_config) {
+    std::fputs(PrintServerConfig(config).c_str(), stdout);
+    return 0;
+  }
+  if (auto valid = ValidateServerConfig(config); !valid) return Fail(kExitConfig, valid.error().message);
+  // A client that vanishes mid-write must not kill the server.
+  ::signal(SIGPIPE, SIG_IGN);
+  return Run(config);
+}

@@ -1,0 +1,34 @@
+// The signaling hub behind the web front: type conversions only.
+#include "parley/server/hub_signaling_sink.h"
+
+namespace parley::server {
+namespace {
+
+HubTime ToHub(SinkTime now) { return HubTime{now.steady, now.unix_ms}; }
+
+std::vector<SignalingSend> FromHub(std::vector<HubSend> sends) {
+  std::vector<SignalingSend> out;
+  out.reserve(sends.size());
+  for (HubSend& s : sends) out.push_back(SignalingSend{s.connection, std::move(s.text), s.close_after});
+  return out;
+}
+
+}  // namespace
+
+std::vector<SignalingSend> HubSignalingSink::OnConnect(ConnectionId id, const std::string& remote_ip, SinkTime now) {
+  return FromHub(hub_.OnConnect(id, remote_ip, ToHub(now)));
+}
+
+std::vector<SignalingSend> HubSignalingSink::OnMessage(ConnectionId id, std::string_view text, SinkTime now) {
+  return FromHub(hub_.OnMessage(id, text, ToHub(now)));
+}
+
+std::vector<SignalingSend> HubSignalingSink::OnDisconnect(ConnectionId id, SinkTime now) {
+  return FromHub(hub_.OnDisconnect(id, ToHub(now)));
+}
+
+std::vector<SignalingSend> HubSignalingSink::OnTimer(SinkTime now) { return FromHub(hub_.OnTimer(ToHub(now))); }
+
+std::optional<TimePoint> HubSignalingSink::NextTimerAt() const { return hub_.NextTimerAt(); }
+
+}  // namespace parley::server

@@ -1,0 +1,77 @@
+// parleyd's TLS web front on one TCP port: the decoy website for everyone, and
+// WebSocket signaling for a proper upgrade on the configured path (Boost.Beast over
+// OpenSSL; all of Beast stays in web_front.cc behind this header).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "parley/base/result.h"
+#include "parley/server/signaling_sink.h"
+#include "parley/server/tls_certificate.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace parley::server {
+
+struct WebFrontOptions {
+  std::string host = "127.0.0.1";  // an IP address
+  uint16_t port = 0;               // 0 = any free port (see bound_port)
+  std::string websocket_path;      // exact request target of the signaling upgrade
+  std::chrono::milliseconds tls_handshake_timeout{10000};  // TCP accept to TLS done
+  std::chrono::seconds http_keepalive_timeout{75};  // limit on reading each HTTP request
+  std::chrono::seconds websocket_idle_timeout{60};  // pings at half; closes when silent
+  size_t max_message_bytes = 64 * 1024;     // larger WebSocket messages close with 1009
+  size_t max_queued_bytes = 1024 * 1024;    // a reader this far behind is closed
+  size_t max_request_body_bytes = 1 << 20;  // nginx's client_max_body_size: 413 above
+  int64_t max_connections = 1024;
+  int64_t max_connections_per_ip = 32;
+};
+
+// Counters for tests and the operator's log; all since Start.
+struct WebFrontStats {
+  int64_t open_connections = 0;
+  int64_t refused_over_cap = 0;     // closed at accept: total or per-IP cap reached
+  int64_t handshake_failures = 0;   // TLS handshake failed or timed out
+  int64_t websocket_sessions = 0;   // upgrades that reached the sink
+};
+
+// Behaviour a prober sees (docs/protocol.md, "Web front"): TLS 1.2/1.3 with ALPN
+// http/1.1 only (h2 is not implemented: a client offering only h2 gets no ALPN and
+// speaks HTTP/1.1, like an nginx without http2); HTTP/1.1 keep-alive; the decoy site's
+// exact responses for every request that is not a valid WebSocket upgrade on
+// websocket_path, including a plain GET to websocket_path (404). Binary WebSocket
+// frames are refused for now (close 1003); media over WebSocket will enter there.
+//
+// Threads: any number of threads may run the io_context. Each connection runs on its
+// own strand; the sink is called on one hub strand only. Lifetimes: the io_context,
+// the sink and this object must outlive every handler: call Stop(), let
+// io_context::run() return, then destroy the WebFront, then the sink.
+class WebFront {
+ public:
+  // Binds and starts accepting. Errors (address in use, bad certificate) are one
+  // sentence naming the address or file.
+  static Result<std::unique_ptr<WebFront>> Start(boost::asio::io_context& ioc, const TlsCertificate& certificate,
+                                                 SignalingSink& sink, WebFrontOptions options);
+  ~WebFront();
+  WebFront(const WebFront&) = delete;
+  WebFront& operator=(const WebFront&) = delete;
+
+  uint16_t bound_port() const;
+  // Stops accepting and closes every connection (WebSockets with 1001 going away);
+  // the sink gets OnDisconnect for each. Any thread; idempotent.
+  void Stop();
+  WebFrontStats stats() const;
+
+  struct Shared;  // state the sessions share; defined in web_front.cc
+
+ private:
+  explicit WebFront(std::shared_ptr<Shared> shared);
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace parley::server
