@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
       {"redundancy", ProtectionMode::kRedundancy}, {"silence", ProtectionMode::kSilence}};
   lab_cmd->add_option("--protection", lab.protection,
                       "loss protection: auto (receiver reports decide), off (PLC only), fec, "
-                      "redundancy (FEC and copies), silence (lost audio left silent)")
+                      "redundancy (copies of the previous two frames), silence (lost audio left silent)")
       ->transform(CLI::CheckedTransformer(protections, CLI::ignore_case))
       ->default_str("auto");
   lab_cmd->add_flag("--list-networks", list_networks, "list the network presets and exit");

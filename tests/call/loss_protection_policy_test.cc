@@ -29,15 +29,15 @@ TEST_P(LossProtectionLevelTest, SteadyLossChoosesItsLevel) {
 
 INSTANTIATE_TEST_SUITE_P(Levels, LossProtectionLevelTest,
                          testing::Values(LevelCase{0.005, false, {}}, LevelCase{0.02, true, {}},
-                                         LevelCase{0.10, true, {2}}, LevelCase{0.20, true, {2}},
-                                         LevelCase{0.35, true, {1, 2}}));
+                                         LevelCase{0.035, true, {}}, LevelCase{0.05, false, {1, 2}},
+                                         LevelCase{0.10, false, {1, 2}}, LevelCase{0.35, false, {1, 2}}));
 
 TEST(LossProtectionPolicyTest, StepsUpAtOnceAndDownOnlyAfterCalm) {
   LossProtectionPolicy policy;
   policy.OnLossReport(0.10);
-  EXPECT_EQ(policy.current().redundant_distances, std::vector<int>{2});
+  EXPECT_EQ(policy.current().redundant_distances, (std::vector<int>{1, 2}));
   for (int i = 0; i < 3; ++i) policy.OnLossReport(0.0);
-  EXPECT_EQ(policy.current().redundant_distances, std::vector<int>{2}) << "one calm second is not enough";
+  EXPECT_EQ(policy.current().redundant_distances, (std::vector<int>{1, 2})) << "one calm second is not enough";
   for (int i = 0; i < 20; ++i) policy.OnLossReport(0.0);
   EXPECT_FALSE(policy.current().fec);
   EXPECT_TRUE(policy.current().redundant_distances.empty());
@@ -47,8 +47,8 @@ TEST(LossProtectionPolicyTest, FecExpectedLossFollowsReportedLoss) {
   LossProtectionPolicy policy;
   policy.OnLossReport(0.03);
   EXPECT_EQ(policy.current().fec_expected_loss_percent, 3);
-  policy.OnLossReport(0.9);
-  EXPECT_EQ(policy.current().fec_expected_loss_percent, 25);
+  policy.OnLossReport(0.035);
+  EXPECT_EQ(policy.current().fec_expected_loss_percent, 4);
 }
 
 }  // namespace

@@ -370,6 +370,34 @@ TEST(JitterBufferTest, FecArrivingAfterTheLostFramesTimeIsStillPlayed) {
   EXPECT_TRUE(BlockIsExactly(sim, b10 + 2, 11 * 960));
 }
 
+TEST(JitterBufferTest, TargetLeavesRoomForCopiesWhileTheStreamCarriesThem) {
+  // Copies of the previous two frames ride in every packet for the first 3 s, then stop.
+  // While they come, a lost frame's copy arrives up to two packets after it: the target
+  // holds two frames and a playout block more, so the copy is in hand when the frame is
+  // due (no concealment, no waiting). A voiced signal, so the buffer can grow by
+  // stretching it.
+  Sim sim(FakeSignal::kTone);
+  for (int k = 0; k < 300; ++k) {
+    std::vector<FrameSpec> copies;
+    if (k < 150 && k >= 2) {
+      copies = {{static_cast<uint16_t>(k - 2), static_cast<uint32_t>((k - 2) * 960), 960},
+                {static_cast<uint16_t>(k - 1), static_cast<uint32_t>((k - 1) * 960), 960}};
+    }
+    if (k == 100 || k == 101) continue;  // two in a row: only packet 102's copy saves frame 100
+    sim.Deliver((k + 1) * 20 + 40, Packet({static_cast<uint16_t>(k), static_cast<uint32_t>(k * 960), 960}, 0, copies));
+  }
+  sim.RunUntil(1900);
+  EXPECT_EQ(sim.jb.stats().target_delay_ms, 70);
+  // Decisions keep the level (measured as each frame is taken) within [¾ target, target).
+  EXPECT_GE(sim.jb.stats().decision_level_ms, 70 * 3 / 4) << "grown towards the target before the loss";
+  sim.RunUntil(6100);
+  const JitterBufferStats s = sim.jb.stats();
+  EXPECT_EQ(s.frames_from_redundancy, 2u);
+  EXPECT_EQ(s.frames_concealed, 0u);
+  EXPECT_EQ(s.underrun_ms, 0u) << "the copies were in hand when their frames were due";
+  EXPECT_EQ(s.target_delay_ms, 20) << "protection that stopped 2 s ago costs no delay";
+}
+
 TEST(JitterBufferTest, LostFrameWithoutCopyOrFecIsConcealed) {
   Sim sim(FakeSignal::kMarker, {.min_delay_ms = 60});
   sim.SendStream(0, 40, 20, [](int k) { return k == 10 ? -1.0 : 40.0; });

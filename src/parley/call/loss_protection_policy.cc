@@ -1,4 +1,4 @@
-// Loss protection levels: none → FEC → FEC + copy at distance 2 → FEC + copies at 1 and 2.
+// Loss protection levels: none → Opus FEC → full copies of the previous two frames.
 #include "parley/call/loss_protection_policy.h"
 
 #include <algorithm>
@@ -7,21 +7,19 @@
 namespace parley::call {
 
 int LossProtectionPolicy::LevelFor(double loss) const {
-  if (loss > thresholds_.two_copies_above) return 3;
-  if (loss > thresholds_.one_copy_above) return 2;
+  if (loss > thresholds_.copies_above) return 2;
   if (loss > thresholds_.fec_above) return 1;
   return 0;
 }
 
 LossProtection LossProtectionPolicy::ProtectionAt(int level, double loss) {
   LossProtection p;
-  if (level >= 1) {
+  if (level == 1) {
     p.fec = true;
-    // Opus spends more on FEC the more loss it expects; past ~25% it gains little.
+    // Opus spends more on FEC the more loss it expects.
     p.fec_expected_loss_percent = std::clamp(static_cast<int>(std::ceil(loss * 100)), 1, 25);
   }
-  if (level == 2) p.redundant_distances = {2};
-  if (level >= 3) p.redundant_distances = {1, 2};
+  if (level == 2) p.redundant_distances = {1, 2};
   return p;
 }
 

@@ -44,11 +44,11 @@ LossReport DecodeLossReport(std::span<const uint8_t> bytes) {
 
 LossProtection FixedProtection(ProtectionMode mode) {
   LossProtection protection;
-  if (mode == ProtectionMode::kFec || mode == ProtectionMode::kRedundancy) {
+  if (mode == ProtectionMode::kFec) {
     protection.fec = true;
     protection.fec_expected_loss_percent = 10;
   }
-  if (mode == ProtectionMode::kRedundancy) protection.redundant_distances = {2};
+  if (mode == ProtectionMode::kRedundancy) protection.redundant_distances = {1, 2};
   return protection;
 }
 

@@ -20,7 +20,7 @@ enum class ProtectionMode {
   kAuto,        // receiver reports choose (LossProtectionPolicy): what a call does
   kOff,         // nothing: loss is concealed by PLC
   kFec,         // Opus in-band FEC only
-  kRedundancy,  // FEC plus full copies two frames back
+  kRedundancy,  // full copies of the previous two frames
   kSilence,     // no protection and lost audio left silent: a floor for the quality score
 };
 

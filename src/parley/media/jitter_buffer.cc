@@ -3,6 +3,7 @@
 #include "parley/media/jitter_buffer.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <vector>
 
@@ -57,7 +58,17 @@ class JitterBuffer::Impl {
  private:
   enum class Frame { kPrimary, kRedundant };
 
-  int TargetSamples() const { return delay_.TargetDelayMs() * kSamplesPerMs; }
+  // The delay policy's target, plus room for recovery data to arrive: a lost frame's FEC
+  // comes one packet after it, a copy d packets after it. Without that room the buffer
+  // would conceal first and play the recovery late, as a glitch and a delay step.
+  // One playout block more covers the phase between arrivals and pulls.
+  int TargetSamples() const {
+    const int horizon = ProtectionHorizonFrames();
+    const int room = horizon == 0 ? 0 : horizon * last_frame_samples_ + kBlockSamples;
+    return std::min(delay_.TargetDelayMs() * kSamplesPerMs + room, config_.max_delay_ms * kSamplesPerMs);
+  }
+  int ProtectionHorizonFrames() const;
+  void NoteProtection(int distance, TimePoint arrival);
   int BufferedSamples() const { return sync_.future_samples() + packets_.num_samples(); }
 
   // Stores one frame; returns its length, or 0 if it was not usable for the delay estimate.
@@ -98,6 +109,10 @@ class JitterBuffer::Impl {
   bool overflow_pending_ = false;
   int stale_primaries_ = 0;
   std::optional<uint32_t> last_playout_timestamp_;
+  // When a packet last carried recovery for the frame `index` packets before it (index 1:
+  // FEC or a copy of the previous frame), and the newest arrival, for the horizon above.
+  std::array<std::optional<TimePoint>, kMaxRedundantDistance + 1> protection_seen_;
+  TimePoint newest_arrival_{};
 
   JitterBufferStats stats_;
   uint64_t concealed_samples_ = 0, dtx_samples_ = 0, underrun_samples_ = 0;
@@ -125,6 +140,8 @@ void JitterBuffer::Impl::Insert(const MediaPacket& packet, TimePoint arrival) {
 
   const int primary_samples = InsertFrame(packet.primary, timestamp, sequence, Frame::kPrimary);
   if (primary_samples > 0) delay_.Update(timestamp, primary_samples, arrival);
+  newest_arrival_ = std::max(newest_arrival_, arrival);
+  if (primary_samples > 0 && decoder_.HasFec(packet.primary.payload)) NoteProtection(1, arrival);
 
   // Redundant copies are frames of packets sent shortly before this one, oldest first, at
   // distinct distances of 1..kMaxRedundantDistance packets. The wire doesn't say which
@@ -141,7 +158,23 @@ void JitterBuffer::Impl::Insert(const MediaPacket& packet, TimePoint arrival) {
     const int64_t distance = std::clamp<int64_t>((timestamp - copy_timestamp + copy_samples / 2) / copy_samples,
                                                  min_distance, std::max<int64_t>(min_distance, kMaxRedundantDistance));
     InsertFrame(copy, copy_timestamp, sequence - distance, Frame::kRedundant);
+    NoteProtection(static_cast<int>(distance), arrival);
   }
+}
+
+void JitterBuffer::Impl::NoteProtection(int distance, TimePoint arrival) {
+  const auto index = static_cast<size_t>(std::clamp(distance, 1, kMaxRedundantDistance));
+  if (!protection_seen_[index] || *protection_seen_[index] < arrival) protection_seen_[index] = arrival;
+}
+
+int JitterBuffer::Impl::ProtectionHorizonFrames() const {
+  // Protection the sender stopped sending stops costing delay after this long.
+  constexpr Duration kProtectionMemory = seconds(2);
+  for (int distance = kMaxRedundantDistance; distance >= 1; --distance) {
+    const auto& seen = protection_seen_[static_cast<size_t>(distance)];
+    if (seen && newest_arrival_ - *seen <= kProtectionMemory) return distance;
+  }
+  return 0;
 }
 
 int JitterBuffer::Impl::InsertFrame(const EncodedFrame& frame, int64_t timestamp, int64_t sequence,
@@ -456,7 +489,7 @@ bool JitterBuffer::Impl::TrimStale() {
 JitterBufferStats JitterBuffer::Impl::stats() const {
   JitterBufferStats s = stats_;
   s.current_delay_ms = static_cast<double>(BufferedSamples()) / kSamplesPerMs;
-  s.target_delay_ms = delay_.TargetDelayMs();
+  s.target_delay_ms = static_cast<double>(TargetSamples()) / kSamplesPerMs;
   s.decision_level_ms = decision_.filtered_level_samples().value_or(0) / kSamplesPerMs;
   s.concealed_ms = concealed_samples_ / kSamplesPerMs;
   s.dtx_ms = dtx_samples_ / kSamplesPerMs;

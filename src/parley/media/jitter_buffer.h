@@ -20,7 +20,7 @@ namespace parley::media {
 struct JitterBufferConfig {
   // Fraction of packets that should arrive in time to be played; the target delay is
   // this quantile of the measured arrival-delay distribution.
-  double arrival_quantile = 0.97;
+  double arrival_quantile = 0.98;
   int min_delay_ms = 0;     // floor on the target (0: as low as the network allows)
   int max_delay_ms = 1000;  // ceiling on the target and on what is kept buffered
   // Weight the arrival-delay histogram keeps per packet: memory ~1/(1-f) packets (about
