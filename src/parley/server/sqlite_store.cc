@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "parley/base/quote.h"
 #include "parley/server/username.h"
 
 // Propagates the error of a Result/Status to the caller, whatever its value type.
@@ -139,28 +140,9 @@ std::optional<CallOutcome> OutcomeFromCode(int64_t code) {
   return std::nullopt;
 }
 
-// A name as it may appear in an error: printable ASCII as is, other bytes as \xNN so
-// a hostile name cannot forge log lines; long names shortened.
-std::string Quote(std::string_view text) {
-  constexpr size_t kShown = 40;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kShown; ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\' && byte != '"') {
-      out += static_cast<char>(byte);
-    } else {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    }
-  }
-  if (text.size() > kShown) out += "...";
-  return out + "\"";
-}
 
 Error NoAccount(const std::string& user) {
-  return Error{"there is no account named " + Quote(user)};
+  return Error{"there is no account named " + QuoteUntrusted(user)};
 }
 
 Error Damaged(const std::string& path, const std::string& what) {
@@ -171,18 +153,18 @@ Error Damaged(const std::string& path, const std::string& what) {
 
 Status ValidateDevice(const DeviceRecord& device) {
   if (device.device.empty() || device.device.size() > kMaxDeviceNameBytes) {
-    return Error{"device name " + Quote(device.device) + " must be 1 to 64 bytes long"};
+    return Error{"device name " + QuoteUntrusted(device.device) + " must be 1 to 64 bytes long"};
   }
   for (char c : device.device) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f) {
-      return Error{"device name " + Quote(device.device) +
+      return Error{"device name " + QuoteUntrusted(device.device) +
                    " contains a control character: use printable characters only"};
     }
   }
   if (std::all_of(device.identity_key.begin(), device.identity_key.end(),
                   [](uint8_t b) { return b == 0; })) {
-    return Error{"the identity key of device " + Quote(device.device) +
+    return Error{"the identity key of device " + QuoteUntrusted(device.device) +
                  " is all zeros: send the device's Ed25519 public key"};
   }
   return Ok{};
@@ -190,18 +172,18 @@ Status ValidateDevice(const DeviceRecord& device) {
 
 Status ValidateEntry(const CallLogEntry& entry) {
   if (entry.call_id.empty() || entry.call_id.size() > kMaxCallIdBytes) {
-    return Error{"call id " + Quote(entry.call_id) + " must be 1 to 64 bytes long"};
+    return Error{"call id " + QuoteUntrusted(entry.call_id) + " must be 1 to 64 bytes long"};
   }
   if (entry.caller.empty() || entry.caller.size() > kMaxPartyNameBytes ||
       entry.callee.empty() || entry.callee.size() > kMaxPartyNameBytes) {
-    return Error{"call " + Quote(entry.call_id) + " needs a caller and a callee of 1 to 64 bytes"};
+    return Error{"call " + QuoteUntrusted(entry.call_id) + " needs a caller and a callee of 1 to 64 bytes"};
   }
   if (entry.caller == entry.callee) {
-    return Error{"call " + Quote(entry.call_id) + " has " + Quote(entry.caller) +
+    return Error{"call " + QuoteUntrusted(entry.call_id) + " has " + QuoteUntrusted(entry.caller) +
                  " as both caller and callee: a call is between two people"};
   }
   if (OutcomeCode(entry.outcome) < 0) {
-    return Error{"call " + Quote(entry.call_id) + " has an unknown outcome"};
+    return Error{"call " + QuoteUntrusted(entry.call_id) + " has an unknown outcome"};
   }
   return Ok{};
 }
@@ -581,7 +563,7 @@ Status SqliteStore::CreateAccount(const std::string& user, const DeviceRecord& f
   STORE_TRY(tx.BeginWrite(doing));
   auto existing = FindAccountId(user, doing);
   if (!existing.ok()) return existing.error();
-  if (*existing) return Error{"username " + Quote(user) + " is taken: choose another"};
+  if (*existing) return Error{"username " + QuoteUntrusted(user) + " is taken: choose another"};
   const AccountRecord defaults;
   STORE_TRY(Stmt(*this,
                  "INSERT INTO accounts (name, who_may_call, p2p_with, created_unix_ms) "
@@ -655,7 +637,7 @@ Status SqliteStore::AddDevice(const std::string& user, const DeviceRecord& devic
     auto row = q.Step();
     if (!row.ok()) return row.error();
     if (*row) {
-      return Error{Quote(user) + " already has a device named " + Quote(device.device) +
+      return Error{QuoteUntrusted(user) + " already has a device named " + QuoteUntrusted(device.device) +
                    ": choose another device name"};
     }
   }
@@ -687,7 +669,7 @@ Status SqliteStore::DeleteAccount(const std::string& user) {
 Status SqliteStore::SetPrivacy(const std::string& user, Audience who_may_call,
                                Audience p2p_with) {
   if (AudienceCode(who_may_call) < 0 || AudienceCode(p2p_with) < 0) {
-    return Error{"unknown privacy setting for " + Quote(user) +
+    return Error{"unknown privacy setting for " + QuoteUntrusted(user) +
                  ": use everyone, contacts or nobody"};
   }
   const char* doing = "changing privacy settings";
@@ -739,7 +721,7 @@ Status SqliteStore::AddPair(const PairTable& table, const std::string& owner,
                             const std::string& other) {
   const char* doing = table.adding;
   if (owner == other) {
-    return Error{Quote(owner) + " " + table.self_error};
+    return Error{QuoteUntrusted(owner) + " " + table.self_error};
   }
   Tx tx(*this);
   STORE_TRY(tx.BeginWrite(doing));
@@ -748,7 +730,7 @@ Status SqliteStore::AddPair(const PairTable& table, const std::string& owner,
   auto other_id = FindAccountId(other, doing);
   if (!other_id.ok()) return other_id.error();
   if (!*other_id) {
-    return Error{"cannot add a " + std::string(table.noun) + " for " + Quote(owner) + ": " +
+    return Error{"cannot add a " + std::string(table.noun) + " for " + QuoteUntrusted(owner) + ": " +
                  NoAccount(other).message};
   }
   STORE_TRY(Stmt(*this, table.insert, doing).Bind(1, *owner_id).Bind(2, **other_id).Run());
@@ -849,15 +831,15 @@ Status SqliteStore::RecordCall(const CallLogEntry& entry) {
   auto callee_id = FindAccountId(entry.callee, doing);
   if (!callee_id.ok()) return callee_id.error();
   if (!*caller_id && !*callee_id) {
-    return Error{"neither " + Quote(entry.caller) + " nor " + Quote(entry.callee) +
-                 " has an account, so call " + Quote(entry.call_id) + " was not logged"};
+    return Error{"neither " + QuoteUntrusted(entry.caller) + " nor " + QuoteUntrusted(entry.callee) +
+                 " has an account, so call " + QuoteUntrusted(entry.call_id) + " was not logged"};
   }
   {
     Stmt q(*this, "SELECT 1 FROM call_log WHERE call_id = ?1", doing);
     q.Bind(1, entry.call_id);
     auto row = q.Step();
     if (!row.ok()) return row.error();
-    if (*row) return Error{"call " + Quote(entry.call_id) + " is already in the call log"};
+    if (*row) return Error{"call " + QuoteUntrusted(entry.call_id) + " is already in the call log"};
   }
   STORE_TRY(Stmt(*this,
                  "INSERT INTO call_log (call_id, caller, callee, caller_id, callee_id, "
@@ -913,8 +895,8 @@ Status SqliteStore::AddMissedCall(const std::string& callee, const CallLogEntry&
   CallLogEntry e = entry;
   if (e.callee.empty()) e.callee = callee;
   if (e.callee != callee) {
-    return Error{"missed call " + Quote(e.call_id) + " is for " + Quote(e.callee) + ", not " +
-                 Quote(callee)};
+    return Error{"missed call " + QuoteUntrusted(e.call_id) + " is for " + QuoteUntrusted(e.callee) + ", not " +
+                 QuoteUntrusted(callee)};
   }
   STORE_TRY(ValidateEntry(e));
   const char* doing = "saving a missed call";

@@ -5,6 +5,8 @@
 #include <iterator>
 #include <string>
 
+#include "parley/base/quote.h"
+
 namespace parley::server {
 namespace {
 
@@ -23,26 +25,6 @@ bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAllowed(char c) { return IsLower(c) || IsDigit(c) || c == '_' || c == '.' || c == '-'; }
 
-// The name as it may appear in an error: printable ASCII as is, everything else as
-// \xNN, so a hostile name cannot forge log lines; long names are shortened.
-std::string Quote(std::string_view name) {
-  constexpr size_t kShown = 40;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (size_t i = 0; i < name.size() && i < kShown; ++i) {
-    const auto byte = static_cast<unsigned char>(name[i]);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\' && byte != '"') {
-      out += static_cast<char>(byte);
-    } else {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    }
-  }
-  if (name.size() > kShown) out += "...";
-  out += "\"";
-  return out;
-}
 
 std::string DescribeChar(char c) {
   const auto byte = static_cast<unsigned char>(c);
@@ -53,7 +35,7 @@ std::string DescribeChar(char c) {
 }
 
 Error Invalid(std::string_view name, const std::string& what) {
-  return Error{"username " + Quote(name) + " " + what};
+  return Error{"username " + QuoteUntrusted(name) + " " + what};
 }
 
 }  // namespace
@@ -83,7 +65,7 @@ Status ValidateUsername(std::string_view name) {
     // Suggest the lowercase form only if that is all that is wrong with it.
     if (ValidateUsername(lower).ok()) {
       return Invalid(name, "has uppercase letters: usernames are lowercase, so use " +
-                               Quote(lower));
+                               QuoteUntrusted(lower));
     }
     return Invalid(name, "has uppercase letters: usernames use only lowercase letters a-z, "
                          "digits 0-9, '_', '.' and '-'");
