@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "parley/server/relay_packet.h"
+#include "parley/net/relay_packet.h"
 #include "parley/server/relay_ticket.h"
 
 namespace {
@@ -149,8 +149,8 @@ int main(int argc, char** argv) {
       claims.participant = static_cast<uint8_t>(k % 2);
       claims.expires_unix_s = expires;
       const auto ticket = issuer.Issue(claims);
-      p.bind = parley::server::MakeRelayBindPacket(ticket, {});
-      p.data = parley::server::MakeRelayDataPacket(parley::server::SessionTokenFor(ticket), payload);
+      p.bind = parley::net::MakeRelayBindPacket(ticket, {});
+      p.data = parley::net::MakeRelayDataPacket(parley::net::SessionTokenFor(ticket), payload);
     } else {
       p.data = payload;
     }

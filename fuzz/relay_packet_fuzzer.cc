@@ -8,7 +8,7 @@
 #include <span>
 
 #include "parley/base/check.h"
-#include "parley/server/relay_packet.h"
+#include "parley/net/relay_packet.h"
 #include "parley/server/relay_session_table.h"
 #include "parley/server/relay_ticket.h"
 

@@ -1,6 +1,6 @@
 // Tests for the relay's plain UDP framing: round trips, clear errors at every length
 // boundary, and the session token.
-#include "parley/server/relay_packet.h"
+#include "parley/net/relay_packet.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-namespace parley::server {
+namespace parley::net {
 namespace {
 
 std::vector<uint8_t> Bytes(std::size_t n, uint8_t fill) { return std::vector<uint8_t>(n, fill); }
@@ -137,4 +137,4 @@ TEST(RelayPacketTest, SessionTokenIsAFunctionOfTheWholeTicket) {
 }
 
 }  // namespace
-}  // namespace parley::server
+}  // namespace parley::net

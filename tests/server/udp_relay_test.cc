@@ -12,7 +12,7 @@
 #include <optional>
 #include <thread>
 
-#include "parley/server/relay_packet.h"
+#include "parley/net/relay_packet.h"
 #include "parley/server/relay_ticket.h"
 
 namespace parley::server {

@@ -1,5 +1,5 @@
 // The relay's plain UDP framing: parsing, encoding and the session token.
-#include "parley/server/relay_packet.h"
+#include "parley/net/relay_packet.h"
 
 #include <sodium.h>
 
@@ -9,7 +9,7 @@
 #include "parley/base/check.h"
 #include "parley/crypto/sodium_setup.h"
 
-namespace parley::server {
+namespace parley::net {
 namespace {
 
 constexpr char kTokenKey[] = "parley relay session token";
@@ -98,4 +98,4 @@ std::vector<uint8_t> MakeRelayDataPacket(RelaySessionToken token, std::span<cons
   return packet;
 }
 
-}  // namespace parley::server
+}  // namespace parley::net

@@ -1,5 +1,6 @@
 // The relay's plain UDP framing (issue #4): bind and data packets from clients, parsed
-// apart from the session table so issue #5 can swap in an obfuscated framing.
+// apart from the session table so issue #5 can swap in an obfuscated framing. Shared by
+// the relay (server) and the client's RelayTransport, hence in net.
 // docs/protocol.md, "Relay (plain UDP framing)".
 #pragma once
 
@@ -11,7 +12,7 @@
 
 #include "parley/base/result.h"
 
-namespace parley::server {
+namespace parley::net {
 
 // What a client sends to the relay (all lengths in bytes):
 //   bind = 0x01 || ticket_length (1, 1..255) || ticket || sealed (empty or 25..1200)
@@ -57,4 +58,4 @@ Result<RelayPacketView> ParseRelayPacket(std::span<const uint8_t> datagram);
 std::vector<uint8_t> MakeRelayBindPacket(std::span<const uint8_t> ticket, std::span<const uint8_t> sealed);
 std::vector<uint8_t> MakeRelayDataPacket(RelaySessionToken token, std::span<const uint8_t> sealed);
 
-}  // namespace parley::server
+}  // namespace parley::net

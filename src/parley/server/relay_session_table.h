@@ -12,11 +12,28 @@
 #include <vector>
 
 #include "parley/base/time.h"
+#include "parley/net/relay_packet.h"
 #include "parley/server/relay_address.h"
-#include "parley/server/relay_packet.h"
 #include "parley/server/relay_ticket.h"
 
 namespace parley::server {
+
+// The framing lives in net (clients build the same packets); the relay uses its names
+// as its own.
+using net::kMaxRelayPacketSize;
+using net::kMaxSealedSize;
+using net::kMaxTicketSize;
+using net::kMinSealedSize;
+using net::kRelayBindType;
+using net::kRelayDataType;
+using net::kRelayTokenSize;
+using net::MakeRelayBindPacket;
+using net::MakeRelayDataPacket;
+using net::ParseRelayPacket;
+using net::RelayPacketKind;
+using net::RelayPacketView;
+using net::RelaySessionToken;
+using net::SessionTokenFor;
 
 // Per-participant limits. Rates are token buckets (refilled continuously, capped at
 // the burst); a voice call sends ~50 packets/s of ≤ 1200 bytes, so the defaults leave

@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "parley/base/check.h"
-#include "parley/server/relay_packet.h"
+#include "parley/net/relay_packet.h"
 #include "parley/server/relay_ticket.h"
 
 namespace parley::server {
