@@ -1,0 +1,102 @@
+// A connected call's media, as logic without I/O: 10 ms microphone blocks in -> Opus
+// -> sealed media packets out; sealed packets in -> jitter buffer -> 10 ms playout
+// blocks; receiver reports once a second over the sealed control stream, steering the
+// sender's loss protection; statistics for the status line.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "parley/base/result.h"
+#include "parley/base/time.h"
+#include "parley/call/control_message.h"
+#include "parley/call/loss_protection_policy.h"
+#include "parley/call/media_receiver.h"
+#include "parley/call/media_sender.h"
+#include "parley/call/media_transport.h"
+#include "parley/crypto/call_keys.h"
+#include "parley/crypto/packet_opener.h"
+#include "parley/crypto/packet_sealer.h"
+
+namespace parley::call {
+
+struct CallMediaConfig {
+  media::OpusEncoderConfig encoder;  // frame_ms must be a multiple of 10
+  media::JitterBufferConfig jitter_buffer;
+  Duration report_interval = seconds(1);
+  uint32_t first_timestamp = 0;  // random per call in production (wrap is tested)
+  uint16_t first_sequence = 0;
+};
+
+// Figures for the status line and --stats; rates are over the last report interval.
+struct CallMediaStats {
+  uint64_t frames_encoded = 0;     // microphone frames given to Opus
+  uint64_t media_packets_sent = 0;
+  uint64_t media_packets_received = 0;  // authenticated
+  uint64_t control_packets_sent = 0;
+  uint64_t control_packets_received = 0;
+  uint64_t packets_refused = 0;         // did not open under either stream's key
+  std::optional<double> rtt_ms;         // from the newest report echoing ours
+  double receive_loss_fraction = 0;     // of the media we receive, last interval
+  double send_loss_fraction = 0;        // of the media we send, as the peer last reported
+  double jitter_buffer_delay_ms = 0;
+  double send_bitrate_kbps = 0;         // media payload before sealing, last interval
+  uint64_t frames_concealed = 0;
+  bool fec = false;                      // current loss protection
+  int redundant_copies = 0;
+};
+
+// Can only be made from the keys of a completed key agreement (crypto::CallKeys come
+// from KeyAgreement::TakeKeys after accept and reveal): this is what makes "no media
+// before accept" structural. The keys are copied into the sealers/openers and wiped
+// with them when this object dies. Single-threaded: the call's media thread.
+// `transport` must outlive this object. `now` never goes backwards.
+class CallMedia {
+ public:
+  static Result<std::unique_ptr<CallMedia>> Create(crypto::CallKeys keys, const CallMediaConfig& config,
+                                                   MediaTransport& transport, TimePoint now);
+
+  // One captured 10 ms block; every frame_ms of them make a frame to encode and send.
+  Status OnCapturedBlock(std::span<const media::Sample, media::kBlockSamples> block, TimePoint now);
+  // A sealed packet from the transport; what does not open is counted and dropped.
+  void OnPacket(std::span<const uint8_t> sealed, TimePoint now);
+  // The next 10 ms to play.
+  void Pull(TimePoint now, std::span<media::Sample, media::kBlockSamples> out);
+  // Timers: sends the receiver report when due. Call at least every 10 ms.
+  Status OnTick(TimePoint now);
+
+  const CallMediaStats& stats() const { return stats_; }
+  const crypto::Fingerprint& fingerprint() const { return fingerprint_; }
+
+ private:
+  CallMedia(crypto::CallKeys& keys, const CallMediaConfig& config, MediaTransport& transport, TimePoint now,
+            std::unique_ptr<MediaSender> sender, std::unique_ptr<MediaReceiver> receiver);
+  uint32_t ClockMs(TimePoint now) const;
+  void OnControl(std::span<const uint8_t> content, TimePoint now);
+
+  CallMediaConfig config_;
+  MediaTransport* transport_;  // not owned
+  TimePoint start_;
+  crypto::Fingerprint fingerprint_;
+  crypto::PacketSealer media_sealer_;
+  crypto::PacketOpener media_opener_;
+  crypto::PacketSealer control_sealer_;
+  crypto::PacketOpener control_opener_;
+  std::unique_ptr<MediaSender> sender_;
+  std::unique_ptr<MediaReceiver> receiver_;
+  LossProtectionPolicy policy_;
+
+  media::Samples frame_;          // the frame being captured
+  std::size_t frame_fill_ = 0;    // samples of frame_ filled
+  TimePoint next_report_;
+  uint64_t payload_bytes_in_interval_ = 0;
+  std::optional<uint32_t> peer_sent_ms_;  // newest report's sent_ms, for our echo
+  TimePoint peer_report_arrival_;
+  CallMediaStats stats_;
+};
+
+}  // namespace parley::call

@@ -1,0 +1,51 @@
+// In-call control messages: the receiver report's fixed big-endian layout.
+#include "parley/call/control_message.h"
+
+#include <string>
+
+namespace parley::call {
+namespace {
+
+void PutU32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+uint32_t GetU32(std::span<const uint8_t> bytes, std::size_t at) {
+  uint32_t v = 0;
+  for (std::size_t i = 0; i < 4; ++i) v = v << 8 | bytes[at + i];
+  return v;
+}
+
+}  // namespace
+
+std::vector<uint8_t> SerializeReceiverReport(const ReceiverReport& report) {
+  std::vector<uint8_t> out;
+  out.reserve(kReceiverReportSize);
+  out.push_back(kReceiverReportType);
+  PutU32(out, report.expected);
+  PutU32(out, report.received);
+  PutU32(out, report.sent_ms);
+  PutU32(out, report.echo_ms);
+  PutU32(out, report.echo_delay_ms);
+  return out;
+}
+
+Result<ReceiverReport> ParseReceiverReport(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return Error{"control message is empty"};
+  if (bytes[0] != kReceiverReportType) {
+    return Error{"control message type " + std::to_string(bytes[0]) + " is unknown"};
+  }
+  if (bytes.size() != kReceiverReportSize) {
+    return Error{"receiver report is " + std::to_string(bytes.size()) + " bytes, expected " +
+                 std::to_string(kReceiverReportSize)};
+  }
+  ReceiverReport report;
+  report.expected = GetU32(bytes, 1);
+  report.received = GetU32(bytes, 5);
+  report.sent_ms = GetU32(bytes, 9);
+  report.echo_ms = GetU32(bytes, 13);
+  report.echo_delay_ms = GetU32(bytes, 17);
+  return report;
+}
+
+}  // namespace parley::call

@@ -1,0 +1,175 @@
+// The client's side of one call at a time, as logic without I/O: signaling messages
+// and user actions in, actions out (send this, ring, warn about a key, start media
+// with these keys and this relay ticket, stop media, the call ended with this
+// sentence). Owns the key agreement and consults the identity store (TOFU).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "parley/base/time.h"
+#include "parley/crypto/call_keys.h"
+#include "parley/crypto/identity_key.h"
+#include "parley/crypto/identity_store.h"
+#include "parley/crypto/key_agreement.h"
+#include "parley/crypto/key_source.h"
+#include "parley/signal/messages.h"
+
+namespace parley::signal {
+
+enum class CallState {
+  kIdle,             // no call; an `incoming` may start one
+  kInviting,         // caller: invite sent, waiting for route
+  kOffering,         // caller: offer sent, waiting for ringing
+  kRinging,          // caller: the callee's device rings
+  kIncoming,         // callee: ringing here, waiting for the user
+  kAwaitingApproval, // caller: the callee answered with a key the user must approve
+  kConnecting,       // answered; waiting for the rest of the keys and the relay ticket
+  kConnected,        // media runs
+};
+std::string_view ToString(CallState state);
+
+// --- Actions the client carries out, in order ---------------------------------------
+
+struct SendAction {
+  Message message;
+};
+// Caller: the callee's device rings.
+struct RingingAction {
+  std::string peer;
+};
+// Callee: show the incoming call (and ring). `approval_needed`: the caller's key is a
+// changed key of a verified user; accepting needs ApproveKey first.
+struct IncomingAction {
+  std::string from;
+  std::string from_device;
+  crypto::PeerCheck check;
+  bool approval_needed = false;
+};
+// The peer's identity key is new or changed. `blocked`: the call waits for the user's
+// ApproveKey (or ends). `sentence` says what happened and what to do.
+struct KeyWarningAction {
+  std::string peer;
+  std::string device;
+  crypto::PeerCheck check;
+  bool blocked = false;
+  std::string sentence;
+};
+// The only way media can start: carries the keys of a completed key agreement (which
+// exist only after accept and reveal) and this party's relay ticket. Move-only.
+struct StartMediaAction {
+  crypto::CallKeys keys;
+  std::string relay_host;
+  uint16_t relay_port = 0;
+  std::vector<uint8_t> ticket;
+  std::string peer;
+};
+struct StopMediaAction {};
+// A one-sentence notice that changes nothing (e.g. "approve the key first").
+struct NoticeAction {
+  std::string sentence;
+};
+struct CallEndedAction {
+  std::optional<EndReason> reason;  // from the server's `ended`; empty: ended here
+  std::string sentence;
+  bool was_connected = false;
+};
+
+using CallAction = std::variant<SendAction, RingingAction, IncomingAction, KeyWarningAction, StartMediaAction,
+                                StopMediaAction, NoticeAction, CallEndedAction>;
+using CallActions = std::vector<CallAction>;
+
+struct CallSessionConfig {
+  std::string user;    // this account
+  std::string device;  // this device
+  // How long set-up steps that the server answers at once (invite, offer) and the key
+  // exchange after the answer may take before the call is given up.
+  Duration setup_timeout = seconds(15);
+  // Request ids this session puts on its messages start here (the client's other
+  // requests use small ids), so replies to call requests can be recognised.
+  uint64_t first_request_id = uint64_t{1} << 40;
+};
+
+// Invariants: at most one call at a time; StartMediaAction is emitted at most once per
+// call, only in kConnecting, only with keys from a complete KeyAgreement and a relay
+// ticket for this call id; after a call ends the session is kIdle again. Messages for
+// other call ids, of unexpected types or in the wrong state change nothing.
+// Single-threaded: the client's call context. `identity`, `store` and `keys` must
+// outlive the session.
+class CallSession {
+ public:
+  CallSession(CallSessionConfig config, const crypto::IdentityKey& identity, crypto::IdentityStore& store,
+              crypto::KeySource& keys);
+
+  // User actions. Each returns the actions to carry out; one that does not fit the
+  // state returns a NoticeAction saying why.
+  CallActions Call(const std::string& peer, TimePoint now);
+  CallActions Accept(TimePoint now);
+  CallActions Decline(TimePoint now);
+  CallActions HangUp(TimePoint now);  // cancel, decline or hang up, whatever fits
+  CallActions ApproveKey(TimePoint now);
+
+  // Signaling from the server. Unparseable text is ignored like any unexpected message.
+  CallActions OnServerText(std::string_view text, TimePoint now);
+  CallActions OnMessage(const Message& message, TimePoint now);
+  // Timers (set-up timeouts). Call about once a second or more often.
+  CallActions OnTick(TimePoint now);
+  // The signaling connection was lost.
+  CallActions OnDisconnected(TimePoint now);
+
+  CallState state() const { return state_; }
+  const std::optional<CallId>& call_id() const { return call_id_; }
+  const std::string& peer() const { return peer_; }
+  const std::string& peer_device() const { return peer_device_; }
+  bool media_started() const { return media_started_; }
+  // Whether `id` was the id of a message this session sent in the current call.
+  bool IsCallRequest(RequestId id) const { return id && request_ids_.count(*id) > 0; }
+
+ private:
+  uint64_t NextId();
+  template <typename T>
+  SendAction Send(T message);
+  void Reset();
+  CallActions End(CallActions actions, std::optional<EndReason> reason, std::string sentence);
+  CallActions Fail(Message goodbye, std::string sentence);
+  bool Ours(const CallId& id) const { return call_id_ && *call_id_ == id; }
+  bool CheckPeerKey(CallActions& out);  // false: the user must approve
+  CallActions ProceedAfterAccepted(CallActions out, TimePoint now);
+  void MaybeStartMedia(CallActions& out);
+
+  CallActions OnRoute(const Route& m, TimePoint now);
+  CallActions OnRinging(const Ringing& m);
+  CallActions OnIncoming(const Incoming& m, TimePoint now);
+  CallActions OnAccepted(const Accepted& m, TimePoint now);
+  CallActions OnRevealed(const Revealed& m);
+  CallActions OnRelay(const Relay& m);
+  CallActions OnEnded(const Ended& m);
+  CallActions OnError(const ErrorReply& m);
+
+  CallSessionConfig config_;
+  const crypto::IdentityKey* identity_;  // not owned
+  crypto::IdentityStore* store_;          // not owned
+  crypto::KeySource* keys_;               // not owned
+  uint64_t next_request_id_;
+
+  // The current call; all reset by Reset().
+  CallState state_ = CallState::kIdle;
+  bool is_caller_ = false;
+  std::optional<CallId> call_id_;
+  std::string peer_;
+  std::string peer_device_;
+  std::optional<crypto::KeyAgreement> agreement_;
+  std::optional<crypto::PeerCheck> pending_check_;  // a key waiting for ApproveKey
+  std::optional<crypto::CallKeys> call_keys_;
+  std::optional<Relay> relay_;
+  bool media_started_ = false;
+  TimePoint deadline_{TimePoint::max()};  // set-up timeout of the current step
+  std::set<uint64_t> request_ids_;
+};
+
+}  // namespace parley::signal

@@ -1,0 +1,86 @@
+// The client profile file (strict parse, clear errors, 0600 atomic save) and the
+// hello answers (register/login signatures, a hello from another server refused).
+#include "parley/signal/client_profile.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "parley/crypto/identity_key.h"
+#include "parley/signal/client_auth.h"
+
+namespace parley::signal {
+namespace {
+
+ClientProfile Sample() {
+  return {"127.0.0.1", 8443, "/ws/abc", std::string(64, 'a'), "parley.test", "alice", "laptop"};
+}
+
+TEST(ClientProfile, RoundTrips) {
+  const ClientProfile p = Sample();
+  EXPECT_EQ(*ParseClientProfile(SerializeClientProfile(p)), p);
+  ClientProfile no_pin = p;
+  no_pin.pin_sha256.clear();
+  EXPECT_EQ(*ParseClientProfile(SerializeClientProfile(no_pin)), no_pin);
+}
+
+TEST(ClientProfile, ErrorsNameTheField) {
+  EXPECT_EQ(ParseClientProfile("[1]").error().message, "the client profile is not a JSON object");
+  EXPECT_EQ(ParseClientProfile("{").error().message, "the client profile is not a JSON object");
+  std::string text = SerializeClientProfile(Sample());
+  std::string bad_port = text;
+  bad_port.replace(bad_port.find("8443"), 4, "70000");
+  EXPECT_EQ(ParseClientProfile(bad_port).error().message,
+            "the client profile's 'server_port' must be a number from 1 to 65535");
+  std::string bad_path = text;
+  bad_path.replace(bad_path.find("/ws/abc"), 7, "ws");
+  EXPECT_EQ(ParseClientProfile(bad_path).error().message, "the client profile's 'websocket_path' must start with '/'");
+  std::string bad_pin = text;
+  bad_pin.replace(bad_pin.find("aaaa"), 1, "G");
+  EXPECT_EQ(ParseClientProfile(bad_pin).error().message,
+            "the client profile's 'pin_sha256' must be 64 lower-case hex digits");
+  std::string extra = text;
+  extra.replace(extra.find('{'), 1, "{\"colour\": \"red\",");
+  EXPECT_EQ(ParseClientProfile(extra).error().message, "the client profile has an unknown field 'colour'");
+  std::string missing = text;
+  missing.replace(missing.find("\"user\""), 6, "\"usr\"");
+  EXPECT_FALSE(ParseClientProfile(missing).ok());
+}
+
+TEST(ClientProfile, SavedOwnerOnlyAndLoaded) {
+  const auto dir = std::filesystem::temp_directory_path() / ("parley_profile_test_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  EXPECT_NE(LoadClientProfile(dir).error().message.find("run `parley init"), std::string::npos);
+  ASSERT_TRUE(SaveClientProfile(dir / "p", Sample()).ok());
+  EXPECT_EQ(*LoadClientProfile(dir / "p"), Sample());
+  struct stat st {};
+  ASSERT_EQ(stat((dir / "p" / "client.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((dir / "p").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ClientAuth, SignsTheChallengeAndRefusesAnotherServer) {
+  std::array<uint8_t, 32> seed{};
+  seed.fill(4);
+  const auto key = crypto::IdentityKey::FromSeed(seed);
+  Hello hello{{}, {}, "parley.test"};
+  hello.challenge.fill(9);
+  auto reg = AnswerHello(hello, AuthPurpose::kRegister, "", "alice", "laptop", key, uint64_t{1});
+  ASSERT_TRUE(reg.ok());
+  const auto& r = std::get<Register>(*reg);
+  EXPECT_EQ(r.identity_key, key.public_key());
+  EXPECT_TRUE(crypto::IdentityKey::Verify(
+      key.public_key(), AuthSignedBytes(AuthPurpose::kRegister, hello.challenge, "alice", "laptop", "parley.test"),
+      r.signature));
+  auto login = AnswerHello(hello, AuthPurpose::kLogin, "parley.test", "alice", "laptop", key, {});
+  ASSERT_TRUE(std::holds_alternative<Login>(*login));
+  EXPECT_EQ(AnswerHello(hello, AuthPurpose::kLogin, "other.example", "alice", "laptop", key, {}).error().message,
+            "The server calls itself 'parley.test', not 'other.example' as when you ran parley init; check the "
+            "address, or run parley init again.");
+}
+
+}  // namespace
+}  // namespace parley::signal
