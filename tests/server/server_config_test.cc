@@ -93,6 +93,15 @@ INSTANTIATE_TEST_SUITE_P(
                 {"limits.tls_handshake_timeout_ms must be an integer from 100"}}),
     [](const auto& info) { return std::string(info.param.name); });
 
+TEST(ServerConfigTest, ExampleProductionConfigLoadsAndValidates) {
+  auto c = LoadServerConfigFile(std::string(PARLEY_SOURCE_DIR) + "/docs/parleyd.example.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->tcp_port, 443);
+  EXPECT_EQ(c->udp_port, 443);
+  EXPECT_FALSE(c->certificate_file.empty());
+  EXPECT_TRUE(ValidateServerConfig(*c).ok());
+}
+
 TEST(ServerConfigTest, MissingFileIsAClearError) {
   auto c = LoadServerConfigFile("/nonexistent/parleyd.toml");
   ASSERT_FALSE(c.ok());
