@@ -1,5 +1,6 @@
 // parley: the command-line client. Argument parsing and wiring only; the work is in
-// src/parley. Today: `parley lab` (a call over a simulated network) and `parley score`.
+// src/parley. Calls and accounts (client_commands.cc), `parley lab` (a call over a
+// simulated network) and `parley score`.
 #include <cstdio>
 #include <map>
 #include <string>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "client_commands.h"
 #include "parley/call/media_lab.h"
 #include "parley/media/quality_score.h"
 #include "parley/media/wav_file.h"
@@ -172,7 +174,75 @@ int main(int argc, char** argv) {
   score_cmd->add_option("reference", score_reference, "what was sent")->required();
   score_cmd->add_option("degraded", score_degraded, "what was received")->required();
 
+  // --- Accounts and calls (client_commands.cc) ---
+  parley::app::CommonOptions common;
+  app.add_option("--profile", common.profile_dir, "profile directory (default ~/.config/parley, created 0700)");
+  parley::app::InitOptions init;
+  auto* init_cmd = app.add_subcommand("init", "Create this device's identity and register an account on a server");
+  init_cmd->add_option("--server", init.server, "the wss://HOST:PORT/ws/... line parleyd prints, or HOST:PORT")
+      ->required();
+  init_cmd->add_option("--path", init.path, "the server's WebSocket path, if --server does not include it");
+  init_cmd->add_option("--pin", init.pin, "SHA-256 of the server certificate (default: pin the one seen now)");
+  init_cmd->add_option("--name", init.name, "the username to register")->required();
+  init_cmd->add_option("--device", init.device, "this device's name")->capture_default_str();
+
+  parley::app::CallOptions call_options;
+  auto add_call_options = [&](CLI::App* cmd) {
+    cmd->add_option("--in", call_options.in_wav, "send this audio file instead of the microphone");
+    cmd->add_option("--out", call_options.out_wav, "record what you hear to this WAV instead of the speaker");
+    cmd->add_option("--input-device", call_options.input_device, "microphone (index or name; see parley devices)");
+    cmd->add_option("--output-device", call_options.output_device, "speaker (index or name; see parley devices)");
+    cmd->add_option("--stats", call_options.stats_file, "write one JSON line of call statistics per second");
+    cmd->add_option("--max-duration", call_options.max_duration_s, "hang up after this many seconds of call");
+  };
+  std::string peer;
+  auto* call_cmd = app.add_subcommand("call", "Call someone (q or Ctrl-C hangs up)");
+  call_cmd->add_option("name", peer, "who to call")->required();
+  add_call_options(call_cmd);
+  auto* listen_cmd = app.add_subcommand("listen", "Wait for calls; answer (a) or decline (d) at the prompt");
+  add_call_options(listen_cmd);
+  listen_cmd->add_flag("--auto-answer", call_options.auto_answer, "answer every call at once");
+  listen_cmd->add_flag("--once", call_options.once, "exit after the first call");
+  auto* devices_cmd = app.add_subcommand("devices", "List audio devices");
+  int history_limit = 20;
+  auto* history_cmd = app.add_subcommand("history", "Your recent calls");
+  history_cmd->add_option("--limit", history_limit, "how many")->check(CLI::Range(1, 100))->capture_default_str();
+  std::string contacts_action, contacts_name;
+  auto* contacts_cmd = app.add_subcommand("contacts", "contacts add|remove|list [NAME]");
+  contacts_cmd->add_option("action", contacts_action, "add, remove or list")
+      ->required()->check(CLI::IsMember({"add", "remove", "list"}));
+  contacts_cmd->add_option("name", contacts_name, "who");
+  std::string block_name, unblock_name;
+  auto* block_cmd = app.add_subcommand("block", "Block NAME (their calls fail as if you did not exist); no NAME lists");
+  block_cmd->add_option("name", block_name, "who");
+  auto* unblock_cmd = app.add_subcommand("unblock", "Unblock NAME");
+  unblock_cmd->add_option("name", unblock_name, "who")->required();
+  std::string who_may_call, p2p;
+  auto* settings_cmd = app.add_subcommand("settings", "Show or change who may call you and the P2P policy");
+  settings_cmd->add_option("--who-may-call", who_may_call, "everyone, contacts or nobody");
+  settings_cmd->add_option("--p2p", p2p, "who may learn your address for direct calls: everyone, contacts or nobody");
+  std::string verify_name;
+  bool verify_confirm = false;
+  auto* verify_cmd = app.add_subcommand("verify", "Show the safety number to compare with NAME; --confirm marks it verified");
+  verify_cmd->add_option("name", verify_name, "who")->required();
+  verify_cmd->add_flag("--confirm", verify_confirm, "the numbers matched");
+  bool delete_yes = false;
+  auto* delete_cmd = app.add_subcommand("delete-account", "Delete your account on the server");
+  delete_cmd->add_flag("--yes", delete_yes, "really delete it");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*init_cmd) return parley::app::RunInit(common, init);
+  if (*call_cmd) return parley::app::RunCall(common, peer, call_options);
+  if (*listen_cmd) return parley::app::RunListen(common, call_options);
+  if (*devices_cmd) return parley::app::RunDevices();
+  if (*history_cmd) return parley::app::RunHistory(common, history_limit);
+  if (*contacts_cmd) return parley::app::RunContacts(common, contacts_action, contacts_name);
+  if (*block_cmd) return parley::app::RunBlock(common, true, block_name);
+  if (*unblock_cmd) return parley::app::RunBlock(common, false, unblock_name);
+  if (*settings_cmd) return parley::app::RunSettings(common, who_may_call, p2p);
+  if (*verify_cmd) return parley::app::RunVerify(common, verify_name, verify_confirm);
+  if (*delete_cmd) return parley::app::RunDeleteAccount(common, delete_yes);
 
   if (*lab_cmd) {
     if (list_networks) {

@@ -1,0 +1,592 @@
+// `parley init|call|listen|history|contacts|block|settings|verify|devices|delete-account`:
+// wiring between the terminal, the profile, the server link, CallSession and the media
+// thread. The logic lives in src/parley (signal/call_session, call/call_media, crypto).
+#include "client_commands.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "parley/call/call_media.h"
+#include "parley/call/call_media_runner.h"
+#include "parley/crypto/identity_key.h"
+#include "parley/crypto/identity_store.h"
+#include "parley/crypto/key_source.h"
+#include "parley/crypto/profile_files.h"
+#include "parley/crypto/safety_number.h"
+#include "parley/media/portaudio_devices.h"
+#include "parley/media/wav_audio_input.h"
+#include "parley/media/wav_audio_output.h"
+#include "parley/signal/call_session.h"
+#include "parley/signal/client_auth.h"
+#include "parley/signal/client_profile.h"
+#include "parley/signal/messages.h"
+#include "server_link.h"
+
+namespace parley::app {
+namespace {
+
+namespace fs = std::filesystem;
+using signal::Message;
+
+constexpr Duration kConnectTimeout = seconds(10);
+constexpr Duration kReplyTimeout = seconds(10);
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnSigint(int) { g_interrupted = true; }
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "parley: %s\n", message.c_str());
+  return 1;
+}
+
+TimePoint Now() { return std::chrono::steady_clock::now(); }
+
+fs::path ProfileDir(const CommonOptions& common) {
+  if (!common.profile_dir.empty()) return common.profile_dir;
+  const char* home = std::getenv("HOME");
+  return fs::path(home ? home : ".") / ".config" / "parley";
+}
+
+std::string FormatTime(int64_t unix_ms) {
+  if (unix_ms == 0) return "-";
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+// Waits for the reply to request `id`, skipping pushes (presence and the like).
+Result<Message> WaitReply(ServerLink& link, uint64_t id, Duration timeout) {
+  const TimePoint deadline = Now() + timeout;
+  while (Now() < deadline) {
+    auto text = link.Receive(milliseconds(200));
+    if (!text) return text.error();
+    if (!*text) continue;
+    auto message = signal::ParseMessage(**text);
+    if (!message) continue;
+    if (signal::MessageId(*message) == id) return message;
+  }
+  return Error{"parleyd did not answer in time; check your connection and try again."};
+}
+
+Result<signal::Hello> WaitHello(ServerLink& link) {
+  const TimePoint deadline = Now() + kReplyTimeout;
+  while (Now() < deadline) {
+    auto text = link.Receive(milliseconds(200));
+    if (!text) return text.error();
+    if (!*text) continue;
+    auto message = signal::ParseMessage(**text);
+    if (message && std::holds_alternative<signal::Hello>(*message)) return std::get<signal::Hello>(*message);
+  }
+  return Error{"The server did not greet us in time; is this a parleyd address?"};
+}
+
+struct Session {
+  fs::path dir;
+  signal::ClientProfile profile;
+  std::unique_ptr<crypto::IdentityKey> identity;
+  std::unique_ptr<ServerLink> link;
+  signal::Hello hello;
+  uint64_t next_id = 1;
+};
+
+Result<std::unique_ptr<crypto::IdentityKey>> LoadIdentity(const fs::path& dir) {
+  crypto::SystemKeySource keys;
+  auto key = crypto::IdentityKey::LoadOrCreate(dir, keys);
+  if (!key) return key.error();
+  return std::make_unique<crypto::IdentityKey>(std::move(*key));
+}
+
+// Connects with the profile's pin and logs in; prints missed calls from the welcome.
+Result<std::unique_ptr<Session>> ConnectAndLogin(const CommonOptions& common) {
+  auto s = std::make_unique<Session>();
+  s->dir = ProfileDir(common);
+  auto profile = signal::LoadClientProfile(s->dir);
+  if (!profile) return profile.error();
+  s->profile = *profile;
+  if (!fs::exists(s->dir / crypto::IdentityKey::kFileName)) {
+    return Error{"The profile " + s->dir.string() + " has no identity key; run `parley init` again."};
+  }
+  auto identity = LoadIdentity(s->dir);
+  if (!identity) return identity.error();
+  s->identity = std::move(*identity);
+  auto link = ConnectToServer({s->profile.server_host, s->profile.server_port, s->profile.websocket_path,
+                               s->profile.pin_sha256},
+                              kConnectTimeout);
+  if (!link) return link.error();
+  s->link = std::move(*link);
+  auto hello = WaitHello(*s->link);
+  if (!hello) return hello.error();
+  s->hello = *hello;
+  const uint64_t id = s->next_id++;
+  auto login = signal::AnswerHello(*hello, signal::AuthPurpose::kLogin, s->profile.server_name, s->profile.user,
+                                   s->profile.device, *s->identity, id);
+  if (!login) return login.error();
+  if (Status sent = s->link->Send(signal::SerializeMessage(*login)); !sent) return sent.error();
+  auto reply = WaitReply(*s->link, id, kReplyTimeout);
+  if (!reply) return reply.error();
+  if (const auto* error = std::get_if<signal::ErrorReply>(&*reply)) {
+    if (error->code == signal::ErrorCode::kNoSuchAccount) {
+      return Error{"The account '" + s->profile.user + "' no longer exists on this server; run `parley init` to create one."};
+    }
+    return Error{"parleyd refused the login: " + error->message};
+  }
+  const auto* welcome = std::get_if<signal::Welcome>(&*reply);
+  if (!welcome) return Error{"parleyd answered the login with an unexpected message; try again."};
+  for (const signal::CallRecord& missed : welcome->missed_calls) {
+    std::printf("Missed call from %s at %s.\n", missed.caller.c_str(), FormatTime(missed.started_unix_ms).c_str());
+  }
+  std::fflush(stdout);
+  return s;
+}
+
+// Sends one request and returns its reply; an `error` reply becomes the error.
+template <typename T>
+Result<Message> Request(Session& s, T message) {
+  message.id = s.next_id++;
+  const uint64_t id = *message.id;
+  if (Status sent = s.link->Send(signal::SerializeMessage(Message{message})); !sent) return sent.error();
+  auto reply = WaitReply(*s.link, id, kReplyTimeout);
+  if (!reply) return reply;
+  if (const auto* error = std::get_if<signal::ErrorReply>(&*reply)) return Error{error->message};
+  return reply;
+}
+
+// --- Calls ------------------------------------------------------------------------
+
+struct ActiveMedia {
+  std::unique_ptr<call::MediaTransport> transport;
+  std::unique_ptr<media::PortAudioDevices> devices;
+  std::unique_ptr<media::AudioInput> input;
+  std::unique_ptr<media::AudioOutput> output;
+  std::unique_ptr<call::CallMediaRunner> runner;
+  crypto::Fingerprint fingerprint;
+  TimePoint started;
+};
+
+Result<std::unique_ptr<ActiveMedia>> StartMedia(signal::StartMediaAction& start, const CallOptions& o) {
+  auto m = std::make_unique<ActiveMedia>();
+  auto transport = OpenRelay(start.relay_host, start.relay_port, start.ticket);
+  if (!transport) return transport.error();
+  m->transport = std::move(*transport);
+  const bool need_devices = o.in_wav.empty() || o.out_wav.empty();
+  if (need_devices) {
+    auto devices = media::PortAudioDevices::Create();
+    if (!devices) return devices.error();
+    m->devices = std::move(*devices);
+  }
+  if (!o.in_wav.empty()) {
+    auto in = media::WavAudioInput::Open(o.in_wav, media::WavInputEnd::kSilence);
+    if (!in) return in.error();
+    m->input = std::move(*in);
+  } else {
+    auto in = m->devices->OpenInput(o.input_device);
+    if (!in) return in.error();
+    m->input = std::move(*in);
+  }
+  if (!o.out_wav.empty()) {
+    auto out = media::WavAudioOutput::Create(o.out_wav);
+    if (!out) return out.error();
+    m->output = std::move(*out);
+  } else {
+    auto out = m->devices->OpenOutput(o.output_device);
+    if (!out) return out.error();
+    m->output = std::move(*out);
+  }
+  m->fingerprint = start.keys.fingerprint;
+  call::CallMediaConfig config;
+  crypto::SystemKeySource random;
+  std::array<uint8_t, 6> r{};
+  random.Fill(r);
+  config.first_timestamp = static_cast<uint32_t>(r[0]) << 24 | r[1] << 16 | r[2] << 8 | r[3];
+  config.first_sequence = static_cast<uint16_t>(r[4] << 8 | r[5]);
+  m->started = Now();
+  auto media_engine = call::CallMedia::Create(std::move(start.keys), config, *m->transport, m->started);
+  if (!media_engine) return media_engine.error();
+  auto runner = call::CallMediaRunner::Start(std::move(*media_engine), *m->input, *m->output, *m->transport);
+  if (!runner) return runner.error();
+  m->runner = std::move(*runner);
+  return m;
+}
+
+nlohmann::json StatsJson(const call::CallMediaStats& st, std::string_view state, const crypto::Fingerprint& fp,
+                         double t) {
+  return {{"t", std::round(t * 10) / 10},
+          {"state", state},
+          {"path", "relay"},
+          {"rtt_ms", st.rtt_ms ? nlohmann::json(*st.rtt_ms) : nlohmann::json(nullptr)},
+          {"loss", st.receive_loss_fraction},
+          {"send_loss", st.send_loss_fraction},
+          {"jitter_buffer_ms", st.jitter_buffer_delay_ms},
+          {"bitrate_kbps", st.send_bitrate_kbps},
+          {"frames_encoded", st.frames_encoded},
+          {"packets_sent", st.media_packets_sent},
+          {"packets_received", st.media_packets_received},
+          {"concealed_frames", st.frames_concealed},
+          {"fingerprint", fp.Words()}};
+}
+
+std::string StatusLine(const call::CallMediaStats& st, std::string_view state, const crypto::Fingerprint& fp) {
+  return fmt::format("{} | relay | rtt {} | loss {:.1f}% | jb {:.0f} ms | {:.1f} kbit/s | {} ({})", state,
+                     st.rtt_ms ? fmt::format("{:.0f} ms", *st.rtt_ms) : std::string("-"),
+                     st.receive_loss_fraction * 100, st.jitter_buffer_delay_ms, st.send_bitrate_kbps, fp.Emoji(),
+                     fp.Words());
+}
+
+int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptions& o) {
+  auto store = crypto::IdentityStore::Open(s.dir);
+  if (!store) return Fail(store.error().message);
+  crypto::SystemKeySource keys;
+  signal::CallSession session({.user = s.profile.user, .device = s.profile.device}, *s.identity, *store, keys);
+  std::unique_ptr<ActiveMedia> media;
+  std::unique_ptr<std::ofstream> stats_out;
+  if (!o.stats_file.empty()) {
+    stats_out = std::make_unique<std::ofstream>(o.stats_file, std::ios::trunc);
+    if (!*stats_out) return Fail("Cannot write the stats file " + o.stats_file + "; check the path.");
+  }
+  const bool tty = isatty(STDOUT_FILENO);
+  bool stdin_open = true;
+  bool done = false;
+  int exit_code = 0;
+  struct sigaction sa {};
+  sa.sa_handler = OnSigint;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  std::function<void(signal::CallActions)> apply = [&](signal::CallActions actions) {
+    for (auto& action : actions) {
+      if (auto* send = std::get_if<signal::SendAction>(&action)) {
+        if (Status st = s.link->Send(signal::SerializeMessage(send->message)); !st) {
+          std::printf("%s\n", st.error().message.c_str());
+        }
+      } else if (auto* ringing = std::get_if<signal::RingingAction>(&action)) {
+        std::printf("Ringing %s...\n", ringing->peer.c_str());
+      } else if (auto* incoming = std::get_if<signal::IncomingAction>(&action)) {
+        std::printf("Incoming call from %s (device %s).\n", incoming->from.c_str(), incoming->from_device.c_str());
+        if (o.auto_answer && !incoming->approval_needed) {
+          std::fflush(stdout);
+          apply(session.Accept(Now()));
+        } else if (incoming->approval_needed) {
+          std::printf("Type 'y' to approve the new key, then 'a' to answer; 'd' declines.\n");
+        } else {
+          std::printf("Type 'a' to answer or 'd' to decline.\n");
+        }
+      } else if (auto* warning = std::get_if<signal::KeyWarningAction>(&action)) {
+        std::printf("%s\n", warning->sentence.c_str());
+        if (warning->blocked && session.state() == signal::CallState::kAwaitingApproval) {
+          std::printf("Type 'y' to approve the new key or 'q' to hang up.\n");
+        }
+      } else if (auto* start = std::get_if<signal::StartMediaAction>(&action)) {
+        auto started = StartMedia(*start, o);
+        if (!started) {
+          std::printf("The call could not start its audio: %s\n", started.error().message.c_str());
+          std::fflush(stdout);
+          apply(session.HangUp(Now()));
+          exit_code = 1;
+          continue;
+        }
+        media = std::move(*started);
+        std::printf("Connected to %s through the relay.\nfingerprint: %s (%s)\n", session.peer().c_str(),
+                    media->fingerprint.Emoji().c_str(), media->fingerprint.Words().c_str());
+      } else if (std::holds_alternative<signal::StopMediaAction>(action)) {
+        if (media) {
+          const call::CallMediaStats st = media->runner->stats();
+          Status stopped = media->runner->Stop();
+          std::printf("stats: %s\n", StatsJson(st, "ended", media->fingerprint, ToSeconds(Now() - media->started))
+                                         .dump()
+                                         .c_str());
+          if (!stopped) std::printf("Audio error: %s\n", stopped.error().message.c_str());
+          media.reset();
+        }
+      } else if (auto* notice = std::get_if<signal::NoticeAction>(&action)) {
+        std::printf("%s\n", notice->sentence.c_str());
+      } else if (auto* ended = std::get_if<signal::CallEndedAction>(&action)) {
+        if (tty) std::printf("\r\x1b[K");
+        std::printf("%s\n", ended->sentence.c_str());
+        if (peer || o.once) {
+          done = true;
+          if (exit_code == 0) exit_code = ended->was_connected ? 0 : 2;
+        }
+      }
+    }
+    std::fflush(stdout);
+  };
+
+  if (peer) {
+    std::printf("Calling %s...\n", peer->c_str());
+    apply(session.Call(*peer, Now()));
+  } else {
+    std::printf("Waiting for calls to %s (Ctrl-C to stop).\n", s.profile.user.c_str());
+  }
+  std::fflush(stdout);
+  TimePoint next_status = Now() + seconds(1);
+  while (!done) {
+    auto text = s.link->Receive(milliseconds(50));
+    if (!text) {
+      apply(session.OnDisconnected(Now()));
+      std::printf("%s\n", text.error().message.c_str());
+      return 1;
+    }
+    if (*text) {
+      if (auto m = signal::ParseMessage(**text)) {
+        if (const auto* p = std::get_if<signal::Presence>(&*m)) {
+          std::printf("%s is %s.\n", p->user.c_str(), p->online ? "online" : "offline");
+        } else if (const auto* e = std::get_if<signal::ErrorReply>(&*m)) {
+          if (e->code == signal::ErrorCode::kReplaced) {
+            std::printf("%s\n", e->message.c_str());
+            apply(session.OnDisconnected(Now()));
+            return 1;
+          }
+        }
+      }
+      apply(session.OnServerText(**text, Now()));
+    }
+    apply(session.OnTick(Now()));
+    if (g_interrupted.exchange(false)) {
+      if (session.state() == signal::CallState::kIdle) break;
+      apply(session.HangUp(Now()));
+    }
+    if (stdin_open) {
+      pollfd pfd{STDIN_FILENO, POLLIN, 0};
+      if (poll(&pfd, 1, 0) > 0) {
+        char buf[64];
+        const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+        if (n <= 0) {
+          stdin_open = false;
+        } else {
+          for (ssize_t i = 0; i < n; ++i) {
+            switch (buf[i]) {
+              case 'q': apply(session.HangUp(Now())); break;
+              case 'a': apply(session.Accept(Now())); break;
+              case 'd': apply(session.Decline(Now())); break;
+              case 'y': apply(session.ApproveKey(Now())); break;
+              default: break;
+            }
+          }
+        }
+      }
+    }
+    if (media && o.max_duration_s > 0 && ToSeconds(Now() - media->started) >= o.max_duration_s) {
+      apply(session.HangUp(Now()));
+    }
+    if (media && Now() >= next_status) {
+      next_status += seconds(1);
+      const call::CallMediaStats st = media->runner->stats();
+      const std::string_view state = signal::ToString(session.state());
+      if (stats_out) {
+        *stats_out << StatsJson(st, state, media->fingerprint, ToSeconds(Now() - media->started)).dump() << "\n";
+        stats_out->flush();
+      }
+      if (tty) {
+        std::printf("\r\x1b[K%s", StatusLine(st, state, media->fingerprint).c_str());
+      } else {
+        std::printf("%s\n", StatusLine(st, state, media->fingerprint).c_str());
+      }
+      std::fflush(stdout);
+    }
+  }
+  // Let the last message (hangup, cancel) reach the server before the link closes.
+  (void)s.link->Receive(milliseconds(300));
+  return exit_code;
+}
+
+}  // namespace
+
+int RunInit(const CommonOptions& common, const InitOptions& o) {
+  const fs::path dir = ProfileDir(common);
+  auto address = ParseServerAddress(o.server, o.path);
+  if (!address) return Fail(address.error().message);
+  if (!o.pin.empty()) address->pin_sha256 = o.pin;
+  if (auto valid = signal::ValidateDeviceName(o.device); !valid) return Fail(valid.error().message);
+  if (o.name.empty()) return Fail("init needs --name: the username to register, e.g. --name alice.");
+  if (Status d = crypto::EnsurePrivateDirectory(dir); !d) return Fail(d.error().message);
+  auto identity = LoadIdentity(dir);
+  if (!identity) return Fail(identity.error().message);
+  auto link = ConnectToServer(*address, kConnectTimeout);
+  if (!link) return Fail((*link == nullptr ? "" : "") + link.error().message);
+  auto hello = WaitHello(**link);
+  if (!hello) return Fail(hello.error().message);
+  auto reg = signal::AnswerHello(*hello, signal::AuthPurpose::kRegister, "", o.name, o.device, **identity, uint64_t{1});
+  if (!reg) return Fail(reg.error().message);
+  if (Status sent = (*link)->Send(signal::SerializeMessage(*reg)); !sent) return Fail(sent.error().message);
+  auto reply = WaitReply(**link, 1, kReplyTimeout);
+  if (!reply) return Fail(reply.error().message);
+  if (const auto* error = std::get_if<signal::ErrorReply>(&*reply)) {
+    return Fail("parleyd refused to register '" + o.name + "': " + error->message);
+  }
+  signal::ClientProfile profile{address->host, address->port, address->path, (*link)->certificate_sha256(),
+                                hello->server, o.name, o.device};
+  if (Status saved = signal::SaveClientProfile(dir, profile); !saved) return Fail(saved.error().message);
+  std::printf("Registered %s (device %s) on %s:%u.\nServer certificate pinned: %s\nProfile: %s\n", o.name.c_str(),
+              o.device.c_str(), address->host.c_str(), address->port, profile.pin_sha256.c_str(), dir.c_str());
+  return 0;
+}
+
+int RunCall(const CommonOptions& common, const std::string& peer, const CallOptions& options) {
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  return CallLoop(**s, peer, options);
+}
+
+int RunListen(const CommonOptions& common, const CallOptions& options) {
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  return CallLoop(**s, std::nullopt, options);
+}
+
+int RunHistory(const CommonOptions& common, int limit) {
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  auto reply = Request(**s, signal::History{.id = {}, .limit = limit});
+  if (!reply) return Fail(reply.error().message);
+  const auto* history = std::get_if<signal::CallHistory>(&*reply);
+  if (!history) return Fail("parleyd answered with an unexpected message; try again.");
+  if (history->calls.empty()) std::printf("No calls yet.\n");
+  for (const signal::CallRecord& c : history->calls) {
+    const bool outgoing = c.caller == (*s)->profile.user;
+    const double secs = c.answered_unix_ms ? (c.ended_unix_ms - c.answered_unix_ms) / 1000.0 : 0;
+    std::printf("%s  %s %-16s %-9s %s\n", FormatTime(c.started_unix_ms).c_str(), outgoing ? "to  " : "from",
+                (outgoing ? c.callee : c.caller).c_str(), std::string(signal::ToString(c.outcome)).c_str(),
+                c.answered_unix_ms ? fmt::format("{:.0f} s", secs).c_str() : "");
+  }
+  return 0;
+}
+
+int RunContacts(const CommonOptions& common, const std::string& action, const std::string& name) {
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  if (action == "list") {
+    auto reply = Request(**s, signal::ContactsList{});
+    if (!reply) return Fail(reply.error().message);
+    const auto* list = std::get_if<signal::ContactList>(&*reply);
+    if (!list) return Fail("parleyd answered with an unexpected message; try again.");
+    if (list->users.empty()) std::printf("No contacts yet.\n");
+    for (const std::string& u : list->users) std::printf("%s\n", u.c_str());
+    return 0;
+  }
+  if (name.empty()) return Fail("contacts " + action + " needs a NAME.");
+  Result<Message> reply = action == "add" ? Request(**s, signal::ContactsAdd{.id = {}, .user = name})
+                                          : Request(**s, signal::ContactsRemove{.id = {}, .user = name});
+  if (!reply) return Fail(reply.error().message);
+  std::printf(action == "add" ? "Added %s to your contacts.\n" : "Removed %s from your contacts.\n", name.c_str());
+  return 0;
+}
+
+int RunBlock(const CommonOptions& common, bool block, const std::string& name) {
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  if (name.empty()) {
+    auto reply = Request(**s, signal::Blocks{});
+    if (!reply) return Fail(reply.error().message);
+    const auto* list = std::get_if<signal::BlockList>(&*reply);
+    if (!list) return Fail("parleyd answered with an unexpected message; try again.");
+    if (list->users.empty()) std::printf("You block nobody.\n");
+    for (const std::string& u : list->users) std::printf("%s\n", u.c_str());
+    return 0;
+  }
+  Result<Message> reply = block ? Request(**s, signal::BlockUser{.id = {}, .user = name})
+                                : Request(**s, signal::UnblockUser{.id = {}, .user = name});
+  if (!reply) return Fail(reply.error().message);
+  std::printf(block ? "Blocked %s: their calls now fail as if you did not exist.\n" : "Unblocked %s.\n", name.c_str());
+  return 0;
+}
+
+int RunSettings(const CommonOptions& common, const std::string& who_may_call, const std::string& p2p) {
+  auto parse = [](const std::string& v) -> std::optional<signal::Audience> {
+    if (v == "everyone") return signal::Audience::kEveryone;
+    if (v == "contacts") return signal::Audience::kContacts;
+    if (v == "nobody") return signal::Audience::kNobody;
+    return std::nullopt;
+  };
+  signal::Settings settings;
+  if (!who_may_call.empty()) {
+    settings.who_may_call = parse(who_may_call);
+    if (!settings.who_may_call) return Fail("--who-may-call must be everyone, contacts or nobody.");
+  }
+  if (!p2p.empty()) {
+    settings.p2p = parse(p2p);
+    if (!settings.p2p) return Fail("--p2p must be everyone, contacts or nobody.");
+  }
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  auto reply = Request(**s, settings);
+  if (!reply) return Fail(reply.error().message);
+  const auto* current = std::get_if<signal::CurrentSettings>(&*reply);
+  if (!current) return Fail("parleyd answered with an unexpected message; try again.");
+  std::printf("who may call: %s\np2p: %s\n", std::string(signal::ToString(current->who_may_call)).c_str(),
+              std::string(signal::ToString(current->p2p)).c_str());
+  return 0;
+}
+
+int RunVerify(const CommonOptions& common, const std::string& name, bool confirm) {
+  const fs::path dir = ProfileDir(common);
+  auto identity = LoadIdentity(dir);
+  if (!identity) return Fail(identity.error().message);
+  auto store = crypto::IdentityStore::Open(dir);
+  if (!store) return Fail(store.error().message);
+  const auto devices = store->DevicesOf(name);
+  if (devices.empty()) {
+    return Fail("You have not talked to " + name + " yet; call them once, then compare safety numbers.");
+  }
+  for (const crypto::KnownDevice& d : devices) {
+    const auto number = crypto::SafetyNumber::Compute((*identity)->public_key(), d.key);
+    std::printf("%s (device %s)%s\n  safety number: %s\n", name.c_str(), d.device.c_str(),
+                d.verified ? " [verified]" : "", number.ToString().c_str());
+  }
+  if (!confirm) {
+    std::printf("Compare this number with %s (in person or on a call you trust). If it matches, run\n"
+                "  parley verify %s --confirm\n",
+                name.c_str(), name.c_str());
+    return 0;
+  }
+  for (const crypto::KnownDevice& d : devices) {
+    if (Status st = store->MarkVerified(name, d.device, d.key); !st) return Fail(st.error().message);
+  }
+  std::printf("Marked %s as verified: a changed key will now hold calls until you approve it.\n", name.c_str());
+  return 0;
+}
+
+int RunDevices() {
+  auto devices = media::PortAudioDevices::Create();
+  if (!devices) return Fail(devices.error().message);
+  const auto list = (*devices)->List();
+  if (list.empty()) {
+    std::printf("No audio devices found; use --in FILE.wav and --out FILE.wav instead.\n");
+    return 0;
+  }
+  std::fputs(media::FormatAudioDeviceList(list).c_str(), stdout);
+  return 0;
+}
+
+int RunDeleteAccount(const CommonOptions& common, bool yes) {
+  if (!yes) return Fail("This deletes your account, contacts and call history for good; add --yes to confirm.");
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  // delete_account signs this connection's login challenge.
+  auto message = signal::AnswerHello((*s)->hello, signal::AuthPurpose::kDeleteAccount, "", (*s)->profile.user,
+                                     (*s)->profile.device, *(*s)->identity, (*s)->next_id++);
+  if (!message) return Fail(message.error().message);
+  const uint64_t id = *signal::MessageId(*message);
+  if (Status sent = (*s)->link->Send(signal::SerializeMessage(*message)); !sent) return Fail(sent.error().message);
+  auto reply = WaitReply(*(*s)->link, id, kReplyTimeout);
+  if (!reply) return Fail(reply.error().message);
+  if (const auto* e = std::get_if<signal::ErrorReply>(&*reply)) return Fail("parleyd refused: " + e->message);
+  std::printf("Deleted the account %s.\n", (*s)->profile.user.c_str());
+  return 0;
+}
+
+}  // namespace parley::app

@@ -1,0 +1,43 @@
+// The account and call commands of `parley` (init, call, listen, history, contacts,
+// block, settings, verify, devices, delete-account): wiring of src/parley pieces.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::app {
+
+struct CommonOptions {
+  std::string profile_dir;  // empty: ~/.config/parley
+};
+
+struct InitOptions {
+  std::string server;  // wss://HOST:PORT/ws/... or HOST:PORT
+  std::string path;    // the WebSocket path, if not in `server`
+  std::string pin;     // SHA-256 of the server certificate; empty: pin what is seen
+  std::string name;
+  std::string device = "cli";
+};
+
+struct CallOptions {
+  std::string in_wav, out_wav;
+  std::string input_device, output_device;
+  std::string stats_file;
+  double max_duration_s = 0;  // 0: until someone hangs up
+  bool auto_answer = false;
+  bool once = false;           // listen: exit after the first call
+};
+
+int RunInit(const CommonOptions& common, const InitOptions& options);
+int RunCall(const CommonOptions& common, const std::string& peer, const CallOptions& options);
+int RunListen(const CommonOptions& common, const CallOptions& options);
+int RunHistory(const CommonOptions& common, int limit);
+int RunContacts(const CommonOptions& common, const std::string& action, const std::string& name);
+int RunBlock(const CommonOptions& common, bool block, const std::string& name);
+int RunSettings(const CommonOptions& common, const std::string& who_may_call, const std::string& p2p);
+int RunVerify(const CommonOptions& common, const std::string& name, bool confirm);
+int RunDevices();
+int RunDeleteAccount(const CommonOptions& common, bool yes);
+
+}  // namespace parley::app
