@@ -135,12 +135,17 @@ int Run(const ServerConfig& config_in) {
 
   const uint16_t port = (*front)->bound_port();
   const std::string relay_host = hub_config.relay_host;
+  // What a user gives `parley init` (signal::ParseServerAddress reads it). A pin only
+  // for a self-signed certificate: a CA-issued one changes at every renewal.
+  const std::string join = "parley init --server " + HostPort(config.server_name, port) + config.websocket_path +
+                           (config.certificate_file.empty() ? " --pin " + certificate->fingerprint_sha256() : "");
   std::printf(
       "parleyd: ready\n"
       "  web_front: %s (TLS; the decoy site for browsers)\n"
       "  websocket: wss://%s%s\n"
       "  relay: udp %s (clients are told %s)\n"
       "  certificate_sha256: %s (%s)\n"
+      "  join: %s\n"
       "  data: %s\n",
       HostPort(config.listen_host, port).c_str(), HostPort(config.server_name, port).c_str(),
       config.websocket_path.c_str(), HostPort(config.listen_host, relay.bound_port()).c_str(),
@@ -148,7 +153,7 @@ int Run(const ServerConfig& config_in) {
       certificate->generated()          ? "self-signed, generated now: clients pin this"
       : config.certificate_file.empty() ? "self-signed, from the data directory: clients pin this"
                                         : config.certificate_file.c_str(),
-      dir->path().c_str());
+      join.c_str(), dir->path().c_str());
   std::fflush(stdout);
 
   // The hub and store are serialised by the front's hub strand; a second thread keeps
