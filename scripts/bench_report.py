@@ -77,6 +77,23 @@ def main():
     check("media path CPU ≤ 1.3 × bare Opus", ratio <= 1.3, f"{ratio:.2f}")
     check("seal + open < 2 × bare AEAD", seal_ns / aead_ns < 2, f"{seal_ns / aead_ns:.2f}")
 
+    print("bench: relay against coturn and the kernel floor", file=sys.stderr)
+    relay = json.loads(subprocess.run(
+        [os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-relay"), "--build", args.build,
+         "--calls", "1000", "--seconds", "15"],
+        check=True, capture_output=True, text=True).stdout)
+    lines += [f"### UDP relay: {relay['calls']} calls, 50 packets/s each way, 100-byte payloads, on loopback", "",
+              "Packets relayed per CPU-second of the relay process (`scripts/bench-relay`), all three "
+              "measured in the same run.", "",
+              "| relay | packets per CPU-second | loss |", "|---|---|---|"]
+    for name, label in [("parley", "parleyd's relay"), ("coturn", "coturn (reference)"),
+                        ("floor", "bare recvmmsg/sendmmsg forwarder (kernel floor)")]:
+        lines.append(f"| {label} | {relay[name]['pps_per_cpu_s'] / 1000:.0f}k | "
+                     f"{100 * relay[name]['loss']:.1f}% |")
+    lines.append("")
+    check("relay ≥ 0.85 × kernel floor", relay["parley_vs_floor"] >= 0.85, f"{relay['parley_vs_floor']:.2f}")
+    check("relay ≥ 1.3 × coturn", relay["parley_vs_coturn"] >= 1.3, f"{relay['parley_vs_coturn']:.2f}")
+
     results = {}
     for preset in PRESETS:
         print(f"bench: lab {preset}", file=sys.stderr)
