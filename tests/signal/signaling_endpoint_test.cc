@@ -70,6 +70,7 @@ TEST(SignalingEndpointTest, ClearErrors) {
   EXPECT_THAT(Error("example.org:/ws/x"), HasSubstr("has a bad port"));
   EXPECT_EQ(Error("[::1:8443/ws/x"), "the server address '[::1:8443/ws/x' opens '[' without closing it" + hint);
   EXPECT_THAT(Error("[example.org]:8443/ws/x"), HasSubstr("has no IPv6 address inside [ ]"));
+  EXPECT_THAT(Error(std::string("[::2\0x]:8443/ws/x", 17)), HasSubstr("has no IPv6 address inside [ ]"));
   EXPECT_THAT(Error("::1:8443/ws/x"), HasSubstr("does not start with a host name or IP address"));
   EXPECT_THAT(Error("exa_mple.org:1/ws/x"), HasSubstr("does not start with a host name or IP address"));
   EXPECT_THAT(Error("-a.org:1/ws/x"), HasSubstr("does not start with a host name or IP address"));
@@ -78,6 +79,7 @@ TEST(SignalingEndpointTest, ClearErrors) {
   EXPECT_THAT(Error("a.org:1/ws/x?q=1"), HasSubstr("has a character its WebSocket path cannot hold"));
   EXPECT_THAT(Error("a.org:1/ws/%4"), HasSubstr("has a character its WebSocket path cannot hold"));
   EXPECT_TRUE(ParseServerAddress("a.org:1/ws/%41").ok());
+  EXPECT_TRUE(ParseServerAddress("a.org:1/ws/x://y").ok());  // only a leading scheme is one
   EXPECT_THAT(Error("a.org:1/" + std::string(1100, 'p')), HasSubstr("has a path over 1024 characters"));
   // Control bytes never reach the message.
   EXPECT_EQ(Error("a\x1b[2J.org:1/ws/x"),

@@ -54,6 +54,10 @@ bool IsDnsName(std::string_view s) {
 }
 
 bool IsIpv6(const std::string& s) {
+  // inet_pton would stop at an embedded NUL and accept what precedes it.
+  for (char c : s) {
+    if (!IsHex(c) && c != ':' && c != '.') return false;
+  }
   in6_addr addr;
   return inet_pton(AF_INET6, s.c_str(), &addr) == 1;
 }
@@ -108,7 +112,8 @@ Result<SignalingEndpoint> ParseServerAddress(std::string_view server, std::strin
   if (server.empty()) return Error{"the server address is empty" + std::string(kCopyHint)};
   if (StartsWithNoCase(server, "wss://")) {
     server.remove_prefix(6);
-  } else if (server.find("://") != std::string_view::npos) {
+  } else if (const std::size_t scheme = server.find("://");
+             scheme != std::string_view::npos && server.find('/') == scheme + 1) {  // "://" in the path is fine
     return Error{"the server address " + Shown(original) + " names another protocol than wss" +
                  std::string(kCopyHint)};
   }
