@@ -417,7 +417,7 @@ int RunInit(const CommonOptions& common, const InitOptions& o) {
   auto identity = LoadIdentity(dir);
   if (!identity) return Fail(identity.error().message);
   auto link = ConnectToServer(*address, kConnectTimeout);
-  if (!link) return Fail((*link == nullptr ? "" : "") + link.error().message);
+  if (!link) return Fail(link.error().message);
   auto hello = WaitHello(**link);
   if (!hello) return Fail(hello.error().message);
   auto reg = signal::AnswerHello(*hello, signal::AuthPurpose::kRegister, "", o.name, o.device, **identity, uint64_t{1});

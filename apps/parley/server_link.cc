@@ -3,8 +3,10 @@
 #include "server_link.h"
 
 #include <charconv>
+#include <utility>
 
 #include "parley/net/relay_transport.h"
+#include "parley/signal/signaling_connection.h"
 
 namespace parley::app {
 namespace {
@@ -21,7 +23,50 @@ class RelayMediaTransport final : public call::MediaTransport {
   std::unique_ptr<net::RelayTransport> relay_;
 };
 
+// ServerLink over signal::SignalingConnection (TLS, pinning, WebSocket and its errors
+// all live there).
+class SignalingLink final : public ServerLink {
+ public:
+  explicit SignalingLink(std::unique_ptr<signal::SignalingConnection> connection)
+      : connection_(std::move(connection)) {}
+
+  Status Send(const std::string& text) override {
+    if (!connection_->Send(text)) return Error{ClosedReason()};
+    return Ok{};
+  }
+
+  Result<std::optional<std::string>> Receive(Duration wait) override {
+    if (auto text = connection_->Receive(wait)) return std::optional<std::string>(std::move(*text));
+    if (connection_->connected()) return std::optional<std::string>();
+    // Closed: a message that arrived just before the close is still delivered first.
+    if (auto text = connection_->Receive(Duration::zero())) return std::optional<std::string>(std::move(*text));
+    return Error{ClosedReason()};
+  }
+
+  std::string certificate_sha256() const override { return connection_->peer_fingerprint_sha256(); }
+
+ private:
+  std::string ClosedReason() const {
+    const std::string reason = connection_->close_reason();
+    return reason.empty() ? "the connection to the server was lost; try again." : reason;
+  }
+
+  std::unique_ptr<signal::SignalingConnection> connection_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<ServerLink>> ConnectToServer(const ServerAddress& address, Duration timeout) {
+  signal::SignalingEndpoint endpoint{address.host, address.port, address.path, std::nullopt};
+  if (!address.pin_sha256.empty()) {
+    auto pin = signal::ParsePin(address.pin_sha256);  // also accepts "sha256:" and colon-separated forms
+    if (!pin) return pin.error();
+    endpoint.pin_sha256 = std::move(*pin);
+  }
+  auto connection = signal::SignalingConnection::Connect(endpoint, timeout);
+  if (!connection) return connection.error();
+  return std::unique_ptr<ServerLink>(new SignalingLink(std::move(*connection)));
+}
 
 Result<ServerAddress> ParseServerAddress(const std::string& text, const std::string& path) {
   std::string rest = text;

@@ -1,6 +1,6 @@
 // The client's two network links as the CLI wiring sees them: the signaling
 // connection to parleyd (TLS + WebSocket, pinned) and the relay transport for media.
-// Implemented in server_link.cc over src/parley/signal's connection and relay transport.
+// Implemented in server_link.cc over signal::SignalingConnection and net::RelayTransport.
 #pragma once
 
 #include <chrono>
