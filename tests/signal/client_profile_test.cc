@@ -48,6 +48,31 @@ TEST(ClientProfile, ErrorsNameTheField) {
   EXPECT_FALSE(ParseClientProfile(missing).ok());
 }
 
+TEST(ClientProfile, MissingTooLongAndEmptyFieldsAreNamed) {
+  const std::string text = SerializeClientProfile(Sample());
+  std::string no_user = text;
+  const std::size_t user = no_user.find("  \"user\"");
+  no_user.erase(user, no_user.find('\n', user) + 1 - user);
+  EXPECT_EQ(ParseClientProfile(no_user).error().message, "the client profile needs a text field 'user'");
+  std::string number_user = text;
+  number_user.replace(number_user.find("\"alice\""), 7, "7");
+  EXPECT_EQ(ParseClientProfile(number_user).error().message, "the client profile needs a text field 'user'");
+  ClientProfile long_device = Sample();
+  long_device.device = std::string(33, 'd');
+  EXPECT_EQ(ParseClientProfile(SerializeClientProfile(long_device)).error().message,
+            "the client profile's 'device' is too long");
+  ClientProfile no_host = Sample();
+  no_host.server_host.clear();
+  EXPECT_EQ(ParseClientProfile(SerializeClientProfile(no_host)).error().message,
+            "the client profile's 'server_host' is empty");
+  ClientProfile no_device = Sample();
+  no_device.device.clear();
+  EXPECT_EQ(ParseClientProfile(SerializeClientProfile(no_device)).error().message,
+            "the client profile names no user or device");
+  EXPECT_EQ(ParseClientProfile(std::string(16 * 1024 + 1, ' ')).error().message,
+            "the client profile is larger than 16 KiB");
+}
+
 TEST(ClientProfile, SavedOwnerOnlyAndLoaded) {
   const auto dir = std::filesystem::temp_directory_path() / ("parley_profile_test_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
