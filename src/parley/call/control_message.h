@@ -1,5 +1,5 @@
 // In-call control messages carried in the sealed control stream: the receiver report
-// (loss figures and timestamps for the round-trip time). docs/protocol.md, "In-call control".
+// (loss figures and timestamps for the round-trip time). docs/protocol.md, "In-call control messages".
 #pragma once
 
 #include <cstdint>
