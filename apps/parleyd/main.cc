@@ -138,7 +138,8 @@ int Run(const ServerConfig& config_in) {
   // What a user gives `parley init` (signal::ParseServerAddress reads it). A pin only
   // for a self-signed certificate: a CA-issued one changes at every renewal.
   const std::string join = "parley init --server " + HostPort(config.server_name, port) + config.websocket_path +
-                           (config.certificate_file.empty() ? " --pin " + certificate->fingerprint_sha256() : "");
+                           (config.certificate_file.empty() ? " --pin " + certificate->fingerprint_sha256() : "") +
+                           " --name YOUR_NAME";
   std::printf(
       "parleyd: ready\n"
       "  web_front: %s (TLS; the decoy site for browsers)\n"
