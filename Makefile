@@ -9,7 +9,7 @@ FUZZ := build/fuzz
 FUZZ_SECONDS ?= 10
 SECONDS ?= 600
 
-.PHONY: all deps build asan test unit-test asan-test fuzz fuzz-smoke fuzz-long bench demo speech clean
+.PHONY: all deps build asan test unit-test asan-test web web-test fuzz fuzz-smoke fuzz-long bench demo speech clean
 
 all: build
 
@@ -39,7 +39,21 @@ asan-test: asan speech
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
 
-test: unit-test asan-test fuzz-smoke
+test: unit-test asan-test web-test fuzz-smoke
+
+# The web client (web/): npm ci only when package-lock.json is newer than the
+# install, then static assets into build/web (no Node.js needed to serve them).
+WEB_INSTALLED := web/node_modules/.package-lock.json
+
+$(WEB_INSTALLED): web/package-lock.json
+	@command -v npm >/dev/null || { echo "make web needs Node.js 20.19+ and npm (e.g. from nodesource)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+
+web: $(WEB_INSTALLED)
+	cd web && npm run build
+
+web-test: $(WEB_INSTALLED)
+	cd web && npx vitest run
 
 $(FUZZ)/build.ninja: CMakeLists.txt | deps
 	CXX=clang++-14 cmake -S . -B $(FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON
