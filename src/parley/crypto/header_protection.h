@@ -12,6 +12,11 @@
 namespace parley::crypto {
 
 inline constexpr std::size_t kHeaderSampleSize = 16;
+// Counters stay below 2^62, so the masked counter's first byte can carry the fixed
+// bits 01 (0x40..0x7F, a QUIC short header's first byte) and still be unmasked:
+// masked[0] = 0x40 | ((counter[0] XOR mask[0]) & 0x3F).
+inline constexpr uint64_t kCounterLimit = uint64_t{1} << 62;
+inline constexpr uint8_t kMaskedFirstByteFixedBits = 0x40;
 
 // mask = ChaCha20(header_key, block counter = LE32(sample[0..4]), nonce = sample[4..16])
 // applied to 8 zero bytes (RFC 9001 §5.4.4). Pure; any thread.

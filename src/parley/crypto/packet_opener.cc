@@ -23,6 +23,11 @@ Result<PacketOpener::Opened> PacketOpener::OpenInto(std::span<const uint8_t> pac
     return Error{"sealed packet of " + std::to_string(packet.size()) + " bytes is outside " +
                  std::to_string(kMinSealedSize) + ".." + std::to_string(kMaxSealedSize)};
   }
+  // The first byte's top bits are 01 on the wire and not covered by the AEAD: refuse any
+  // other value, so no altered copy of a packet can open.
+  if ((packet[0] & 0xC0) != kMaskedFirstByteFixedBits) {
+    return Error{"sealed packet does not start with the bits 01"};
+  }
   const std::size_t padded_size = packet.size() - kSealedHeaderSize - kSealedTagSize;
   PARLEY_CHECK_MSG(out.size() >= padded_size, "output buffer too small to open the packet");
   const uint8_t* ciphertext = packet.data() + kSealedHeaderSize;
@@ -31,6 +36,7 @@ Result<PacketOpener::Opened> PacketOpener::OpenInto(std::span<const uint8_t> pac
   const auto mask =
       HeaderMask(header_key_, std::span<const uint8_t, kHeaderSampleSize>(ciphertext, kHeaderSampleSize));
   for (std::size_t i = 0; i < kSealedHeaderSize; ++i) header[i] = packet[i] ^ mask[i];
+  header[0] &= 0x3F;  // the sender replaced the top two bits (always zero in the counter) with 01
   const uint64_t counter = LoadBigEndian64(header);
 
   // Phase 1: refuse replays before spending a decryption on them.

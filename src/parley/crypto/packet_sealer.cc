@@ -30,7 +30,7 @@ Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, Tim
   // Ratchet: by count when the counter enters the next epoch, by time by jumping the
   // counter to the next epoch's first value. Either way the counter only grows.
   const int bits = schedule_.counter_bits;
-  const uint64_t last_epoch = std::numeric_limits<uint64_t>::max() >> bits;
+  const uint64_t last_epoch = (kCounterLimit - 1) >> bits;
   if ((next_counter_ >> bits) == ratchet_.epoch() && now - epoch_started_ >= schedule_.max_epoch_age &&
       (next_counter_ & ((uint64_t{1} << bits) - 1)) != 0) {
     if (ratchet_.epoch() == last_epoch) return Error{"packet counter exhausted; the call must start again"};
@@ -40,7 +40,7 @@ Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, Tim
     ratchet_.AdvanceTo(next_counter_ >> bits);
     epoch_started_ = now;
   }
-  if (next_counter_ == std::numeric_limits<uint64_t>::max()) {
+  if (next_counter_ >= kCounterLimit) {
     return Error{"packet counter exhausted; the call must start again"};
   }
   const uint64_t counter = next_counter_;
@@ -60,6 +60,9 @@ Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, Tim
   const auto mask = HeaderMask(header_key_, std::span<const uint8_t, kHeaderSampleSize>(plaintext, kHeaderSampleSize));
   StoreBigEndian64(counter, out.data());
   for (std::size_t i = 0; i < kSealedHeaderSize; ++i) out[i] ^= mask[i];
+  // The first byte on the wire is 01xxxxxx (docs/protocol.md, "Sealed packet"): the
+  // counter's top two bits are zero, so the opener can restore them.
+  out[0] = static_cast<uint8_t>(kMaskedFirstByteFixedBits | (out[0] & 0x3F));
 
   ++next_counter_;
   return *sealed_size;

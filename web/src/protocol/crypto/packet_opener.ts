@@ -42,10 +42,13 @@ export class PacketOpener {
     if (packet.length < MIN_SEALED_SIZE || packet.length > MAX_SEALED_SIZE) {
       throw new Error(`sealed packet of ${packet.length} bytes is outside ${MIN_SEALED_SIZE}..${MAX_SEALED_SIZE}`);
     }
+    // The first byte's top bits are 01 and not covered by the AEAD: refuse any other value.
+    if ((packet[0]! & 0xc0) !== 0x40) throw new Error('sealed packet does not start with the bits 01');
     const ciphertext = packet.subarray(SEALED_HEADER_SIZE);
     const mask = headerMask(this.headerKey, ciphertext.subarray(0, HEADER_SAMPLE_SIZE));
     const header = packet.slice(0, SEALED_HEADER_SIZE);
     for (let i = 0; i < SEALED_HEADER_SIZE; ++i) header[i]! ^= mask[i]!;
+    header[0]! &= 0x3f;  // the sender put 01 in the top two bits (always zero in the counter)
     const counter = readU64be(header);
 
     const verdict = this.replayWindow.check(counter);

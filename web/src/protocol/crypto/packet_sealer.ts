@@ -8,7 +8,7 @@ import { HEADER_SAMPLE_SIZE, headerMask, packetNonce } from './header_protection
 import { DEFAULT_SCHEDULE, KeyRatchet, type RatchetSchedule } from './key_ratchet';
 import { type PaddingPolicy, SEALED_HEADER_SIZE, SEALED_TAG_SIZE, pad, sealedSize } from './padding_policy';
 
-const MAX_COUNTER = (1n << 64n) - 1n;
+const MAX_COUNTER = (1n << 62n) - 1n;  // the top two counter bits carry the first byte's 01
 
 // Invariant: the counter only grows (across epochs too), so no key ever sees a nonce
 // twice. `nowMs` is a monotonic clock in ms (performance.now()) and must not go back.
@@ -60,6 +60,8 @@ export class PacketSealer {
     const mask = headerMask(this.headerKey, sealed.subarray(0, HEADER_SAMPLE_SIZE));
     const header = u64be(counter);
     for (let i = 0; i < SEALED_HEADER_SIZE; ++i) header[i]! ^= mask[i]!;
+    // First byte 01xxxxxx on the wire (docs/protocol.md, "Sealed packet"); counters stay below 2^62.
+    header[0] = 0x40 | (header[0]! & 0x3f);
     ++this.nextCounterValue;
     return concat(header, sealed);
   }
