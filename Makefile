@@ -9,7 +9,7 @@ FUZZ := build/fuzz
 FUZZ_SECONDS ?= 10
 SECONDS ?= 600
 
-.PHONY: all deps build asan test unit-test asan-test web web-test fuzz fuzz-smoke fuzz-long bench demo speech clean
+.PHONY: all deps build asan test unit-test asan-test web web-test fuzz fuzz-smoke fuzz-long bench demo speech netlab clean
 
 all: build
 
@@ -73,6 +73,11 @@ bench: build speech
 
 demo: build speech
 	@scripts/demo $(RELEASE) build/testdata
+
+# The censor lab (tests/netlab; root): every policy, the DPI check and the prober; writes docs/censorship.md.
+netlab: build speech
+	python3 tests/netlab/netlab.py --build $(RELEASE) --testdata build/testdata --report docs/censorship.md \
+	  --json build/netlab.json
 
 clean:
 	rm -rf build
