@@ -55,6 +55,12 @@ describe('PacketSealer and PacketOpener', () => {
       expect(() => opener.open(bad)).toThrow();
     }
     expect(() => opener.open(packet.subarray(0, 24))).toThrow(/outside 25..1200/);
+    expect(packet[0]! & 0xc0).toBe(0x40); // never 0x80/0xA0, which nDPI takes for RTP
+    for (const bits of [0x00, 0x80, 0xc0]) {
+      const altered = Uint8Array.from(packet);
+      altered[0] = bits | (altered[0]! & 0x3f);
+      expect(() => opener.open(altered)).toThrow('sealed packet does not start with the bits 01');
+    }
     const other = new PacketSealer({ ...keys, chainKey: new Uint8Array(32).fill(3) }, 0).seal(utf8('hello'), 0);
     expect(() => opener.open(other)).toThrow('packet failed authentication');
     expect(opener.replayWindow.empty).toBe(true);

@@ -8,7 +8,8 @@ import { HEADER_SAMPLE_SIZE, headerMask, packetNonce } from './header_protection
 import { DEFAULT_SCHEDULE, KeyRatchet, type RatchetSchedule } from './key_ratchet';
 import { type PaddingPolicy, SEALED_HEADER_SIZE, SEALED_TAG_SIZE, pad, sealedSize } from './padding_policy';
 
-const MAX_COUNTER = (1n << 62n) - 1n;  // the top two counter bits carry the first byte's 01
+// Counters stay below 2^62: the top two counter bits carry the first byte's 01.
+const COUNTER_LIMIT = 1n << 62n;
 
 // Invariant: the counter only grows (across epochs too), so no key ever sees a nonce
 // twice. `nowMs` is a monotonic clock in ms (performance.now()) and must not go back.
@@ -38,7 +39,7 @@ export class PacketSealer {
     const size = sealedSize(this.padding, content.length);
     const bits = BigInt(this.schedule.counterBits);
     const inEpochMask = (1n << bits) - 1n;
-    const lastEpoch = MAX_COUNTER >> bits;
+    const lastEpoch = (COUNTER_LIMIT - 1n) >> bits;
     // By count when the counter enters the next epoch; by time by jumping the counter
     // to the next epoch's first value.
     if (this.nextCounterValue >> bits === this.ratchet.epoch && nowMs - this.epochStartedMs >= this.schedule.maxEpochAgeMs &&
@@ -50,7 +51,7 @@ export class PacketSealer {
       this.ratchet.advanceTo(this.nextCounterValue >> bits);
       this.epochStartedMs = nowMs;
     }
-    if (this.nextCounterValue === MAX_COUNTER) throw new Error('packet counter exhausted; the call must start again');
+    if (this.nextCounterValue >= COUNTER_LIMIT) throw new Error('packet counter exhausted; the call must start again');
     const counter = this.nextCounterValue;
 
     const plaintext = pad(content, size - SEALED_HEADER_SIZE - SEALED_TAG_SIZE);
