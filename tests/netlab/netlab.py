@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The censor lab: real parleyd and parley processes in network namespaces with a
-censor router between them, one named policy at a time (tests/netlab/README.md).
+censor router between them, one named policy at a time (docs/censorship.md).
 
 Topology (created and removed by this script, names unique per run):
     cli1 10.77.1.2 --\                       /-- srv 10.77.3.2 (parleyd: TLS 443, UDP 443)
@@ -479,6 +479,25 @@ def classify_tshark(pcap):
     return list(flows.values())
 
 
+def dpi_summary(findings):
+    """'clean', or a short line per (tool, what) with the number of flows."""
+    if not findings:
+        return "clean"
+    groups = {}
+    for f in findings:
+        tool, _, rest = f.partition(": ")
+        if " is not TLS" in rest or "not TLS" in rest:
+            what = "TCP not TLS"
+        elif "SNI" in rest:
+            what = "wrong SNI"
+        elif tool == "nDPI":
+            what = rest.rsplit(" is ", 1)[-1]
+        else:
+            what = "/".join(re.findall(r"\d+ ([a-z0-9]+)", rest.split(" has ", 1)[-1].rsplit(" of ", 1)[0])) + " frames"
+        groups[(tool, what)] = groups.get((tool, what), 0) + 1
+    return "; ".join("%s: %s (%d flow%s)" % (t, w, n, "" if n == 1 else "s") for (t, w), n in sorted(groups.items()))
+
+
 def dpi_verdict(build, pcaps):
     """'clean' or the list of findings, over all flows of the given captures."""
     findings, flows_out, ja3 = [], [], set()
@@ -545,6 +564,50 @@ def run_prober(lab, build, server, work, replay_pcap):
     return res
 
 
+def run_live_replay(lab, build, testdata, work, censor):
+    """A call under no censor during which the prober replays the caller's first packets
+    from its own address (2 s after connect). The relay must send the prober nothing,
+    and the call must keep its audio."""
+    state = {}
+
+    def replay(d):
+        def worker():
+            time.sleep(2.0)
+            pd = os.path.join(work, "prober")
+            os.makedirs(pd, exist_ok=True)
+            replays = os.path.join(pd, "live_replays.hex")
+            out = run(["tshark", "-n", "-r", os.path.join(d, "cli1.pcap"), "-Y",
+                       "ip.dst==%s && udp.dstport==%d" % (SRV_IP, RELAY_PORT), "-T", "fields", "-e", "udp.payload"],
+                      check=False, timeout=60, quiet_stderr=True)
+            with open(replays, "w") as f:
+                f.write(out)
+            cap = Capture(lab, "prb", os.path.join(pd, "live_replay.pcap"))
+            p = lab.spawn(lab.ns["prb"], [sys.executable, os.path.join(HERE, "prober.py"), "--server", SRV_IP,
+                                          "--name", SERVER_NAME, "--udp-port", str(RELAY_PORT), "--tls-port",
+                                          str(TLS_PORT), "--ws-path", "/", "--replays", replays, "--replays-only",
+                                          "--out", os.path.join(pd, "live_replay.json")],
+                          os.path.join(pd, "live_replay.log"))
+            p.wait(60)
+            cap.stop()
+            out = run(["tshark", "-n", "-r", os.path.join(pd, "live_replay.pcap"), "-Y",
+                       "ip.src==%s && udp.srcport==%d" % (SRV_IP, RELAY_PORT), "-T", "fields", "-e", "frame.len"],
+                      check=False, timeout=60, quiet_stderr=True)
+            state["answers"] = len(out.split())
+            try:
+                state["sent"] = json.load(open(os.path.join(pd, "live_replay.json")))["udp_live_replays_sent"]
+            except (OSError, ValueError, KeyError):
+                state["sent"] = 0
+        t = threading.Thread(target=worker, daemon=True)
+        t.start()
+        state["thread"] = t
+
+    r = run_call(lab, build, testdata, work, "live-replay", censor, on_connected=replay)
+    if "thread" in state:
+        state["thread"].join(90)
+    return {"udp_live_replays_sent": state.get("sent", 0), "udp_answers_to_live_replays": state.get("answers"),
+            "call_kept_audio": r["audio_both_ways"], "correlation": r.get("correlation")}
+
+
 # ---------------------------------------------------------------- report
 
 POLICY_TEXT = {
@@ -592,11 +655,16 @@ def write_report(path, results, prober, ja3, bounded, started):
     for r in results:
         exp = expectations.FULL[r["policy"]]
         target = "connects, audio <= %.0f s, DPI clean" % exp["time_to_audio_s"]
-        dpi = "clean" if not r.get("dpi_findings") else "; ".join(sorted(set(r["dpi_findings"])))[:300]
+        dpi = dpi_summary(r.get("dpi_findings"))
         conn = fmt(r["connected"]) if "error" not in r else "no (%s)" % r["error"][:120].replace("|", "/")
         lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             r["policy"], conn, fmt(r["audio_both_ways"]), fmt(r["time_to_audio_s"]),
             fmt(r["path"]), dpi, target))
+    lines += ["", "*connected*: the caller printed \"Connected\" (signaling and keys done); *audio both ways*: both "
+              "recordings correlate with the far end's speech (for relay-dies: and packets still arrive 3 s after the "
+              "cut); *path*: the last `path` in the caller's `--stats`; *DPI verdict*: findings per tool with the "
+              "number of flows (details in `--json`); tshark counts a flow if any frame dissects as RTP, RTCP, STUN, "
+              "DTLS, WireGuard or a VoIP protocol."]
     lines += ["", "What each policy models (threats and sources: notes/censorship.md, issue #5):", ""]
     for r in results:
         lines.append("- **%s**: %s" % (r["policy"], POLICY_TEXT[r["policy"]]))
@@ -614,8 +682,14 @@ def write_report(path, results, prober, ja3, bounded, started):
                   "| probe | result | expected |", "| --- | --- | --- |"]
         lines.append("| %d random UDP datagrams (1 B - 8 KiB) to the relay | %d packets back | 0 |" % (
             prober.get("udp_random_sent", 0), prober["udp_answers_to_random"]))
-        lines.append("| %d replays of the caller's recorded packets, from another address | %d packets back | 0 |" % (
+        lines.append("| %d replays of the caller's recorded packets after the call, from another address | %d packets back | 0 |" % (
             prober.get("udp_replays_sent", 0), prober["udp_answers_to_replays"]))
+        live = prober.get("live")
+        if live:
+            lines.append("| %d of the caller's packets replayed from another address 2 s into a live call | %s "
+                         "packets back; the call %s its audio | 0, audio kept |" % (
+                             live["udp_live_replays_sent"], live["udp_answers_to_live_replays"],
+                             "kept" if live["call_kept_audio"] else "lost"))
         for c in prober.get("tcp", []):
             lines.append("| %s | %s | %s |" % (c["probe"], c["observed"].replace("|", "/"),
                                                c["expected"].replace("|", "/")))
@@ -655,6 +729,12 @@ def check(results, prober, bounded):
         if pexp.get("udp_silent_replay") and prober["udp_answers_to_replays"]:
             failures.append("prober: the relay sent %d packets to the replaying prober" %
                             prober["udp_answers_to_replays"])
+        live = prober.get("live", {})
+        if pexp.get("udp_silent_replay") and (live.get("udp_answers_to_live_replays") or
+                                              not live.get("call_kept_audio", True)):
+            failures.append("prober: replaying the caller's packets mid-call made the relay send %s packets to the "
+                            "prober (call kept audio: %s)" % (live.get("udp_answers_to_live_replays"),
+                                                              live.get("call_kept_audio")))
         if pexp.get("tls_like_decoy"):
             for c in prober.get("tcp", []):
                 if not c["ok"]:
@@ -734,10 +814,17 @@ def main():
             results.append(r)
             log("netlab: %-16s connected=%s audio=%s time_to_audio=%s path=%s dpi=%s %s" % (
                 policy, fmt(r["connected"]), fmt(r["audio_both_ways"]), fmt(r["time_to_audio_s"]), fmt(r["path"]),
-                "clean" if not findings else "; ".join(sorted(set(findings))),
+                dpi_summary(findings),
                 ("(" + r["error"] + ")") if "error" in r else ""))
             if policy == "open" and not args.no_prober:
                 prober = run_prober(lab, args.build, server, work, os.path.join(r["dir"], "cli1.pcap"))
+                server.stop()
+                server.start()
+                prober["live"] = run_live_replay(lab, args.build, args.testdata, work, censor)
+                log("netlab: live replay: %s packets replayed mid-call, relay sent %s to the prober, call kept "
+                    "audio: %s" % (prober["live"]["udp_live_replays_sent"],
+                                   prober["live"]["udp_answers_to_live_replays"],
+                                   fmt(prober["live"]["call_kept_audio"])))
                 log("netlab: prober: relay answered %d random, %d replayed; %s" % (
                     prober["udp_answers_to_random"], prober["udp_answers_to_replays"],
                     "; ".join("%s: %s" % (c["probe"], "ok" if c["ok"] else c["observed"]) for c in prober["tcp"])))

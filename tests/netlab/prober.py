@@ -60,6 +60,27 @@ def udp_probes(server, port, replays_file):
     return {"udp_random_sent": sent, "udp_replays_sent": replays, "udp_answers_seen_by_prober": answers}
 
 
+def replay_probes(server, port, replays_file):
+    """Replays a live call's client packets from another address, then listens: a relay
+    that accepts a replayed bind starts forwarding the far end's media here."""
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.bind(("0.0.0.0", REPLAY_UDP_PORT))
+    packets = [bytes.fromhex(x.strip().replace(":", "")) for x in open(replays_file) if x.strip()]
+    for p in packets[:20]:
+        r.sendto(p, (server, port))
+        time.sleep(0.01)
+    r.settimeout(0.2)
+    answers = 0
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        try:
+            r.recv(65536)
+            answers += 1
+        except socket.timeout:
+            pass
+    return {"udp_live_replays_sent": min(len(packets), 20), "udp_answers_seen_by_prober": answers}
+
+
 def tls_context():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -197,9 +218,13 @@ def main():
     ap.add_argument("--replays")
     ap.add_argument("--idle-seconds", type=float, default=3.0)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--replays-only", action="store_true", help="only replay the recorded packets (mid-call)")
     a = ap.parse_args()
-    res = udp_probes(a.server, a.udp_port, a.replays)
-    res["tcp"] = tcp_probes(a.server, a.tls_port, a.name, a.ws_path, a.idle_seconds)
+    if a.replays_only:
+        res = replay_probes(a.server, a.udp_port, a.replays)
+    else:
+        res = udp_probes(a.server, a.udp_port, a.replays)
+        res["tcp"] = tcp_probes(a.server, a.tls_port, a.name, a.ws_path, a.idle_seconds)
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
 
