@@ -53,7 +53,7 @@ web: $(WEB_INSTALLED)
 	cd web && npm run build
 
 web-test: $(WEB_INSTALLED)
-	cd web && npx vitest run
+	cd web && npx tsc --noEmit && npx vitest run
 
 $(FUZZ)/build.ninja: CMakeLists.txt | deps
 	CXX=clang++-14 cmake -S . -B $(FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON

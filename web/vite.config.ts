@@ -15,5 +15,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // The machines running make test are shared and often loaded.
+    testTimeout: 30000,
   },
 });

@@ -2,6 +2,7 @@
 // they accept re-serializes to itself (seeded random mutations of valid inputs; the
 // native parsers have libFuzzer targets for the same property).
 import { describe, expect, it } from 'vitest';
+import { toHex } from '../src/protocol/bytes';
 import { parseMediaPacket, serializeMediaPacket } from '../src/protocol/media/media_packet';
 import { parseMessage, serializeMessage } from '../src/protocol/signal/messages';
 
@@ -23,18 +24,17 @@ describe('parser robustness', () => {
     const next = random(1);
     const valid = serializeMediaPacket({ sequence: 9, primary: { timestamp: 5000, payload: new Uint8Array(40).fill(7) },
       redundant: [{ timestamp: 3080, payload: new Uint8Array(30).fill(8) }, { timestamp: 4040, payload: Uint8Array.of(1) }] });
-    for (let i = 0; i < 3000; ++i) {
+    for (let i = 0; i < 1000; ++i) {
       const bytes = i % 2 ? Uint8Array.from(valid) : Uint8Array.from({ length: next() % 64 }, () => next() & 0xff);
       for (let m = next() % 4; m >= 0; --m) if (bytes.length) bytes[next() % bytes.length] = next() & 0xff;
       let parsed;
       try {
         parsed = parseMediaPacket(bytes);
       } catch (e) {
-        expect(e).toBeInstanceOf(Error);
-        expect((e as Error).message).toMatch(/^media payload: /);
+        if (!(e instanceof Error) || !e.message.startsWith('media payload: ')) throw e;
         continue;
       }
-      expect(serializeMediaPacket(parsed)).toEqual(bytes);
+      if (toHex(serializeMediaPacket(parsed)) !== toHex(bytes)) expect.fail(`not canonical: ${toHex(bytes)}`);
     }
   });
 
@@ -47,7 +47,7 @@ describe('parser robustness', () => {
     ];
     const alphabet = '{}[]",:\\ 0123456789-.eEtrufalsn_abcxyzé\u0001';
     let accepted = 0;
-    for (let i = 0; i < 5000; ++i) {
+    for (let i = 0; i < 1500; ++i) {
       const chars = [...seeds[i % seeds.length]!];
       for (let m = next() % 3; m >= 0; --m) {
         const at = next() % (chars.length + 1);
@@ -62,13 +62,12 @@ describe('parser robustness', () => {
       try {
         message = parseMessage(text);
       } catch (e) {
-        expect(e).toBeInstanceOf(Error);
-        expect((e as Error).message.length).toBeGreaterThan(0);
+        if (!(e instanceof Error) || e.message.length === 0) throw e;
         continue;
       }
       ++accepted;
       const canonical = serializeMessage(message);
-      expect(serializeMessage(parseMessage(canonical))).toBe(canonical);
+      if (serializeMessage(parseMessage(canonical)) !== canonical) expect.fail(`not canonical: ${text}`);
     }
     expect(accepted).toBeGreaterThan(0);
   });
