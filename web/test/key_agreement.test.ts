@@ -94,6 +94,20 @@ describe('KeyAgreement', () => {
     expect(callee.aborted).toBe(true);
   });
 
+  it('aborts on an all-zero or low-order ephemeral key (RFC 7748 §6.1)', async () => {
+    for (const [key, reason] of [[new Uint8Array(32), 'is all zero'], [Uint8Array.from({ length: 32 }, (_, i) => (i ? 0 : 1)), 'is a low-order point']] as const) {
+      const { caller, callee, bob } = pair();
+      const commit = await caller.makeCommit();
+      callee.receive(commit);
+      // A correctly signed accept carrying a bad key.
+      const unsigned = serializeHandshakeMessage({ type: HandshakeType.Accept, callId: context().callId,
+        identity: bob.publicKey, key, signature: new Uint8Array(64) });
+      const signed = concat(utf8('parley-v1 accept'), Uint8Array.of(0), contextHash(context()), commit, signedPrefix(unsigned));
+      expect(() => caller.receive(concat(signedPrefix(unsigned), bob.signNow(signed)))).toThrow(`the callee's key ${reason}`);
+      expect(caller.aborted).toBe(true);
+    }
+  });
+
   it('refuses names outside 1..255 bytes', () => {
     const ctx = context();
     expect(() => new KeyAgreement('caller', { ...ctx, caller: { user: '', device: 'x' } }, pair().alice,
