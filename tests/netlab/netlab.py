@@ -224,8 +224,11 @@ table inet netlab {
         if policy == "no-udp":
             self.rule("meta l4proto udp drop")
         elif policy == "udp-443-only":
-            self.rule("udp dport != 443 udp sport != 443 drop")
-            self.rule("tcp dport != { 80, 443 } tcp sport != { 80, 443 } drop")
+            self.rule("udp dport 443 accept")
+            self.rule("udp sport 443 accept")
+            self.rule("tcp dport { 80, 443 } accept")
+            self.rule("tcp sport { 80, 443 } accept")
+            self.rule("meta l4proto { udp, tcp } counter drop")
         elif policy == "signatures":
             self.start_censor("signatures", 7, logdir)
             self.iptables("-A", "FORWARD", "-p", "udp", "-j", "NFQUEUE", "--queue-num", "7")
@@ -426,6 +429,8 @@ def run_call(lab, build, testdata, work, policy, censor, on_connected=None):
             grew = (len(after) >= 2 and after[-1].get("packets_received", 0) > after[0].get("packets_received", 0))
             result["audio_after_cut"] = bool(grew and before)
             result["audio_both_ways"] = result["audio_both_ways"] and result["audio_after_cut"]
+            if not result["audio_after_cut"]:
+                result["note"] = "audio stopped when the relay's UDP was cut"
     else:
         result["error"] = result.get("error") or (alice_text.strip().splitlines() or ["no output"])[-1]
     return result
@@ -456,6 +461,8 @@ def classify_tshark(pcap):
         if len(v) < len(fields) or not v[0]:
             continue
         src, dst, us, ud, ts, td, protos, sni, ja3, hstype = v[:10]
+        if "," in src:  # an ICMP error quoting a packet: not a flow of its own
+            continue
         l4 = "udp" if us else "tcp" if ts else "ip"
         sport, dport = (us, ud) if us else (ts, td)
         a, b = (src, sport), (dst, dport)
@@ -657,8 +664,9 @@ def write_report(path, results, prober, ja3, bounded, started):
         target = "connects, audio <= %.0f s, DPI clean" % exp["time_to_audio_s"]
         dpi = dpi_summary(r.get("dpi_findings"))
         conn = fmt(r["connected"]) if "error" not in r else "no (%s)" % r["error"][:120].replace("|", "/")
+        audio = fmt(r["audio_both_ways"]) + (" (%s)" % r["note"] if r.get("note") else "")
         lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-            r["policy"], conn, fmt(r["audio_both_ways"]), fmt(r["time_to_audio_s"]),
+            r["policy"], conn, audio, fmt(r["time_to_audio_s"]),
             fmt(r["path"]), dpi, target))
     lines += ["", "*connected*: the caller printed \"Connected\" (signaling and keys done); *audio both ways*: both "
               "recordings correlate with the far end's speech (for relay-dies: and packets still arrive 3 s after the "
@@ -804,6 +812,8 @@ def main():
             censor.apply(policy, work)
             t0 = time.monotonic()
             r = run_call(lab, args.build, args.testdata, work, policy, censor)
+            with open(os.path.join(r["dir"], "censor_rules.txt"), "w") as f:
+                f.write(lab.nsrun(lab.ns["cen"], ["nft", "list", "ruleset"], check=False))
             censor.clear()
             findings, flows, ja3s = dpi_verdict(args.build, [os.path.join(r["dir"], "cli1.pcap"),
                                                              os.path.join(r["dir"], "cli2.pcap")])
