@@ -63,6 +63,6 @@ export function writeU32be(out: Bytes, at: number, value: number): void {
 // lp(s) = u8(len(s)) || s, for a name of 1..255 bytes (docs/protocol.md, "Call security").
 export function lengthPrefixed(name: string): Bytes {
   const bytes = utf8(name);
-  if (bytes.length < 1 || bytes.length > 255) throw new Error('names must be 1 to 255 bytes');
+  if (bytes.length < 1 || bytes.length > 255) throw new Error('call party names and device ids must be 1 to 255 bytes');
   return concat(Uint8Array.of(bytes.length), bytes);
 }
