@@ -945,5 +945,203 @@ TEST(SignalingHubTest, HistoryLimit) {
   EXPECT_EQ(history.calls[0].call_id, MakeCallId(4));  // newest first
 }
 
+// --- Direct P2P: the policy decision at accept and candidate forwarding -------------
+
+net::UdpEndpoint Candidate(const std::string& text) { return net::UdpEndpoint::Parse(text).value(); }
+
+// Addresses that appear nowhere else in the world (the connections use 192.0.2.10).
+const std::vector<net::UdpEndpoint> kAliceCandidates{Candidate("198.51.100.21:40001"),
+                                                     Candidate("[2001:db8::21]:40001")};
+const std::vector<net::UdpEndpoint> kBobCandidates{Candidate("203.0.113.42:50002")};
+
+bool MentionsAny(const std::vector<std::string>& texts, const std::vector<net::UdpEndpoint>& addresses) {
+  for (const auto& text : texts) {
+    for (const auto& a : addresses) {
+      const std::string host = a.ToString().substr(0, a.ToString().rfind(':'));
+      if (text.find(host) != std::string::npos) return true;
+      const std::string bare = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+      if (text.find(bare) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+struct P2PCase {
+  signal::Audience caller_p2p, callee_p2p;
+  bool mutual_contacts;
+  bool allowed;
+};
+
+void PrintTo(const P2PCase& c, std::ostream* os) {
+  *os << signal::ToString(c.caller_p2p) << "_" << signal::ToString(c.callee_p2p)
+      << (c.mutual_contacts ? "_contacts" : "_strangers");
+}
+
+class SignalingHubP2PTest : public ::testing::TestWithParam<P2PCase> {};
+
+TEST_P(SignalingHubP2PTest, BothPoliciesDecideAndCandidatesGoOnlyWhereAllowed) {
+  const P2PCase& c = GetParam();
+  World w;
+  const ConnectionId alice = w.Register("alice", "laptop", 1);
+  const ConnectionId bob = w.Register("bob", "phone", 2);
+  if (c.mutual_contacts) {
+    w.Send(alice, signal::ContactsAdd{3, "bob"});
+    w.Send(bob, signal::ContactsAdd{3, "alice"});
+  }
+  w.Send(alice, signal::Settings{4, std::nullopt, c.caller_p2p});
+  w.Send(bob, signal::Settings{4, std::nullopt, c.callee_p2p});
+  w.Take(alice);
+  w.Take(bob);
+
+  const CallId call = w.Ring(alice, bob, "bob", 1);
+  w.Send(bob, signal::Accept{5, call, Handshake(crypto::HandshakeType::kAccept, call)});
+  auto alice_messages = w.Take(alice);
+  ASSERT_EQ(alice_messages.size(), 2u) << World::Describe(alice_messages);
+  const auto alice_relay = std::get<signal::Relay>(alice_messages[1]);
+  const auto bob_relay = w.TakeOnly<signal::Relay>(bob);
+  EXPECT_EQ(alice_relay.p2p, c.allowed);
+  EXPECT_EQ(bob_relay.p2p, c.allowed);
+
+  w.Send(alice, signal::Candidates{6, call, kAliceCandidates});
+  if (c.allowed) {
+    EXPECT_EQ(w.TakeOnly<signal::OkReply>(alice).id, signal::RequestId{6});
+    EXPECT_EQ(w.TakeOnly<signal::PeerCandidates>(bob),
+              (signal::PeerCandidates{std::nullopt, call, kAliceCandidates}));
+  } else {
+    EXPECT_EQ(ErrorOf(w, alice), ErrorCode::kNotAllowed);
+    EXPECT_FALSE(MentionsAny(w.TakeRaw(bob), kAliceCandidates));
+  }
+  // After the reveal too, and from the callee.
+  w.Send(alice, signal::Reveal{7, call, Handshake(crypto::HandshakeType::kReveal, call)});
+  w.Take(alice);
+  EXPECT_EQ(w.TakeOnly<signal::Revealed>(bob).call_id, call);
+  w.Send(bob, signal::Candidates{8, call, kBobCandidates});
+  if (c.allowed) {
+    EXPECT_EQ(w.TakeOnly<signal::OkReply>(bob).id, signal::RequestId{8});
+    EXPECT_EQ(w.TakeOnly<signal::PeerCandidates>(alice).candidates, kBobCandidates);
+  } else {
+    EXPECT_EQ(ErrorOf(w, bob), ErrorCode::kNotAllowed);
+    // Nothing alice ever received names bob's address, and nothing bob received names
+    // alice's (the relay message included).
+    const auto alice_inbox = w.TakeRaw(alice);
+    EXPECT_FALSE(MentionsAny(alice_inbox, kBobCandidates));
+    for (const auto& text : alice_inbox) EXPECT_EQ(text.find("candidates"), std::string::npos) << text;
+  }
+  w.Send(alice, signal::Hangup{9, call});
+  w.Take(alice);
+  w.Take(bob);
+}
+
+using signal::Audience;
+INSTANTIATE_TEST_SUITE_P(
+    Matrix, SignalingHubP2PTest,
+    ::testing::Values(
+        P2PCase{Audience::kEveryone, Audience::kEveryone, false, true},
+        P2PCase{Audience::kEveryone, Audience::kEveryone, true, true},
+        P2PCase{Audience::kEveryone, Audience::kContacts, false, false},
+        P2PCase{Audience::kEveryone, Audience::kContacts, true, true},
+        P2PCase{Audience::kEveryone, Audience::kNobody, true, false},
+        P2PCase{Audience::kContacts, Audience::kEveryone, false, false},
+        P2PCase{Audience::kContacts, Audience::kEveryone, true, true},
+        P2PCase{Audience::kContacts, Audience::kContacts, false, false},
+        P2PCase{Audience::kContacts, Audience::kContacts, true, true},
+        P2PCase{Audience::kContacts, Audience::kNobody, true, false},
+        P2PCase{Audience::kNobody, Audience::kEveryone, true, false},
+        P2PCase{Audience::kNobody, Audience::kContacts, true, false},
+        P2PCase{Audience::kNobody, Audience::kNobody, true, false},
+        P2PCase{Audience::kNobody, Audience::kNobody, false, false}));
+
+TEST(SignalingHubP2PRulesTest, ContactsMeansMyListOneWay) {
+  // bob lists alice, alice does not list bob: bob (contacts) allows, alice (contacts)
+  // does not, so no P2P.
+  World w;
+  const ConnectionId alice = w.Register("alice", "laptop", 1);
+  const ConnectionId bob = w.Register("bob", "phone", 2);
+  w.Send(bob, signal::ContactsAdd{3, "alice"});
+  w.Take(bob);
+  const CallId call = w.Ring(alice, bob, "bob", 1);
+  w.Send(bob, signal::Accept{5, call, Handshake(crypto::HandshakeType::kAccept, call)});
+  w.Take(alice);
+  EXPECT_FALSE(w.TakeOnly<signal::Relay>(bob).p2p);
+  w.Send(alice, signal::Hangup{6, call});
+  w.Take(alice);
+  w.Take(bob);
+  // Once alice lists bob too, the next call may go direct.
+  w.Send(alice, signal::ContactsAdd{7, "bob"});
+  w.Take(alice);
+  w.Take(bob);  // presence: now mutual contacts
+  const CallId second = w.Ring(alice, bob, "bob", 2);
+  w.Send(bob, signal::Accept{8, second, Handshake(crypto::HandshakeType::kAccept, second)});
+  w.Take(alice);
+  EXPECT_TRUE(w.TakeOnly<signal::Relay>(bob).p2p);
+}
+
+TEST(SignalingHubP2PRulesTest, ABlockSaysNoEvenToEveryone) {
+  World w;
+  const ConnectionId alice = w.Register("alice", "laptop", 1);
+  const ConnectionId bob = w.Register("bob", "phone", 2);
+  for (ConnectionId c : {alice, bob}) w.Send(c, signal::Settings{3, std::nullopt, Audience::kEveryone});
+  w.Send(alice, signal::BlockUser{4, "bob"});  // alice blocks bob, yet calls him
+  w.Take(alice);
+  w.Take(bob);
+  const CallId call = w.Ring(alice, bob, "bob", 1);
+  w.Send(bob, signal::Accept{5, call, Handshake(crypto::HandshakeType::kAccept, call)});
+  w.Take(alice);
+  EXPECT_FALSE(w.TakeOnly<signal::Relay>(bob).p2p);
+}
+
+TEST(SignalingHubP2PRulesTest, NoCandidatesBeforeAcceptForAnotherCallOrAfterTheEnd) {
+  World w;
+  const ConnectionId alice = w.Register("alice", "laptop", 1);
+  const ConnectionId bob = w.Register("bob", "phone", 2);
+  const ConnectionId carol = w.Register("carol", "tablet", 3);
+  for (ConnectionId c : {alice, bob, carol}) w.Send(c, signal::Settings{4, std::nullopt, Audience::kEveryone});
+  for (ConnectionId c : {alice, bob, carol}) w.Take(c);
+
+  // Routing: only the caller knows of the call.
+  const CallId call = MakeCallId(1);
+  w.Send(alice, signal::Invite{5, call, "bob"});
+  w.Take(alice);
+  w.Send(alice, signal::Candidates{6, call, kAliceCandidates});
+  EXPECT_EQ(ErrorOf(w, alice), ErrorCode::kNotAllowed);
+  w.Send(bob, signal::Candidates{6, call, kBobCandidates});
+  EXPECT_EQ(ErrorOf(w, bob), ErrorCode::kNoSuchCall);
+  // Ringing.
+  w.Send(alice, signal::Offer{7, call, Handshake(crypto::HandshakeType::kCommit, call)});
+  w.Take(alice);
+  w.Take(bob);
+  w.Send(alice, signal::Candidates{8, call, kAliceCandidates});
+  EXPECT_EQ(ErrorOf(w, alice), ErrorCode::kNotAllowed);
+  w.Send(bob, signal::Candidates{8, call, kBobCandidates});
+  EXPECT_EQ(ErrorOf(w, bob), ErrorCode::kNotAllowed);
+  EXPECT_FALSE(MentionsAny(w.TakeRaw(alice), kBobCandidates));
+  EXPECT_FALSE(MentionsAny(w.TakeRaw(bob), kAliceCandidates));
+
+  // Accepted and allowed; a third party and a wrong call id get nothing through.
+  w.Send(bob, signal::Accept{9, call, Handshake(crypto::HandshakeType::kAccept, call)});
+  w.Take(alice);
+  EXPECT_TRUE(w.TakeOnly<signal::Relay>(bob).p2p);
+  w.Send(carol, signal::Candidates{10, call, kAliceCandidates});
+  EXPECT_EQ(ErrorOf(w, carol), ErrorCode::kNoSuchCall);
+  w.Send(alice, signal::Candidates{11, MakeCallId(2), kAliceCandidates});
+  EXPECT_EQ(ErrorOf(w, alice), ErrorCode::kNoSuchCall);
+  EXPECT_TRUE(w.TakeRaw(bob).empty());
+  // A client cannot inject a server push.
+  w.Send(alice, signal::PeerCandidates{12, call, kAliceCandidates});
+  EXPECT_EQ(ErrorOf(w, alice), ErrorCode::kUnexpected);
+  EXPECT_TRUE(w.TakeRaw(bob).empty());
+  // New candidates later in the call are forwarded again (a moved peer).
+  w.Send(alice, signal::Candidates{13, call, kAliceCandidates});
+  w.Take(alice);
+  EXPECT_EQ(w.TakeOnly<signal::PeerCandidates>(bob).candidates, kAliceCandidates);
+
+  w.Send(bob, signal::Hangup{14, call});
+  w.Take(alice);
+  w.Take(bob);
+  w.Send(alice, signal::Candidates{15, call, kAliceCandidates});
+  EXPECT_EQ(ErrorOf(w, alice), ErrorCode::kNoSuchCall);
+  EXPECT_TRUE(w.TakeRaw(bob).empty());
+}
+
 }  // namespace
 }  // namespace parley::server

@@ -26,6 +26,12 @@ std::array<uint8_t, N> Array(uint8_t seed) {
   return out;
 }
 
+net::UdpEndpoint Endpoint(const char* text) {
+  auto e = net::UdpEndpoint::Parse(text);
+  PARLEY_CHECK_MSG(e.ok(), text);
+  return *e;
+}
+
 CallRecord SampleRecord(uint8_t seed, CallOutcome outcome) {
   return CallRecord{Array<16>(seed), "alice", "bob", 1700000000000, outcome == CallOutcome::kAnswered ? 1700000001000 : 0,
                     1700000009000, outcome};
@@ -48,6 +54,8 @@ std::vector<Message> Samples() {
       Accepted{std::nullopt, call, Bytes(crypto::kAcceptSize, 6)},
       Revealed{std::nullopt, call, Bytes(crypto::kRevealSize, 7)},
       Relay{std::nullopt, call, "relay.example", 3478, Bytes(40, 8)},
+      Relay{std::nullopt, call, "relay.example", 443, Bytes(40, 9), true},
+      PeerCandidates{std::nullopt, call, {Endpoint("203.0.113.7:40000"), Endpoint("[2001:db8::7]:40000")}},
       Ended{std::nullopt, call, EndReason::kDeclined},
       Ended{9, call, EndReason::kNotFound},
       Presence{std::nullopt, "carol", true},
@@ -78,6 +86,9 @@ std::vector<Message> Samples() {
       Settings{17, std::nullopt, std::nullopt},
       History{18, 1},
       History{19, kMaxHistoryLimit},
+      Candidates{20, call, {Endpoint("192.168.1.20:51000")}},
+      Candidates{std::nullopt, call,
+                 std::vector<net::UdpEndpoint>(net::kMaxCandidates, Endpoint("[2001:db8::1]:9"))},
   };
 }
 
@@ -108,6 +119,10 @@ TEST(MessagesTest, ExactWireForm) {
   EXPECT_EQ(SerializeMessage(Settings{2, std::nullopt, Audience::kNobody}),
             R"({"type":"settings","id":2,"p2p":"nobody"})");
   EXPECT_EQ(SerializeMessage(History{std::nullopt, 20}), R"({"type":"history","limit":20})");
+  EXPECT_EQ(SerializeMessage(Candidates{5, call, {Endpoint("192.168.1.20:51000"), Endpoint("[2001:db8::7]:40000")}}),
+            R"({"type":"candidates","id":5,"call_id":"wMHCw8TFxsfIycrLzM3Ozw","candidates":["192.168.1.20:51000","[2001:db8::7]:40000"]})");
+  EXPECT_EQ(SerializeMessage(Relay{std::nullopt, call, "r.example", 443, {1, 2, 3}, true}),
+            R"({"type":"relay","call_id":"wMHCw8TFxsfIycrLzM3Ozw","host":"r.example","port":443,"ticket":"AQID","p2p":true})");
 }
 
 TEST(MessagesTest, OptionalFieldsMayBeAbsentAndWhitespaceIsFine) {
@@ -127,6 +142,8 @@ TEST(MessagesTest, ClientAndServerMessagesAreTold) {
   EXPECT_TRUE(IsClientMessage(Invite{}));
   EXPECT_TRUE(IsClientMessage(Register{}));
   EXPECT_TRUE(IsClientMessage(History{}));
+  EXPECT_TRUE(IsClientMessage(Candidates{}));
+  EXPECT_FALSE(IsClientMessage(PeerCandidates{}));
   EXPECT_FALSE(IsClientMessage(Incoming{}));
   EXPECT_FALSE(IsClientMessage(Accepted{}));
   EXPECT_FALSE(IsClientMessage(CallHistory{}));
@@ -195,9 +212,28 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"id_string", R"({"type":"contacts_list","id":"1"})", "'id'"},
         BadCase{"limit_zero", R"({"type":"history","limit":0})", "'limit' of the 'history' message must be a whole number from 1 to 100"},
         BadCase{"limit_big", R"({"type":"history","limit":101})", "'limit'"},
-        BadCase{"port_zero", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":0,"ticket":"AA"})", "'port' of the 'relay' message must be a whole number from 1 to 65535"},
-        BadCase{"port_big", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":65536,"ticket":"AA"})", "'port'"},
-        BadCase{"ticket_empty", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":""})", "'ticket' of the 'relay' message must be 1 to 512 bytes, not 0"},
+        BadCase{"port_zero", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":0,"ticket":"AA","p2p":false})", "'port' of the 'relay' message must be a whole number from 1 to 65535"},
+        BadCase{"port_big", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":65536,"ticket":"AA","p2p":false})", "'port'"},
+        BadCase{"ticket_empty", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"","p2p":false})", "'ticket' of the 'relay' message must be 1 to 512 bytes, not 0"},
+        BadCase{"relay_without_p2p", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA"})", "'relay' message is missing the field 'p2p'"},
+        BadCase{"relay_p2p_string", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":"yes"})", "'p2p' of the 'relay' message must be true or false"},
+        BadCase{"candidates_missing", R"({"type":"candidates",)" + kCall + "}", "'candidates' message is missing the field 'candidates'"},
+        BadCase{"candidates_empty", R"({"type":"candidates",)" + kCall + R"(,"candidates":[]})", "'candidates' of the 'candidates' message must be a list of 1 to 8 addresses"},
+        BadCase{"candidates_not_list", R"({"type":"candidates",)" + kCall + R"(,"candidates":"1.2.3.4:5"})", "must be a list of 1 to 8 addresses"},
+        BadCase{"candidates_too_many", R"({"type":"candidates",)" + kCall + R"(,"candidates":["1.2.3.4:5","1.2.3.4:5","1.2.3.4:5","1.2.3.4:5","1.2.3.4:5","1.2.3.4:5","1.2.3.4:5","1.2.3.4:5","1.2.3.4:5"]})", "1 to 8 addresses"},
+        BadCase{"candidate_number", R"({"type":"candidates",)" + kCall + R"(,"candidates":[3]})", "'candidates[0]' of the 'candidates' message must be a string such as"},
+        BadCase{"candidate_name", R"({"type":"candidates",)" + kCall + R"(,"candidates":["1.2.3.4:5","localhost:5"]})", "'candidates[1]' of the 'candidates' message is not a numeric address and port"},
+        BadCase{"candidate_no_port", R"({"type":"peer_candidates",)" + kCall + R"(,"candidates":["1.2.3.4"]})", "'candidates[0]' of the 'peer_candidates' message is not a numeric address"},
+        BadCase{"candidate_unbracketed_v6", R"({"type":"candidates",)" + kCall + R"(,"candidates":["2001:db8::1:5"]})", "is not a numeric address"},
+        BadCase{"candidate_port_zero", R"({"type":"candidates",)" + kCall + R"(,"candidates":["1.2.3.4:0"]})", "'candidates[0]' of the 'candidates' message has port 0"},
+        BadCase{"candidate_unspecified", R"({"type":"candidates",)" + kCall + R"(,"candidates":["0.0.0.0:5"]})", "is the unspecified address"},
+        BadCase{"candidate_unspecified_v6", R"({"type":"candidates",)" + kCall + R"(,"candidates":["[::]:5"]})", "is the unspecified address"},
+        BadCase{"candidate_multicast", R"({"type":"candidates",)" + kCall + R"(,"candidates":["239.1.2.3:5"]})", "is a multicast address"},
+        BadCase{"candidate_multicast_v6", R"({"type":"peer_candidates",)" + kCall + R"(,"candidates":["[ff02::1]:5"]})", "is a multicast address"},
+        BadCase{"candidate_broadcast", R"({"type":"candidates",)" + kCall + R"(,"candidates":["255.255.255.255:5"]})", "is the broadcast address"},
+        BadCase{"candidate_mapped", R"({"type":"candidates",)" + kCall + R"(,"candidates":["[::ffff:1.2.3.4]:5"]})", "IPv4-mapped"},
+        BadCase{"candidate_long", R"({"type":"candidates",)" + kCall + R"(,"candidates":[")" + std::string(300, '1') + R"("]})", "must be a string such as"},
+        BadCase{"candidates_extra_field", R"({"type":"candidates",)" + kCall + R"(,"candidates":["1.2.3.4:5"],"relay":"x"})", "has a field 'relay'"},
         BadCase{"online_string", R"({"type":"presence","user":"bob","online":"yes"})", "'online' of the 'presence' message must be true or false"},
         BadCase{"audience_unknown", R"({"type":"settings","who_may_call":"friends"})", "must be one of 'everyone', 'contacts', 'nobody'"},
         BadCase{"audience_null", R"({"type":"settings","p2p":null})", "'p2p'"},

@@ -230,6 +230,8 @@ void SignalingHub::Handle(Out& out, ConnectionId id, Session& s, const Message& 
           OnCancel(out, id, s, m, now);
         } else if constexpr (std::is_same_v<T, signal::Hangup>) {
           OnHangup(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::Candidates>) {
+          OnCandidates(out, id, s, m);
         } else if constexpr (std::is_same_v<T, signal::ContactsAdd>) {
           OnContactsChange(out, id, s, m.id, m.user, /*contact=*/true, /*add=*/true);
         } else if constexpr (std::is_same_v<T, signal::ContactsRemove>) {
@@ -526,6 +528,7 @@ void SignalingHub::OnAccept(Out& out, ConnectionId id, Session& s, const signal:
   }
   call->state = CallState::kAccepted;
   call->answered_unix_ms = now.unix_ms;
+  call->p2p_allowed = AllowsP2P(call->caller, call->callee) && AllowsP2P(call->callee, call->caller);
   Send(out, call->caller_connection, signal::Accepted{std::nullopt, call->id, m.key});
   const int64_t expires =
       now.unix_ms / 1000 + std::chrono::duration_cast<std::chrono::seconds>(config_.ticket_lifetime).count();
@@ -535,8 +538,40 @@ void SignalingHub::OnAccept(Out& out, ConnectionId id, Session& s, const signal:
     // The callee's relay message is the reply to its accept.
     Send(out, to,
          signal::Relay{participant == 1 ? m.id : std::nullopt, call->id, config_.relay_host, config_.relay_port,
-                       std::move(ticket)});
+                       std::move(ticket), call->p2p_allowed});
   }
+}
+
+bool SignalingHub::AllowsP2P(const std::string& user, const std::string& other) {
+  auto account = store_.FindAccount(user);
+  if (!account.ok() || !account->has_value()) return false;
+  auto blocked = store_.IsBlocked(user, other);
+  if (!blocked.ok() || *blocked) return false;
+  switch ((*account)->p2p_with) {
+    case Audience::kEveryone: return true;
+    case Audience::kNobody: return false;
+    case Audience::kContacts: {
+      auto contact = store_.IsContact(user, other);
+      return contact.ok() && *contact;
+    }
+  }
+  return false;
+}
+
+void SignalingHub::OnCandidates(Out& out, ConnectionId id, Session& s, const signal::Candidates& m) {
+  Call* call = FindOwnCall(out, id, s, m.call_id, m.id);
+  if (call == nullptr) return;
+  if (call->state != CallState::kAccepted && call->state != CallState::kActive) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed,
+                     "Candidates are sent only after the call is accepted and 'relay' allows a direct path.");
+  }
+  if (!call->p2p_allowed) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed,
+                     "This call does not allow a direct path (a P2P setting says no); media stays on the relay.");
+  }
+  const ConnectionId peer = call->caller_connection == id ? call->callee_connection : call->caller_connection;
+  Send(out, peer, signal::PeerCandidates{std::nullopt, call->id, m.candidates});
+  Send(out, id, signal::OkReply{m.id});
 }
 
 void SignalingHub::OnReveal(Out& out, ConnectionId id, Session& s, const signal::Reveal& m) {

@@ -96,6 +96,9 @@ class SignalingHub {
     TimePoint deadline{};  // routing and ringing only
     int64_t started_unix_ms = 0;
     int64_t answered_unix_ms = 0;
+    // Decided at accept (both users' p2p settings allow the other); only then are
+    // `candidates` forwarded, and only between the two parties of this call.
+    bool p2p_allowed = false;
   };
   struct Session {
     std::string remote_ip;
@@ -132,6 +135,7 @@ class SignalingHub {
   void OnDecline(Out& out, ConnectionId id, Session& s, const signal::Decline& m, HubTime now);
   void OnCancel(Out& out, ConnectionId id, Session& s, const signal::Cancel& m, HubTime now);
   void OnHangup(Out& out, ConnectionId id, Session& s, const signal::Hangup& m, HubTime now);
+  void OnCandidates(Out& out, ConnectionId id, Session& s, const signal::Candidates& m);
   void OnContactsChange(Out& out, ConnectionId id, Session& s, signal::RequestId request,
                         const std::string& other, bool contact, bool add);
   void OnSettings(Out& out, ConnectionId id, Session& s, const signal::Settings& m);
@@ -153,6 +157,9 @@ class SignalingHub {
   void ForgetSession(ConnectionId id);
 
   Result<bool> MayCall(const AccountRecord& callee, const std::string& caller);
+  // Whether `user`'s p2p setting lets `other` learn its address (a block always says
+  // no; a store failure says no).
+  bool AllowsP2P(const std::string& user, const std::string& other);
   bool MutuallyVisible(const std::string& a, const std::string& b);
   void AnnouncePresence(Out& out, ConnectionId id, const std::string& user, bool online);
   void RememberCallId(const signal::CallId& call_id);

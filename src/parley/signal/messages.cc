@@ -11,6 +11,7 @@
 
 #include "parley/base/check.h"
 #include "parley/crypto/encoding.h"
+#include "parley/net/candidate_address.h"
 
 namespace parley::signal {
 namespace {
@@ -249,6 +250,32 @@ class Reader {
     }
   }
 
+  // P2P candidates: 1..net::kMaxCandidates strings "A.B.C.D:PORT" or "[IPV6]:PORT",
+  // each passing net::CheckCandidate.
+  void Field(const char* name, std::vector<net::UdpEndpoint>& out) {
+    const Json* value = Get(name);
+    if (value == nullptr) return;
+    if (!value->is_array() || value->empty() || value->size() > net::kMaxCandidates) {
+      return Fail(name, "must be a list of 1 to " + std::to_string(net::kMaxCandidates) + " addresses");
+    }
+    for (std::size_t i = 0; i < value->size(); ++i) {
+      const std::string item_name = std::string(name) + "[" + std::to_string(i) + "]";
+      const Json& item = (*value)[i];
+      if (!item.is_string() || item.get_ref<const std::string&>().size() > 64) {
+        return Fail(item_name, "must be a string such as \"203.0.113.7:40000\" or \"[2001:db8::7]:40000\"");
+      }
+      auto endpoint = net::UdpEndpoint::Parse(item.get_ref<const std::string&>());
+      if (!endpoint.ok()) {
+        return Fail(item_name, "is not a numeric address and port such as \"203.0.113.7:40000\" or "
+                               "\"[2001:db8::7]:40000\"");
+      }
+      if (Status usable = net::CheckCandidate(*endpoint); !usable.ok()) {
+        return Fail(item_name, usable.error().message);
+      }
+      out.push_back(*endpoint);
+    }
+  }
+
   void Field(const char* name, std::vector<CallRecord>& out);  // below Describe(CallRecord)
 
   Status Finish() {
@@ -348,6 +375,10 @@ class Writer {
     out_[name] = OrderedJson::array();
     for (const auto& item : value) out_[name].push_back(item);
   }
+  void Field(const char* name, std::vector<net::UdpEndpoint>& value) {
+    out_[name] = OrderedJson::array();
+    for (const auto& item : value) out_[name].push_back(item.ToString());
+  }
   void Field(const char* name, std::vector<CallRecord>& value);
 
  private:
@@ -404,6 +435,11 @@ template <class V> void Describe(V& v, Relay& m) {
   v.Field("host", m.host, kHostSize);
   v.Field("port", m.port);
   v.Field("ticket", m.ticket, kTicketBytes);
+  v.Field("p2p", m.p2p);
+}
+template <class V> void Describe(V& v, PeerCandidates& m) {
+  v.Field("call_id", m.call_id);
+  v.Field("candidates", m.candidates);
 }
 template <class V> void Describe(V& v, Ended& m) {
   v.Field("call_id", m.call_id);
@@ -462,6 +498,10 @@ template <class V> void Describe(V& v, Settings& m) {
   v.Field("p2p", m.p2p);
 }
 template <class V> void Describe(V& v, History& m) { v.Field("limit", m.limit, kHistoryLimitRange); }
+template <class V> void Describe(V& v, Candidates& m) {
+  v.Field("call_id", m.call_id);
+  v.Field("candidates", m.candidates);
+}
 
 void Reader::Field(const char* name, std::vector<CallRecord>& out) {
   const Json* value = Get(name);

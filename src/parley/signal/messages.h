@@ -14,6 +14,7 @@
 #include "parley/base/result.h"
 #include "parley/crypto/handshake_message.h"
 #include "parley/crypto/identity_key.h"
+#include "parley/net/candidate_address.h"
 
 namespace parley::signal {
 
@@ -170,7 +171,9 @@ struct Revealed {
   bool operator==(const Revealed&) const = default;
 };
 
-// To both parties once the callee accepts: where the relay is and this party's ticket.
+// To both parties once the callee accepts: where the relay is and this party's ticket,
+// and whether this call may also use a direct P2P path (`p2p`: both users' p2p
+// settings allow the other; only then may a client send `candidates`).
 struct Relay {
   static constexpr std::string_view kType = "relay";
   RequestId id;
@@ -178,7 +181,18 @@ struct Relay {
   std::string host;  // 1..255 bytes
   uint16_t port = 0;  // 1..65535
   std::vector<uint8_t> ticket;  // 1..kMaxTicketBytes, opaque to the client
+  bool p2p = false;
   bool operator==(const Relay&) const = default;
+};
+
+// To one party of a call whose `relay` said p2p: the other party's P2P candidates,
+// forwarded unchanged from its `candidates`. Each candidate passed net::CheckCandidate.
+struct PeerCandidates {
+  static constexpr std::string_view kType = "peer_candidates";
+  RequestId id;
+  CallId call_id{};
+  std::vector<net::UdpEndpoint> candidates;  // 1..net::kMaxCandidates
+  bool operator==(const PeerCandidates&) const = default;
 };
 
 struct Ended {
@@ -370,12 +384,23 @@ struct History {
   bool operator==(const History&) const = default;
 };
 
+// This party's P2P candidates for the call (its local addresses and the address the
+// relay saw), sent only after a `relay` with p2p true; again when they change.
+struct Candidates {
+  static constexpr std::string_view kType = "candidates";
+  RequestId id;
+  CallId call_id{};
+  std::vector<net::UdpEndpoint> candidates;  // 1..net::kMaxCandidates
+  bool operator==(const Candidates&) const = default;
+};
+
 using Message =
     std::variant<Hello, Welcome, ErrorReply, OkReply, Route, Incoming, Ringing, Accepted, Revealed,
-                 Relay, Ended, Presence, ContactList, BlockList, CurrentSettings, CallHistory,  //
+                 Relay, PeerCandidates, Ended, Presence, ContactList, BlockList, CurrentSettings,
+                 CallHistory,  //
                  Register, Login, DeleteAccount, Invite, Offer, Accept, Reveal, Decline, Cancel,
                  Hangup, ContactsAdd, ContactsRemove, ContactsList, BlockUser, UnblockUser, Blocks,
-                 Settings, History>;
+                 Settings, History, Candidates>;
 
 // Strict: the text must be at most kMaxMessageBytes, one JSON object nested at most
 // kMaxNestingDepth deep, with no duplicate keys, a known "type", exactly that type's
