@@ -1,6 +1,7 @@
-// Fuzzes the in-call control message parser (the receiver report a peer sends on the
-// sealed control stream): no crash, one-line errors, and what parses serializes back
-// to the same bytes and reads back equal.
+// Fuzzes the in-call control message parsers (the receiver report, the path probe and
+// the probe reply a peer sends on the sealed control stream): no crash, one-line
+// errors, at most one parser accepts, and what parses serializes back to the same
+// bytes and reads back equal.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -13,20 +14,36 @@
 
 using namespace parley::call;
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::span<const uint8_t> bytes(data, size);
-  auto parsed = ParseReceiverReport(bytes);
+namespace {
+
+template <typename T>
+bool Check(const parley::Result<T>& parsed, std::span<const uint8_t> bytes, std::size_t size, uint8_t type,
+           std::vector<uint8_t> (*serialize)(const T&), parley::Result<T> (*parse)(std::span<const uint8_t>)) {
   if (!parsed.ok()) {
     const std::string& message = parsed.error().message;
     PARLEY_CHECK(!message.empty() && message.size() < 200);
     for (char c : message) PARLEY_CHECK(c >= 0x20 && c < 0x7f);
-    return 0;
+    return false;
   }
-  PARLEY_CHECK(size == kReceiverReportSize && data[0] == kReceiverReportType);
-  const std::vector<uint8_t> serialized = SerializeReceiverReport(*parsed);
-  PARLEY_CHECK(serialized.size() == kReceiverReportSize);
+  PARLEY_CHECK(bytes.size() == size && bytes[0] == type);
+  const std::vector<uint8_t> serialized = serialize(*parsed);
+  PARLEY_CHECK(serialized.size() == size);
   PARLEY_CHECK(std::equal(serialized.begin(), serialized.end(), bytes.begin(), bytes.end()));
-  auto again = ParseReceiverReport(serialized);
+  auto again = parse(serialized);
   PARLEY_CHECK(again.ok() && *again == *parsed);
+  return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::span<const uint8_t> bytes(data, size);
+  int accepted = 0;
+  accepted += Check<ReceiverReport>(ParseReceiverReport(bytes), bytes, kReceiverReportSize, kReceiverReportType,
+                                    &SerializeReceiverReport, &ParseReceiverReport);
+  accepted += Check<ProbeMessage>(ParseProbe(bytes), bytes, kProbeSize, kProbeType, &SerializeProbe, &ParseProbe);
+  accepted += Check<ProbeReply>(ParseProbeReply(bytes), bytes, kProbeReplySize, kProbeReplyType,
+                                &SerializeProbeReply, &ParseProbeReply);
+  PARLEY_CHECK(accepted <= 1);
   return 0;
 }

@@ -17,7 +17,11 @@ class RelayMediaTransport final : public call::MediaTransport {
   void Send(std::span<const uint8_t> sealed, TimePoint now) override {
     (void)relay_->Send(sealed, now);  // a dropped datagram is loss, which the call handles
   }
-  std::optional<std::vector<uint8_t>> Receive() override { return relay_->Receive(); }
+  std::optional<call::ReceivedPacket> Receive(TimePoint) override {
+    auto packet = relay_->Receive();
+    if (!packet) return std::nullopt;
+    return call::ReceivedPacket{std::move(*packet), 0};
+  }
 
  private:
   std::unique_ptr<net::RelayTransport> relay_;

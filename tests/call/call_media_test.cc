@@ -28,7 +28,7 @@ class Wire final : public MediaTransport {
     if (drop_every != 0 && sent % drop_every == 0) return;
     queue_.push_back({now + delay_, {sealed.begin(), sealed.end()}});
   }
-  std::optional<std::vector<uint8_t>> Receive() override { return std::nullopt; }
+  std::optional<ReceivedPacket> Receive(TimePoint) override { return std::nullopt; }
   template <typename F>
   void Deliver(TimePoint now, F&& to) {
     while (!queue_.empty() && queue_.front().first <= now) {

@@ -45,7 +45,7 @@ class CountingInput final : public media::AudioInput {
 class CountingTransport final : public call::MediaTransport {
  public:
   void Send(std::span<const uint8_t>, TimePoint) override { ++sent; }
-  std::optional<std::vector<uint8_t>> Receive() override { return std::nullopt; }
+  std::optional<call::ReceivedPacket> Receive(TimePoint) override { return std::nullopt; }
   int sent = 0;
 };
 

@@ -1,5 +1,5 @@
-// A connected call's media: frame assembly, sealing, the two streams' openers, and
-// the once-a-second receiver report with its round-trip echo.
+// A connected call's media: frame assembly, sealing, the two streams' openers, the
+// once-a-second receiver report with its round-trip echo, and path probes.
 #include "parley/call/call_media.h"
 
 #include <algorithm>
@@ -32,7 +32,8 @@ CallMedia::CallMedia(crypto::CallKeys& keys, const CallMediaConfig& config, Medi
       sender_(std::move(sender)),
       receiver_(std::move(receiver)),
       frame_(static_cast<std::size_t>(sender_->frame_samples())),
-      next_report_(now + config.report_interval) {}
+      next_report_(now + config.report_interval),
+      next_paths_report_(now) {}
 
 uint32_t CallMedia::ClockMs(TimePoint now) const {
   // Offset by one so that a report sent at the very start is not mistaken for "none".
@@ -56,32 +57,69 @@ Status CallMedia::OnCapturedBlock(std::span<const media::Sample, media::kBlockSa
   return Ok{};
 }
 
-void CallMedia::OnPacket(std::span<const uint8_t> sealed, TimePoint now) {
+void CallMedia::OnPacket(std::span<const uint8_t> sealed, TimePoint now, PathId path) {
   // Nothing on the wire says which stream a packet belongs to (DESIGN principle 3), so
   // try media first (50 per second) and then control (1 per second). A packet that
   // does not authenticate changes neither opener.
   if (auto media = media_opener_.Open(sealed)) {
     ++stats_.media_packets_received;
+    transport_->OnAuthenticated(path, now);
     receiver_->OnPayload(*media, now);
     return;
   }
   if (auto control = control_opener_.Open(sealed)) {
     ++stats_.control_packets_received;
-    OnControl(*control, now);
+    transport_->OnAuthenticated(path, now);
+    OnControl(*control, path, now);
     return;
   }
   ++stats_.packets_refused;
 }
 
-void CallMedia::OnControl(std::span<const uint8_t> content, TimePoint now) {
-  auto report = ParseReceiverReport(content);
-  if (!report) return;  // a newer peer's message type, or garbage from a hostile peer
-  peer_sent_ms_ = report->sent_ms;
+void CallMedia::OnControl(std::span<const uint8_t> content, PathId path, TimePoint now) {
+  // Unknown types and malformed messages are ignored: a newer peer's message type, or
+  // garbage from a hostile peer.
+  if (content.empty()) return;
+  switch (content[0]) {
+    case kReceiverReportType:
+      if (auto report = ParseReceiverReport(content)) OnReceiverReport(*report, now);
+      return;
+    case kProbeType:
+      if (auto probe = ParseProbe(content)) {
+        // Answered at once, on the path it came on: that is the path it measures.
+        const ProbeReply reply{probe->path, probe->sequence, probe->sent_ms, 0};
+        if (SendControl(SerializeProbeReply(reply), path, now)) ++stats_.probe_replies_sent;
+      }
+      return;
+    case kProbeReplyType:
+      if (auto reply = ParseProbeReply(content); reply && reply->path == path) {
+        transport_->OnProbeReply(path, reply->sequence, reply->echo_ms, reply->reply_delay_ms, now);
+      }
+      return;
+    default: return;
+  }
+}
+
+Status CallMedia::SendControl(std::span<const uint8_t> content, std::optional<PathId> path, TimePoint now) {
+  auto sealed = control_sealer_.Seal(content, now);
+  if (!sealed) return sealed.error();
+  ++stats_.control_packets_sent;
+  if (path) {
+    transport_->SendOnPath(*path, *sealed, now);
+  } else {
+    transport_->Send(*sealed, now);
+  }
+  return Ok{};
+}
+
+void CallMedia::OnReceiverReport(const ReceiverReport& report, TimePoint now) {
+  peer_sent_ms_ = report.sent_ms;
   peer_report_arrival_ = now;
-  const LossReport loss{report->expected, report->received};
+  const LossReport loss{report.expected, report.received};
   stats_.send_loss_fraction = std::clamp(loss.loss_fraction(), 0.0, 1.0);
-  if (report->echo_ms != 0) {
-    const uint32_t rtt = ClockMs(now) - report->echo_ms - report->echo_delay_ms;  // wraps
+  if (loss.expected > 0) transport_->OnSendLossReport(stats_.send_loss_fraction, now);
+  if (report.echo_ms != 0) {
+    const uint32_t rtt = ClockMs(now) - report.echo_ms - report.echo_delay_ms;  // wraps
     if (rtt < 60'000) stats_.rtt_ms = rtt;  // else: a bogus echo; keep the last value
   }
   const LossProtection& protection = policy_.OnLossReport(stats_.send_loss_fraction);
@@ -96,6 +134,16 @@ void CallMedia::Pull(TimePoint now, std::span<media::Sample, media::kBlockSample
 }
 
 Status CallMedia::OnTick(TimePoint now) {
+  transport_->Tick(now);
+  for (const ProbeRequest& due : transport_->TakeDueProbes(now)) {
+    const ProbeMessage probe{due.path, due.sequence, due.sent_ms};
+    if (Status s = SendControl(SerializeProbe(probe), due.path, now); !s) return s;
+    ++stats_.probes_sent;
+  }
+  if (now >= next_paths_report_) {
+    next_paths_report_ = now + milliseconds(250);
+    stats_.paths = transport_->paths_report();
+  }
   const media::JitterBufferStats jb = receiver_->jitter_buffer_stats();
   stats_.jitter_buffer_delay_ms = jb.current_delay_ms;
   stats_.frames_concealed = jb.frames_concealed;
@@ -117,11 +165,7 @@ Status CallMedia::OnTick(TimePoint now) {
     report.echo_delay_ms =
         static_cast<uint32_t>(std::chrono::duration_cast<milliseconds>(now - peer_report_arrival_).count());
   }
-  auto sealed = control_sealer_.Seal(SerializeReceiverReport(report), now);
-  if (!sealed) return sealed.error();
-  ++stats_.control_packets_sent;
-  transport_->Send(*sealed, now);
-  return Ok{};
+  return SendControl(SerializeReceiverReport(report), std::nullopt, now);
 }
 
 }  // namespace parley::call

@@ -1,7 +1,8 @@
 // A connected call's media, as logic without I/O: 10 ms microphone blocks in -> Opus
 // -> sealed media packets out; sealed packets in -> jitter buffer -> 10 ms playout
 // blocks; receiver reports once a second over the sealed control stream, steering the
-// sender's loss protection; statistics for the status line.
+// sender's loss protection; path probes and their replies for the transport's path
+// manager; statistics for the status line.
 #pragma once
 
 #include <array>
@@ -39,7 +40,8 @@ struct CallMediaStats {
   uint64_t media_packets_received = 0;  // authenticated
   uint64_t control_packets_sent = 0;
   uint64_t control_packets_received = 0;
-  uint64_t packets_refused = 0;         // did not open under either stream's key
+  uint64_t packets_refused = 0;         // did not open under either stream's key (copies
+                                        // that came on a second path included)
   std::optional<double> rtt_ms;         // from the newest report echoing ours
   double receive_loss_fraction = 0;     // of the media we receive, last interval
   double send_loss_fraction = 0;        // of the media we send, as the peer last reported
@@ -48,6 +50,9 @@ struct CallMediaStats {
   uint64_t frames_concealed = 0;
   bool fec = false;                      // current loss protection
   int redundant_copies = 0;
+  uint64_t probes_sent = 0;
+  uint64_t probe_replies_sent = 0;
+  PathsReport paths;  // refreshed every 250 ms; empty for a one-path transport
 };
 
 // Can only be made from the keys of a completed key agreement (crypto::CallKeys come
@@ -62,11 +67,14 @@ class CallMedia {
 
   // One captured 10 ms block; every frame_ms of them make a frame to encode and send.
   Status OnCapturedBlock(std::span<const media::Sample, media::kBlockSamples> block, TimePoint now);
-  // A sealed packet from the transport; what does not open is counted and dropped.
-  void OnPacket(std::span<const uint8_t> sealed, TimePoint now);
+  // A sealed packet from the transport, which came on `path`; what does not open is
+  // counted and dropped, what does tells the transport the path is alive. A probe is
+  // answered at once on the path it came on.
+  void OnPacket(std::span<const uint8_t> sealed, TimePoint now, PathId path = 0);
   // The next 10 ms to play.
   void Pull(TimePoint now, std::span<media::Sample, media::kBlockSamples> out);
-  // Timers: sends the receiver report when due. Call at least every 10 ms.
+  // Timers: ticks the transport, sends the probes it asks for and the receiver report
+  // when due. Call at least every 10 ms.
   Status OnTick(TimePoint now);
 
   const CallMediaStats& stats() const { return stats_; }
@@ -76,7 +84,9 @@ class CallMedia {
   CallMedia(crypto::CallKeys& keys, const CallMediaConfig& config, MediaTransport& transport, TimePoint now,
             std::unique_ptr<MediaSender> sender, std::unique_ptr<MediaReceiver> receiver);
   uint32_t ClockMs(TimePoint now) const;
-  void OnControl(std::span<const uint8_t> content, TimePoint now);
+  void OnControl(std::span<const uint8_t> content, PathId path, TimePoint now);
+  void OnReceiverReport(const ReceiverReport& report, TimePoint now);
+  Status SendControl(std::span<const uint8_t> content, std::optional<PathId> path, TimePoint now);
 
   CallMediaConfig config_;
   MediaTransport* transport_;  // not owned
@@ -93,6 +103,7 @@ class CallMedia {
   media::Samples frame_;          // the frame being captured
   std::size_t frame_fill_ = 0;    // samples of frame_ filled
   TimePoint next_report_;
+  TimePoint next_paths_report_;
   uint64_t payload_bytes_in_interval_ = 0;
   std::optional<uint32_t> peer_sent_ms_;  // newest report's sent_ms, for our echo
   TimePoint peer_report_arrival_;

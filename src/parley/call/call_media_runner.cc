@@ -55,7 +55,7 @@ CallMediaStats CallMediaRunner::stats() const {
 
 void CallMediaRunner::Step(TimePoint now) {
   std::array<media::Sample, media::kBlockSamples> block{};
-  while (auto packet = transport_->Receive()) media_->OnPacket(*packet, now);
+  while (auto packet = transport_->Receive(now)) media_->OnPacket(packet->sealed, now, packet->path);
   media_->Pull(now, block);
   output_->WriteBlock(block);
   Status tick = media_->OnTick(now);
@@ -74,7 +74,8 @@ void CallMediaRunner::Run() {
         continue;
       }
       while (!stop_ && input_->ReadBlock(captured)) {
-        while (auto packet = transport_->Receive()) media_->OnPacket(*packet, now());
+        const TimePoint t = now();
+        while (auto packet = transport_->Receive(t)) media_->OnPacket(packet->sealed, t, packet->path);
         if (Status s = media_->OnCapturedBlock(captured, now()); !s) {
           std::lock_guard lock(mu_);
           if (!error_) error_ = s.error();

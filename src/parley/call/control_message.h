@@ -1,5 +1,6 @@
 // In-call control messages carried in the sealed control stream: the receiver report
-// (loss figures and timestamps for the round-trip time). docs/protocol.md, "In-call control messages".
+// (loss figures and timestamps for the round-trip time) and the path probe and its
+// reply. docs/protocol.md, "In-call control messages", "Path probes and path choice".
 #pragma once
 
 #include <cstdint>
@@ -37,5 +38,40 @@ std::vector<uint8_t> SerializeReceiverReport(const ReceiverReport& report);
 // The content was authenticated, but the peer may still be hostile: fuzzed
 // (fuzz/control_message_fuzzer.cc). Pure; any thread.
 Result<ReceiverReport> ParseReceiverReport(std::span<const uint8_t> bytes);
+
+// Sent on one path to measure it; the peer answers on the path it arrived on.
+//   probe = 0x02 || u8 path || u32be sequence || u32be sent_ms           (10 bytes)
+// `path` is the sender's own number for the path, `sent_ms` its own clock: both are
+// only echoed.
+struct ProbeMessage {
+  uint8_t path = 0;
+  uint32_t sequence = 0;
+  uint32_t sent_ms = 0;
+  bool operator==(const ProbeMessage&) const = default;
+};
+
+//   probe reply = 0x03 || u8 path || u32be sequence || u32be echo_ms
+//                 || u32be reply_delay_ms                                 (14 bytes)
+// path, sequence and echo_ms copied from the probe; reply_delay_ms how long the probe
+// waited before this reply left, so rtt = now - sent - reply_delay_ms.
+struct ProbeReply {
+  uint8_t path = 0;
+  uint32_t sequence = 0;
+  uint32_t echo_ms = 0;
+  uint32_t reply_delay_ms = 0;
+  bool operator==(const ProbeReply&) const = default;
+};
+
+inline constexpr uint8_t kProbeType = 0x02;
+inline constexpr std::size_t kProbeSize = 10;
+inline constexpr uint8_t kProbeReplyType = 0x03;
+inline constexpr std::size_t kProbeReplySize = 14;
+
+std::vector<uint8_t> SerializeProbe(const ProbeMessage& probe);
+std::vector<uint8_t> SerializeProbeReply(const ProbeReply& reply);
+// Strict as ParseReceiverReport: the exact size and type or a one-sentence error.
+// Fuzzed (fuzz/control_message_fuzzer.cc). Pure; any thread.
+Result<ProbeMessage> ParseProbe(std::span<const uint8_t> bytes);
+Result<ProbeReply> ParseProbeReply(std::span<const uint8_t> bytes);
 
 }  // namespace parley::call
