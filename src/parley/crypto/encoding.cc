@@ -18,6 +18,8 @@ std::string ToHex(std::span<const uint8_t> bytes) {
 Result<std::vector<uint8_t>> FromHex(std::string_view text) {
   EnsureSodium();
   if (text.size() % 2 != 0) return Error{"hex text has an odd number of digits"};
+  // sodium_hex2bin's output must not be null, which an empty vector's data() may be.
+  if (text.empty()) return std::vector<uint8_t>{};
   std::vector<uint8_t> out(text.size() / 2);
   size_t written = 0;
   const char* end = nullptr;
