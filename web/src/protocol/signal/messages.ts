@@ -4,10 +4,12 @@
 // wire names; binary fields are bytes.
 import { fromBase64url, toBase64url } from '../base64url';
 import { utf8 } from '../bytes';
+import { canonicalCandidate } from './candidate_address';
 import { type JsonObject, type JsonValue, JsonNumber, parseStrictJson, quote } from './strict_json';
 
 export const MAX_REQUEST_ID = 2 ** 53 - 1;
 const MAX_LIST_ENTRIES = 1000;
+export const MAX_CANDIDATES = 8;
 
 export const AUDIENCES = ['everyone', 'contacts', 'nobody'] as const;
 export const END_REASONS = ['not_found', 'busy', 'unavailable', 'declined', 'cancelled', 'hangup', 'timeout',
@@ -26,6 +28,7 @@ type Kind =
   | { k: 'int'; min: number; max: number; optional?: true; fallback?: number }
   | { k: 'enum'; names: readonly string[]; optional?: true }
   | { k: 'names' }
+  | { k: 'addresses' } // P2P candidates, 1..MAX_CANDIDATES
   | { k: 'records' };
 
 const name = { k: 'text', min: 1, max: 64 } as const;
@@ -52,7 +55,8 @@ const SCHEMA = {
   accepted: [['call_id', callId], ['key', bin(146)]],
   revealed: [['call_id', callId], ['key', bin(114)]],
   relay: [['call_id', callId], ['host', { k: 'text', min: 1, max: 255 }], ['port', { k: 'int', min: 1, max: 65535 }],
-    ['ticket', { k: 'binary', min: 1, max: 512 }]],
+    ['ticket', { k: 'binary', min: 1, max: 512 }], ['p2p', { k: 'bool' }]],
+  peer_candidates: [['call_id', callId], ['candidates', { k: 'addresses' }]],
   ended: [['call_id', callId], ['reason', en(END_REASONS)]],
   presence: [['user', name], ['online', { k: 'bool' }]],
   contact_list: [['users', { k: 'names' }]],
@@ -77,12 +81,13 @@ const SCHEMA = {
   blocks: [],
   settings: [['who_may_call', optEnum(AUDIENCES)], ['p2p', optEnum(AUDIENCES)]],
   history: [['limit', { k: 'int', min: 1, max: 100, optional: true, fallback: 20 }]],
+  candidates: [['call_id', callId], ['candidates', { k: 'addresses' }]],
 } as const satisfies Record<string, ReadonlyArray<readonly [string, Kind]>>;
 
 // Types sent by clients (the rest are server to client).
 export const CLIENT_TYPES: ReadonlySet<string> = new Set(['register', 'login', 'delete_account', 'invite', 'offer',
   'accept', 'reveal', 'decline', 'cancel', 'hangup', 'contacts_add', 'contacts_remove', 'contacts_list', 'block',
-  'unblock', 'blocks', 'settings', 'history']);
+  'unblock', 'blocks', 'settings', 'history', 'candidates']);
 
 // --- Types derived from the table -------------------------------------------------
 
@@ -92,6 +97,7 @@ type ValueOf<K> = K extends { k: 'text' } ? string
   : K extends { k: 'int' } ? number
   : K extends { k: 'enum'; names: readonly (infer N)[] } ? N
   : K extends { k: 'names' } ? string[]
+  : K extends { k: 'addresses' } ? string[]
   : K extends { k: 'records' } ? CallRecord[]
   : never;
 type IsOptional<K> = K extends { optional: true } ? (K extends { fallback: number } ? false : true) : false;
@@ -203,6 +209,21 @@ class Reader {
           return item as string;
         });
       }
+      case 'addresses': {
+        if (!Array.isArray(value) || value.length === 0 || value.length > MAX_CANDIDATES) {
+          this.fail(field, `must be a list of 1 to ${MAX_CANDIDATES} addresses`);
+        }
+        return value.map((item, i) => {
+          if (typeof item !== 'string' || utf8(item).length > 64) {
+            this.fail(`${field}[${i}]`, 'must be a string such as "203.0.113.7:40000" or "[2001:db8::7]:40000"');
+          }
+          try {
+            return canonicalCandidate(item);
+          } catch (e) {
+            return this.fail(`${field}[${i}]`, (e as Error).message);
+          }
+        });
+      }
       case 'records': {
         if (!Array.isArray(value) || value.length > MAX_LIST_ENTRIES) {
           this.fail(field, `must be a list of at most ${MAX_LIST_ENTRIES} call records`);
@@ -284,6 +305,8 @@ function writeValue(kind: Kind, value: unknown): string {
       return integer(value as number, kind.min, kind.max);
     case 'names':
       return JSON.stringify(value as string[]);
+    case 'addresses':
+      return JSON.stringify((value as string[]).map(canonicalCandidate));
     case 'records':
       return `[${(value as Array<Record<string, unknown>>).map((r) => `{${writeFields(RECORD, r).join(',')}}`).join(',')}]`;
     default:
