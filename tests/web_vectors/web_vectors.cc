@@ -425,6 +425,26 @@ Json SignalingVectors() {
   return {{"valid", valid}, {"invalid", invalid}};
 }
 
+Json ProbeVectors() {
+  const call::ProbeMessage probe{3, 0xfffffffeu, 123456789};
+  const call::ProbeReply reply{3, 0xfffffffeu, 123456789, 17};
+  Json invalid = Json::array();
+  for (const char* hex : {"", "02", "0203fffffffe075bcd1500", "0303fffffffe075bcd15000000", "01030303030303030303"}) {
+    auto bytes = crypto::FromHex(hex).value();
+    auto as_probe = call::ParseProbe(bytes);
+    auto as_reply = call::ParseProbeReply(bytes);
+    Require(!as_probe.ok() && !as_reply.ok(), std::string("probe accepted: ") + hex);
+    invalid.push_back({{"bytes", hex}, {"probe_error", as_probe.error().message}, {"reply_error", as_reply.error().message}});
+  }
+  return {{"probe", {{"path", probe.path}, {"sequence", probe.sequence}, {"sent_ms", probe.sent_ms}}},
+          {"probe_bytes", ToHex(call::SerializeProbe(probe))},
+          {"reply",
+           {{"path", reply.path}, {"sequence", reply.sequence}, {"echo_ms", reply.echo_ms},
+            {"reply_delay_ms", reply.reply_delay_ms}}},
+          {"reply_bytes", ToHex(call::SerializeProbeReply(reply))},
+          {"invalid", invalid}};
+}
+
 Json AllVectors() {
   return {
       {"about", "Written by tests/web_vectors/web_vectors.cc from the native code; web/test/native_vectors.test.ts "
@@ -437,6 +457,7 @@ Json AllVectors() {
       {"safety_numbers", SafetyNumberVectors()},
       {"media_packet", MediaPacketVectors()},
       {"receiver_report", ReceiverReportVectors()},
+      {"path_probe", ProbeVectors()},
       {"signaling", SignalingVectors()},
   };
 }

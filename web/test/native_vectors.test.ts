@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8 } from '../src/protocol/bytes';
-import { parseReceiverReport, serializeReceiverReport } from '../src/protocol/call/control_message';
+import {
+  parseProbe, parseProbeReply, parseReceiverReport, serializeProbe, serializeProbeReply, serializeReceiverReport,
+} from '../src/protocol/call/control_message';
 import type { DirectionKeys } from '../src/protocol/crypto/call_keys';
 import { Fingerprint } from '../src/protocol/crypto/fingerprint';
 import { SeedIdentityKey, verifySignature } from '../src/protocol/crypto/identity_key';
@@ -144,6 +146,20 @@ describe('native vectors', () => {
     expect(toHex(serializeReceiverReport(report))).toBe(v.bytes);
     expect(parseReceiverReport(fromHex(v.bytes))).toEqual(report);
     for (const bad of v.invalid) expect(() => parseReceiverReport(fromHex(bad.bytes))).toThrow(bad.error);
+  });
+
+  it('path probes and replies', () => {
+    const v = vectors.path_probe;
+    const probe = { path: v.probe.path, sequence: v.probe.sequence, sentMs: v.probe.sent_ms };
+    const reply = { path: v.reply.path, sequence: v.reply.sequence, echoMs: v.reply.echo_ms, replyDelayMs: v.reply.reply_delay_ms };
+    expect(toHex(serializeProbe(probe))).toBe(v.probe_bytes);
+    expect(parseProbe(fromHex(v.probe_bytes))).toEqual(probe);
+    expect(toHex(serializeProbeReply(reply))).toBe(v.reply_bytes);
+    expect(parseProbeReply(fromHex(v.reply_bytes))).toEqual(reply);
+    for (const bad of v.invalid) {
+      expect(() => parseProbe(fromHex(bad.bytes))).toThrow(bad.probe_error);
+      expect(() => parseProbeReply(fromHex(bad.bytes))).toThrow(bad.reply_error);
+    }
   });
 
   it('signaling: canonical JSON identical to the native serializer', () => {
