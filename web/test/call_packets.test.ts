@@ -19,8 +19,13 @@ describe('CallPackets', () => {
     const callee = new CallPackets(deriveCallKeys(prk, 'callee'), 0);
     expect(callee.open(caller.sealMedia(packet, 0))).toEqual({ kind: 'media', packet, counter: 0n });
     expect(caller.open(callee.sealReport(report, 0))).toEqual({ kind: 'report', report });
-    const probe = Uint8Array.of(0x02, 0, 0, 0, 0, 1, 0, 0, 0, 9);
-    expect(callee.open(caller.sealControl(probe, 0))).toEqual({ kind: 'control', content: probe });
+    const probe = { path: 2, sequence: 7, sentMs: 1234 };
+    expect(callee.open(caller.sealProbe(probe, 0))).toEqual({ kind: 'probe', probe });
+    const reply = { path: 2, sequence: 7, echoMs: 1234, replyDelayMs: 3 };
+    expect(caller.open(callee.sealProbeReply(reply, 0))).toEqual({ kind: 'probe_reply', reply });
+    const future = Uint8Array.of(0x7f, 1, 2);
+    expect(callee.open(caller.sealControl(future, 0))).toEqual({ kind: 'control', content: future });
+    expect(callee.open(caller.sealControl(Uint8Array.of(0x02, 1), 0))).toEqual({ kind: 'dropped', reason: 'probe is 2 bytes, expected 10' });
   });
 
   it('drops its own packets reflected back, replays and garbage', () => {

@@ -8,11 +8,16 @@ import { PacketOpener } from '../crypto/packet_opener';
 import { PacketSealer } from '../crypto/packet_sealer';
 import type { PaddingPolicy } from '../crypto/padding_policy';
 import { type MediaPacket, parseMediaPacket, serializeMediaPacket } from '../media/media_packet';
-import { RECEIVER_REPORT_TYPE, type ReceiverReport, parseReceiverReport, serializeReceiverReport } from './control_message';
+import {
+  PROBE_REPLY_TYPE, PROBE_TYPE, type Probe, type ProbeReply, RECEIVER_REPORT_TYPE, type ReceiverReport, parseProbe,
+  parseProbeReply, parseReceiverReport, serializeProbe, serializeProbeReply, serializeReceiverReport,
+} from './control_message';
 
 export type Arrival =
   | { kind: 'media'; packet: MediaPacket; counter: bigint }
   | { kind: 'report'; report: ReceiverReport }
+  | { kind: 'probe'; probe: Probe } // answer at once, on the path it arrived on
+  | { kind: 'probe_reply'; reply: ProbeReply }
   | { kind: 'control'; content: Bytes } // an authenticated control message of a type this side does not know
   | { kind: 'dropped'; reason: string }; // opened by neither stream, or unparseable: nothing changed but replay state
 
@@ -37,7 +42,15 @@ export class CallPackets {
     return this.controlSealer.seal(serializeReceiverReport(report), nowMs);
   }
 
-  // Control messages of other types (path probes and replies) as content bytes.
+  sealProbe(probe: Probe, nowMs: number): Bytes {
+    return this.controlSealer.seal(serializeProbe(probe), nowMs);
+  }
+
+  sealProbeReply(reply: ProbeReply, nowMs: number): Bytes {
+    return this.controlSealer.seal(serializeProbeReply(reply), nowMs);
+  }
+
+  // Control messages of any other type, as content bytes.
   sealControl(content: Bytes, nowMs: number): Bytes {
     return this.controlSealer.seal(content, nowMs);
   }
@@ -64,9 +77,17 @@ export class CallPackets {
     } catch {
       return { kind: 'dropped', reason: mediaError };
     }
-    if (content[0] !== RECEIVER_REPORT_TYPE) return { kind: 'control', content };
     try {
-      return { kind: 'report', report: parseReceiverReport(content) };
+      switch (content[0]) {
+        case RECEIVER_REPORT_TYPE:
+          return { kind: 'report', report: parseReceiverReport(content) };
+        case PROBE_TYPE:
+          return { kind: 'probe', probe: parseProbe(content) };
+        case PROBE_REPLY_TYPE:
+          return { kind: 'probe_reply', reply: parseProbeReply(content) };
+        default:
+          return { kind: 'control', content };
+      }
     } catch (e) {
       return { kind: 'dropped', reason: (e as Error).message };
     }
