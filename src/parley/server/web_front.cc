@@ -17,6 +17,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +28,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "parley/net/tls_frame_queue.h"
+#include "parley/net/tls_media_target.h"
 #include "parley/server/decoy_site.h"
 
 namespace parley::server {
@@ -38,6 +41,7 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using udp = net::ip::udp;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using Strand = net::strand<net::io_context::executor_type>;
 
@@ -311,6 +315,156 @@ class WsSession final : public Closable, public std::enable_shared_from_this<WsS
   bool closing_ = false;       // close handshake started or socket closed
 };
 
+// One media WebSocket (docs/protocol.md, "Media over TLS"): its ticket verified before
+// the upgrade; each binary frame goes out as one datagram from this connection's own
+// loopback UDP socket to the relay's bridge socket, and each datagram arriving there
+// comes back as one binary frame. Everything but the constructor runs on the
+// connection's strand; the UDP socket closes with the session.
+class MediaSession final : public Closable, public std::enable_shared_from_this<MediaSession> {
+ public:
+  MediaSession(std::shared_ptr<Shared> shared, TlsStream&& stream, std::unique_ptr<Shared::Slot> slot)
+      : shared_(std::move(shared)),
+        ws_(std::move(stream)),
+        udp_(ws_.get_executor()),
+        slot_(std::move(slot)),
+        to_client_(shared_->options.max_media_queue_frames, shared_->options.max_media_queue_bytes),
+        receive_buffer_(shared_->options.max_media_frame_bytes + 1) {}
+
+  void Run(http::request<http::string_body> request) {
+    request_ = std::move(request);
+    shared_->Track(slot_->serial, weak_from_this());
+    const auto& o = shared_->options;
+    // The bridge socket first: if the system is out of sockets the client gets the same
+    // 404 as a bad ticket rather than an upgrade that carries nothing.
+    beast::error_code ec;
+    udp_.open(udp::v4(), ec);
+    if (!ec) udp_.bind(udp::endpoint(net::ip::address_v4::loopback(), 0), ec);
+    if (!ec) udp_.connect(udp::endpoint(net::ip::address_v4::loopback(), o.relay_bridge_port), ec);
+    if (!ec) udp_.non_blocking(true, ec);
+    if (ec) return;  // the session ends and the TLS connection closes (like an nginx out of fds)
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = o.tls_handshake_timeout;  // also bounds the closing handshake
+    timeouts.idle_timeout = o.media_idle_timeout;
+    timeouts.keep_alive_pings = false;  // the client keeps its path alive; silence ends it
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, "nginx");
+      res.set(http::field::date, DecoySite::HttpDate(UnixSeconds()));
+    }));
+    ws_.read_message_max(o.max_media_frame_bytes);
+    ws_.binary(true);
+    ws_.async_accept(request_, beast::bind_front_handler(&MediaSession::OnAccept, shared_from_this()));
+  }
+
+  void Close() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->StartClose(websocket::close_reason(websocket::close_code::going_away));
+    });
+  }
+
+ private:
+  void OnAccept(beast::error_code ec) {
+    if (ec) return;
+    accepted_ = true;
+    {
+      std::lock_guard lock(shared_->mu);
+      ++shared_->stats.media_sessions;
+    }
+    if (shared_->stopping) return StartClose(websocket::close_reason(websocket::close_code::going_away));
+    DoRead();
+    DoReceiveDatagram();
+  }
+
+  void DoRead() { ws_.async_read(read_buffer_, beast::bind_front_handler(&MediaSession::OnRead, shared_from_this())); }
+
+  void OnRead(beast::error_code ec, size_t) {
+    // Errors include message_too_big, after which Beast has already sent close 1009.
+    if (ec) return End();
+    if (ws_.got_text()) {
+      read_buffer_.consume(read_buffer_.size());
+      return StartClose(websocket::close_reason(websocket::close_code::unknown_data, "binary frames only"));
+    }
+    // One frame, one datagram, unchanged. A full socket buffer drops it: loss is the
+    // call's business, and the relay is on this host.
+    beast::error_code send_ec;
+    udp_.send(read_buffer_.data(), 0, send_ec);
+    read_buffer_.consume(read_buffer_.size());
+    DoRead();
+  }
+
+  void DoReceiveDatagram() {
+    udp_.async_receive(net::buffer(receive_buffer_),
+                       beast::bind_front_handler(&MediaSession::OnDatagram, shared_from_this()));
+  }
+
+  void OnDatagram(beast::error_code ec, size_t size) {
+    if (closing_) return;
+    if (ec == net::error::operation_aborted) return;
+    // ICMP port unreachable (relay restarting) and the like: keep listening.
+    if (!ec && size > 0 && size <= shared_->options.max_media_frame_bytes) {
+      const uint64_t before = to_client_.dropped();
+      to_client_.Push(std::vector<uint8_t>(receive_buffer_.begin(), receive_buffer_.begin() + size));
+      if (to_client_.dropped() != before) {
+        std::lock_guard lock(shared_->mu);
+        shared_->stats.media_frames_dropped += static_cast<int64_t>(to_client_.dropped() - before);
+      }
+      if (!writing_) DoWrite();
+    }
+    DoReceiveDatagram();
+  }
+
+  // One write in flight; datagrams that arrive meanwhile wait in the drop-oldest queue.
+  void DoWrite() {
+    if (to_client_.empty() || closing_) return;
+    writing_ = true;
+    in_flight_ = *to_client_.Pop();
+    ws_.binary(true);
+    ws_.async_write(net::buffer(in_flight_), beast::bind_front_handler(&MediaSession::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t) {
+    writing_ = false;
+    if (ec) return End();
+    DoWrite();
+  }
+
+  void StartClose(websocket::close_reason reason) {
+    if (closing_) return;
+    closing_ = true;
+    CloseBridge();
+    if (!accepted_) {
+      beast::get_lowest_layer(ws_).close();
+      return;
+    }
+    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
+  }
+
+  void End() {
+    closing_ = true;
+    CloseBridge();
+  }
+
+  void CloseBridge() {
+    beast::error_code ignored;
+    udp_.close(ignored);
+    to_client_.Clear();
+  }
+
+  std::shared_ptr<Shared> shared_;
+  websocket::stream<TlsStream> ws_;
+  udp::socket udp_;  // connected to 127.0.0.1:relay_bridge_port
+  std::unique_ptr<Shared::Slot> slot_;
+  http::request<http::string_body> request_;  // kept alive for async_accept
+  beast::flat_buffer read_buffer_;
+  parley::net::TlsFrameQueue to_client_;
+  std::vector<uint8_t> receive_buffer_;  // one byte over the cap, to see oversized datagrams
+  std::vector<uint8_t> in_flight_;       // the frame being written
+  bool accepted_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+};
+
 // One TLS connection serving HTTP/1.1 (keep-alive) from the decoy site until it is
 // closed or becomes a WebSocket. Everything runs on the connection's strand.
 class HttpSession final : public Closable, public std::enable_shared_from_this<HttpSession> {
@@ -368,6 +522,12 @@ class HttpSession final : public Closable, public std::enable_shared_from_this<H
       ws->Run(std::move(request));
       return;
     }
+    if (IsAuthenticMediaUpgrade(request)) {
+      upgraded_ = true;
+      auto media = std::make_shared<MediaSession>(shared_, std::move(stream_), std::move(slot_));
+      media->Run(std::move(request));
+      return;
+    }
     DecoyRequest decoy;
     decoy.method = Sv(request.method_string());
     decoy.target = Sv(request.target());
@@ -388,6 +548,25 @@ class HttpSession final : public Closable, public std::enable_shared_from_this<H
     const beast::string_view target = request.target();
     return !path.empty() && target.size() == path.size() &&
            CRYPTO_memcmp(target.data(), path.data(), path.size()) == 0;
+  }
+
+  // A complete upgrade whose target carries a ticket that verifies now. Everything
+  // else (no ticket, forged, expired, media disabled) falls through to the decoy site,
+  // which answers the target's 404 exactly as for any missing page; the check costs
+  // microseconds, far below network jitter, so timing tells a prober nothing either.
+  bool IsAuthenticMediaUpgrade(const http::request<http::string_body>& request) const {
+    const WebFrontOptions& o = shared_->options;
+    if (o.media_tickets == nullptr || o.relay_bridge_port == 0) return false;
+    if (!websocket::is_upgrade(request)) return false;
+    if (request[http::field::sec_websocket_version] != "13") return false;
+    if (request[http::field::sec_websocket_key].size() != 24) return false;
+    auto ticket = parley::net::ParseMediaUpgradeTarget(o.websocket_path, Sv(request.target()));
+    const bool authentic = ticket && o.media_tickets->Verify(*ticket, UnixSeconds()).ok();
+    if (!authentic) {
+      std::lock_guard lock(shared_->mu);
+      ++shared_->stats.media_refused;
+    }
+    return authentic;
   }
 
   void Respond(DecoyResponse response) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "parley/base/result.h"
+#include "parley/server/relay_ticket.h"
 #include "parley/server/signaling_sink.h"
 #include "parley/server/tls_certificate.h"
 
@@ -30,6 +31,18 @@ struct WebFrontOptions {
   size_t max_request_body_bytes = 1 << 20;  // nginx's client_max_body_size: 413 above
   int64_t max_connections = 1024;
   int64_t max_connections_per_ip = 32;
+
+  // Media over TLS (docs/protocol.md, "Media over TLS"): an upgrade at websocket_path +
+  // "/m/" + base64url(relay ticket) whose ticket verifies becomes a media WebSocket,
+  // bridged datagram for frame to the relay's bridge socket on 127.0.0.1. Off while
+  // media_tickets is null or relay_bridge_port is 0 (media targets then get the 404
+  // any missing page gets). media_tickets must outlive the WebFront.
+  const RelayTicketIssuer* media_tickets = nullptr;
+  uint16_t relay_bridge_port = 0;
+  size_t max_media_frame_bytes = 1472;   // the largest UDP payload on a 1500-byte MTU; larger closes with 1009
+  size_t max_media_queue_frames = 32;    // toward the client (~0.6 s of audio); the oldest is dropped beyond
+  size_t max_media_queue_bytes = 48 * 1024;
+  std::chrono::seconds media_idle_timeout{30};  // nothing from the client (not even a ping): closed
 };
 
 // Counters for tests and the operator's log; all since Start.
@@ -38,14 +51,18 @@ struct WebFrontStats {
   int64_t refused_over_cap = 0;     // closed at accept: total or per-IP cap reached
   int64_t handshake_failures = 0;   // TLS handshake failed or timed out
   int64_t websocket_sessions = 0;   // upgrades that reached the sink
+  int64_t media_sessions = 0;       // media upgrades accepted (ticket verified)
+  int64_t media_refused = 0;        // upgrades off the signaling path without a valid ticket: decoy 404
+  int64_t media_frames_dropped = 0;  // toward clients, dropped oldest-first by the queue cap
 };
 
 // Behaviour a prober sees (docs/protocol.md, "Web front"): TLS 1.2/1.3 with ALPN
 // http/1.1 only (h2 is not implemented: a client offering only h2 gets no ALPN and
 // speaks HTTP/1.1, like an nginx without http2); HTTP/1.1 keep-alive; the decoy site's
 // exact responses for every request that is not a valid WebSocket upgrade on
-// websocket_path, including a plain GET to websocket_path (404). Binary WebSocket
-// frames are refused for now (close 1003); media over WebSocket will enter there.
+// websocket_path, including a plain GET to websocket_path (404), and for every media
+// upgrade whose ticket does not verify. Binary frames on the signaling WebSocket are
+// refused (close 1003); media has its own WebSocket (see WebFrontOptions).
 //
 // Threads: any number of threads may run the io_context. Each connection runs on its
 // own strand; the sink is called on one hub strand only. Lifetimes: the io_context,

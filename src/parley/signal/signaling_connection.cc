@@ -35,6 +35,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "parley/net/tls_client_hello.h"
+
 namespace parley::signal {
 namespace {
 
@@ -50,38 +52,11 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 constexpr char kUserAgent[] =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
     "Safari/537.36";
-// Chrome's preference order. OpenSSL cannot send GREASE values, randomise extension
-// order or offer the post-quantum hybrid group, so the ClientHello is Chrome-like in
-// its lists only; the censorship work records its JA3 and may go further.
-constexpr char kTls13Suites[] = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-constexpr char kTls12Ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA";
-constexpr char kGroups[] = "X25519:P-256:P-384";
-constexpr char kSigalgs[] =
-    "ECDSA+SHA256:rsa_pss_rsae_sha256:RSA+SHA256:ECDSA+SHA384:rsa_pss_rsae_sha384:RSA+SHA384:"
-    "rsa_pss_rsae_sha512:RSA+SHA512";
 // The close handshake after connecting; also how long the destructor waits for it.
 constexpr auto kCloseTimeout = std::chrono::seconds(1);
 
-bool IsIpAddress(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
 std::string HostPort(const std::string& host, uint16_t port) {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
-std::string Hex(const unsigned char* p, unsigned int n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kDigits[p[i] >> 4];
-    out += kDigits[p[i] & 15];
-  }
-  return out;
 }
 
 std::string SecondsText(Duration d) {
@@ -196,13 +171,8 @@ using Impl = SignalingConnection::Impl;
 
 Status Impl::ConfigureTls() {
   SSL_CTX* ctx = ssl_ctx.native_handle();
-  bool ok = SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1;
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_ENCRYPT_THEN_MAC);
-  ok = ok && SSL_CTX_set_ciphersuites(ctx, kTls13Suites) == 1;
-  ok = ok && SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) == 1;
-  ok = ok && SSL_CTX_set1_groups_list(ctx, kGroups) == 1;
-  ok = ok && SSL_CTX_set1_sigalgs_list(ctx, kSigalgs) == 1;
-  if (!ok) return Error{"this system's OpenSSL refuses the TLS settings Parley needs; update OpenSSL."};
+  // The ClientHello is the one media over TLS sends too (net/tls_client_hello.h).
+  if (auto configured = net::ConfigureBrowserLikeClient(ctx); !configured) return configured.error();
   // The whole chain check is ours: a pin replaces CA validation entirely.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   SSL_CTX_set_cert_verify_callback(ctx, &Impl::VerifyCertificate, this);
@@ -216,11 +186,8 @@ Status Impl::ConfigureTls() {
 // wrong certificate never sees the upgrade request or any signaling.
 int Impl::VerifyCertificate(X509_STORE_CTX* store, void* arg) {
   auto* self = static_cast<Impl*>(arg);
-  X509* leaf = X509_STORE_CTX_get0_cert(store);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (leaf == nullptr || X509_digest(leaf, EVP_sha256(), digest, &size) != 1) return 0;
-  self->seen_fingerprint = Hex(digest, size);
+  self->seen_fingerprint = net::CertificateSha256(X509_STORE_CTX_get0_cert(store));
+  if (self->seen_fingerprint.empty()) return 0;
   if (self->endpoint.pin_sha256) {
     // The fingerprint is public; no need for a constant-time comparison.
     self->pin_mismatch = self->seen_fingerprint != *self->endpoint.pin_sha256;
@@ -284,11 +251,10 @@ void Impl::OnTcpConnect(beast::error_code ec) {
   if (ec) return FailConnect("cannot reach " + where + ": " + ec.message() + "; check the address and the network.");
 
   SSL* ssl_handle = ws->next_layer().native_handle();
-  const bool ip = IsIpAddress(endpoint.host);
-  // SNI (RFC 6066) names the host, as a browser does; never an IP address.
-  if (!ip) SSL_set_tlsext_host_name(ssl_handle, endpoint.host.c_str());
-  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_set_alpn_protos(ssl_handle, kAlpn, sizeof kAlpn);
+  const bool ip = net::IsIpLiteral(endpoint.host);
+  if (auto prepared = net::PrepareBrowserLikeHello(ssl_handle, endpoint.host); !prepared) {
+    return FailConnect(prepared.error().message);
+  }
   if (!endpoint.pin_sha256) {
     // For ca_verified (and require_ca_when_unpinned): the name the chain must cover.
     if (ip) {
@@ -317,6 +283,9 @@ void Impl::OnTlsHandshake(beast::error_code ec) {
   if (ec) {
     return FailConnect("the TLS handshake with " + where + " failed (" + ec.message() +
                        "); is this the address and port of a Parley server?");
+  }
+  if (auto alpn = net::CheckAlpnIsHttp11(ws->next_layer().native_handle(), where); !alpn) {
+    return FailConnect(alpn.error().message);
   }
 
   // Host (and Origin) as a browser writes them: the port only when it is not 443.

@@ -28,9 +28,9 @@ struct SignalingOptions {
 
 // One open signaling connection; messages are the JSON text of messages.h.
 //
-// The TLS handshake looks like a browser's as far as OpenSSL allows: TLS 1.2-1.3,
-// browser cipher, group and signature-algorithm order, SNI = the host unless it is an
-// IP address, ALPN http/1.1 only (what browsers offer on a WebSocket connection). The
+// The TLS handshake looks like a browser's as far as OpenSSL allows
+// (net::ConfigureBrowserLikeClient, shared with media over TLS): SNI = the host unless
+// it is an IP address, ALPN h2,http/1.1 (an h2 answer is refused: we speak HTTP/1.1). The
 // certificate is checked during the handshake, before anything else is sent:
 //  - with a pin, the leaf's SHA-256 must equal it (CA validation plays no part);
 //  - without one, the connection proceeds (trust on first use) and
