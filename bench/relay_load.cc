@@ -2,8 +2,9 @@
 // on loopback, each sending 100-byte packets at 50 packets/s through a relay for a fixed
 // time; counts what comes back and samples the relay process's CPU time
 // (/proc/PID/stat utime+stime) over the measurement window. One thread; prints JSON.
-//   --mode parley: binds with tickets (key shared with bench/relay_server), then data
-//                  packets with session tokens, as docs/protocol.md "Relay" says.
+//   --mode parley: obfuscated binds with tickets (key shared with bench/relay_server),
+//                  then the 100-byte sealed-packet stand-ins themselves as data, as
+//                  docs/protocol.md "Relay (obfuscated UDP)" says.
 //   --mode floor:  plain 100-byte datagrams from fixed ports base+2i, base+2i+1 to
 //                  bench/udp_floor_forwarder, which flips the port's lowest bit.
 #include <arpa/inet.h>
@@ -23,7 +24,9 @@
 #include <thread>
 #include <vector>
 
-#include "parley/net/relay_packet.h"
+#include <sodium.h>
+
+#include "parley/net/relay_framing.h"
 #include "parley/server/relay_ticket.h"
 
 namespace {
@@ -97,7 +100,7 @@ double CpuSeconds(int pid) {
 
 struct Participant {
   int fd = -1;
-  std::vector<uint8_t> bind;  // parley mode
+  std::vector<std::vector<uint8_t>> binds;  // parley mode: one per round, elapsed_ms growing
   std::vector<uint8_t> data;
 };
 
@@ -120,8 +123,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 32; ++i) key[i] = static_cast<uint8_t>(std::stoi(o.key_hex.substr(2 * i, 2), nullptr, 16));
   }
   const parley::server::RelayTicketIssuer issuer{std::span<const uint8_t, 32>(key)};
-  const int64_t expires = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count() + 3600;
+  const int64_t now_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t expires = now_unix_ms / 1000 + 3600;
+  const parley::net::RelayBindKeys bind_keys{std::span<const uint8_t, 32>(issuer.bind_key())};
 
   const int count = 2 * o.calls;
   std::vector<Participant> participants(count);
@@ -142,15 +147,26 @@ int main(int argc, char** argv) {
       return 1;
     }
     for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(k * 7 + i);
+    // A sealed packet's first byte is 01xxxxxx (docs/protocol.md, "Sealed packet").
+    if (!payload.empty()) payload[0] = static_cast<uint8_t>(0x40 | (k & 0x3F));
     if (o.mode == "parley") {
       parley::server::RelayTicketClaims claims{};
       const int call = k / 2;
       std::memcpy(claims.call_id.data(), &call, sizeof(call));
       claims.participant = static_cast<uint8_t>(k % 2);
       claims.expires_unix_s = expires;
+      claims.issued_unix_ms = now_unix_ms;
       const auto ticket = issuer.Issue(claims);
-      p.bind = parley::net::MakeRelayBindPacket(ticket, {});
-      p.data = parley::net::MakeRelayDataPacket(parley::net::SessionTokenFor(ticket), payload);
+      const auto hop_key = issuer.HopKey(ticket);
+      for (uint64_t elapsed_ms : {1, 2}) {
+        std::array<uint8_t, parley::net::kRelayNonceSize> nonce;
+        randombytes_buf(nonce.data(), nonce.size());
+        std::vector<uint8_t> bind(parley::net::RelayBindSize(0));
+        parley::net::WriteRelayBind(bind_keys, std::span<const uint8_t, parley::net::kRelayTicketSize>(ticket.data(), ticket.size()),
+                                    hop_key, nonce, elapsed_ms, {}, bind);
+        p.binds.push_back(std::move(bind));
+      }
+      p.data = payload;
     } else {
       p.data = payload;
     }
@@ -185,7 +201,7 @@ int main(int argc, char** argv) {
   if (o.mode == "parley") {
     // Twice, in case a bind is lost; then forget anything that came back.
     for (int round = 0; round < 2; ++round) {
-      for (int k = 0; k < count; ++k) send(k, participants[k].bind);
+      for (int k = 0; k < count; ++k) send(k, participants[k].binds[static_cast<std::size_t>(round)]);
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
     for (int k = 0; k < count; ++k) drain(k);

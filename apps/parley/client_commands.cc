@@ -180,7 +180,7 @@ struct ActiveMedia {
 
 Result<std::unique_ptr<ActiveMedia>> StartMedia(signal::StartMediaAction& start, const CallOptions& o) {
   auto m = std::make_unique<ActiveMedia>();
-  auto transport = OpenRelay(start.relay_host, start.relay_port, start.ticket);
+  auto transport = OpenRelay(start.relay_host, start.relay_port, start.ticket, start.hop_key, start.bind_key);
   if (!transport) return transport.error();
   m->transport = std::move(*transport);
   const bool need_devices = o.in_wav.empty() || o.out_wav.empty();

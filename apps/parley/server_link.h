@@ -1,6 +1,6 @@
 // The client's two network links as the CLI wiring sees them: the signaling
 // connection to parleyd (TLS + WebSocket, pinned) and the relay transport for media.
-// Implemented in server_link.cc over signal::SignalingConnection and net::RelayTransport.
+// Implemented in server_link.cc over signal::SignalingConnection and net::RelayUdpPath.
 #pragma once
 
 #include <chrono>
@@ -39,8 +39,11 @@ class ServerLink {
 
 Result<std::unique_ptr<ServerLink>> ConnectToServer(const ServerAddress& address, Duration timeout);
 
-// The relay path for one call; used by the media thread once handed over.
+// The relay path for one call (obfuscated UDP; `ticket`, `hop_key` and `bind_key` as
+// the `relay` message gave them); used by the media thread once handed over.
 Result<std::unique_ptr<call::MediaTransport>> OpenRelay(const std::string& host, uint16_t port,
-                                                        const std::vector<uint8_t>& ticket);
+                                                        const std::vector<uint8_t>& ticket,
+                                                        const std::vector<uint8_t>& hop_key,
+                                                        const std::vector<uint8_t>& bind_key);
 
 }  // namespace parley::app

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace parley::server {
 namespace {
@@ -20,6 +21,7 @@ RelayTicketClaims Claims(uint8_t call_byte, uint8_t participant, int64_t expires
   claims.call_id.fill(call_byte);
   claims.participant = participant;
   claims.expires_unix_s = expires;
+  claims.issued_unix_ms = expires * 1000 - 3'600'123;
   return claims;
 }
 
@@ -83,11 +85,27 @@ TEST(RelayTicketTest, RefusesWrongSizes) {
   for (std::size_t size : {std::size_t{0}, std::size_t{1}, ticket.size() - 1}) {
     auto verified = issuer.Verify(std::span<const uint8_t>(ticket.data(), size), 0);
     ASSERT_FALSE(verified.ok());
-    EXPECT_NE(verified.error().message.find("bytes, not 65"), std::string::npos);
+    EXPECT_NE(verified.error().message.find("bytes, not 73"), std::string::npos);
   }
   auto longer = ticket;
   longer.push_back(0);
   EXPECT_FALSE(issuer.Verify(longer, 0).ok());
+}
+
+TEST(RelayTicketTest, HopKeyIsPerTicketAndPerServerBindKeyPerServer) {
+  const RelayTicketIssuer issuer(Key(7));
+  const RelayTicketIssuer same(Key(7));
+  const RelayTicketIssuer other(Key(8));
+  const auto a = issuer.Issue(Claims(1, 0, 1000));
+  const auto b = issuer.Issue(Claims(1, 0, 1000));
+  EXPECT_TRUE(issuer.HopKey(a) == same.HopKey(a)) << "the relay recomputes what the hub sent";
+  EXPECT_FALSE(issuer.HopKey(a) == issuer.HopKey(b));
+  EXPECT_FALSE(issuer.HopKey(a) == other.HopKey(a));
+  EXPECT_EQ(issuer.bind_key(), same.bind_key());
+  EXPECT_NE(issuer.bind_key(), other.bind_key());
+  // Neither is the server key itself nor the hop key.
+  EXPECT_NE(issuer.bind_key(), Key(7));
+  EXPECT_NE(0, std::memcmp(issuer.bind_key().data(), issuer.HopKey(a).data(), 32));
 }
 
 }  // namespace

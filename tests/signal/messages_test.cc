@@ -53,8 +53,10 @@ std::vector<Message> Samples() {
       Ringing{5, call},
       Accepted{std::nullopt, call, Bytes(crypto::kAcceptSize, 6)},
       Revealed{std::nullopt, call, Bytes(crypto::kRevealSize, 7)},
-      Relay{std::nullopt, call, "relay.example", 3478, Bytes(40, 8)},
-      Relay{std::nullopt, call, "relay.example", 443, Bytes(40, 9), true},
+      Relay{.id = std::nullopt, .call_id = call, .host = "relay.example", .port = 3478, .ticket = Bytes(40, 8),
+            .hop_key = Bytes(32, 10), .bind_key = Bytes(32, 11)},
+      Relay{.id = std::nullopt, .call_id = call, .host = "relay.example", .port = 443, .ticket = Bytes(40, 9),
+            .p2p = true, .hop_key = Bytes(32, 12), .bind_key = Bytes(32, 13)},
       PeerCandidates{std::nullopt, call, {Endpoint("203.0.113.7:40000"), Endpoint("[2001:db8::7]:40000")}},
       Ended{std::nullopt, call, EndReason::kDeclined},
       Ended{9, call, EndReason::kNotFound},
@@ -121,8 +123,10 @@ TEST(MessagesTest, ExactWireForm) {
   EXPECT_EQ(SerializeMessage(History{std::nullopt, 20}), R"({"type":"history","limit":20})");
   EXPECT_EQ(SerializeMessage(Candidates{5, call, {Endpoint("192.168.1.20:51000"), Endpoint("[2001:db8::7]:40000")}}),
             R"({"type":"candidates","id":5,"call_id":"wMHCw8TFxsfIycrLzM3Ozw","candidates":["192.168.1.20:51000","[2001:db8::7]:40000"]})");
-  EXPECT_EQ(SerializeMessage(Relay{std::nullopt, call, "r.example", 443, {1, 2, 3}, true}),
-            R"({"type":"relay","call_id":"wMHCw8TFxsfIycrLzM3Ozw","host":"r.example","port":443,"ticket":"AQID","p2p":true})");
+  EXPECT_EQ(SerializeMessage(Relay{std::nullopt, call, "r.example", 443, {1, 2, 3}, true, Bytes(32, 0), Bytes(32, 1)}),
+            R"({"type":"relay","call_id":"wMHCw8TFxsfIycrLzM3Ozw","host":"r.example","port":443,"ticket":"AQID","p2p":true,)"
+            R"("hop_key":")" + crypto::ToBase64(Bytes(32, 0)) + R"(","bind_key":")" + crypto::ToBase64(Bytes(32, 1)) +
+                R"("})");
 }
 
 TEST(MessagesTest, OptionalFieldsMayBeAbsentAndWhitespaceIsFine) {
@@ -217,6 +221,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ticket_empty", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"","p2p":false})", "'ticket' of the 'relay' message must be 1 to 512 bytes, not 0"},
         BadCase{"relay_without_p2p", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA"})", "'relay' message is missing the field 'p2p'"},
         BadCase{"relay_p2p_string", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":"yes"})", "'p2p' of the 'relay' message must be true or false"},
+        BadCase{"relay_hop_key_short", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":"AA","bind_key":)" + kKey32 + "}", "'hop_key' of the 'relay' message must be 32 bytes, not 1"},
+        BadCase{"relay_without_bind_key", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":)" + kKey32 + "}", "'relay' message is missing the field 'bind_key'"},
         BadCase{"candidates_missing", R"({"type":"candidates",)" + kCall + "}", "'candidates' message is missing the field 'candidates'"},
         BadCase{"candidates_empty", R"({"type":"candidates",)" + kCall + R"(,"candidates":[]})", "'candidates' of the 'candidates' message must be a list of 1 to 8 addresses"},
         BadCase{"candidates_not_list", R"({"type":"candidates",)" + kCall + R"(,"candidates":"1.2.3.4:5"})", "must be a list of 1 to 8 addresses"},

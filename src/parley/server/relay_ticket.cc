@@ -9,25 +9,31 @@
 
 #include "parley/base/check.h"
 #include "parley/crypto/sodium_setup.h"
+#include "parley/net/relay_framing.h"
 
 namespace parley::server {
 namespace {
 
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "PRLYRTKT";
 constexpr uint64_t kAeadKeyId = 1;  // never reuse or renumber
+constexpr uint64_t kHopDerivationKeyId = 2;
+constexpr uint64_t kBindKeyId = 3;
 // Bound as associated data so a ciphertext made for another purpose under the same
 // key can never pass as a ticket.
 constexpr char kAssociatedData[] = "parley relay ticket v1";
 constexpr std::size_t kNonceSize = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-constexpr std::size_t kClaimsSize = 16 + 1 + 8;
+constexpr std::size_t kClaimsSize = 16 + 1 + 8 + 8;
 constexpr std::size_t kTagSize = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 static_assert(RelayTicketIssuer::kTicketSize == kNonceSize + kClaimsSize + kTagSize);
+static_assert(RelayTicketIssuer::kTicketSize == net::kRelayTicketSize);
 
 void EncodeClaims(const RelayTicketClaims& claims, uint8_t* out) {
   std::copy(claims.call_id.begin(), claims.call_id.end(), out);
   out[16] = claims.participant;
   const auto expires = static_cast<uint64_t>(claims.expires_unix_s);
   for (int i = 0; i < 8; ++i) out[17 + i] = static_cast<uint8_t>(expires >> (56 - 8 * i));
+  const auto issued = static_cast<uint64_t>(claims.issued_unix_ms);
+  for (int i = 0; i < 8; ++i) out[25 + i] = static_cast<uint8_t>(issued >> (56 - 8 * i));
 }
 
 RelayTicketClaims DecodeClaims(const uint8_t* in) {
@@ -37,6 +43,9 @@ RelayTicketClaims DecodeClaims(const uint8_t* in) {
   uint64_t expires = 0;
   for (int i = 0; i < 8; ++i) expires = (expires << 8) | in[17 + i];
   claims.expires_unix_s = static_cast<int64_t>(expires);
+  uint64_t issued = 0;
+  for (int i = 0; i < 8; ++i) issued = (issued << 8) | in[25 + i];
+  claims.issued_unix_ms = static_cast<int64_t>(issued);
   return claims;
 }
 
@@ -46,6 +55,16 @@ RelayTicketIssuer::RelayTicketIssuer(std::span<const uint8_t, 32> key) {
   crypto::EnsureSodium();
   static_assert(crypto_kdf_KEYBYTES == 32);
   crypto_kdf_derive_from_key(aead_key_.data(), aead_key_.size(), kAeadKeyId, kKdfContext, key.data());
+  crypto_kdf_derive_from_key(hop_derivation_key_.data(), hop_derivation_key_.size(), kHopDerivationKeyId,
+                             kKdfContext, key.data());
+  crypto_kdf_derive_from_key(bind_key_.data(), bind_key_.size(), kBindKeyId, kKdfContext, key.data());
+}
+
+crypto::Secret<32> RelayTicketIssuer::HopKey(std::span<const uint8_t> ticket) const {
+  crypto::Secret<32> hop_key;
+  crypto_generichash(hop_key.data(), hop_key.size(), ticket.data(), ticket.size(), hop_derivation_key_.data(),
+                     hop_derivation_key_.size());
+  return hop_key;
 }
 
 std::vector<uint8_t> RelayTicketIssuer::Issue(const RelayTicketClaims& claims) const {

@@ -534,11 +534,15 @@ void SignalingHub::OnAccept(Out& out, ConnectionId id, Session& s, const signal:
       now.unix_ms / 1000 + std::chrono::duration_cast<std::chrono::seconds>(config_.ticket_lifetime).count();
   for (uint8_t participant : {uint8_t{0}, uint8_t{1}}) {
     const ConnectionId to = participant == 0 ? call->caller_connection : call->callee_connection;
-    auto ticket = tickets_.Issue(RelayTicketClaims{call->id, participant, expires});
+    auto ticket = tickets_.Issue(RelayTicketClaims{call->id, participant, expires, now.unix_ms});
+    // Only this participant gets its ticket's hop key; every client gets the bind key.
+    const crypto::Secret<32> hop_key = tickets_.HopKey(ticket);
+    const std::array<uint8_t, 32>& bind_key = tickets_.bind_key();
     // The callee's relay message is the reply to its accept.
     Send(out, to,
          signal::Relay{participant == 1 ? m.id : std::nullopt, call->id, config_.relay_host, config_.relay_port,
-                       std::move(ticket), call->p2p_allowed});
+                       std::move(ticket), call->p2p_allowed, {hop_key.data(), hop_key.data() + hop_key.size()},
+                       {bind_key.begin(), bind_key.end()}});
   }
 }
 

@@ -1,5 +1,6 @@
-// parleyd's UDP relay: the socket loop around RelaySessionTable (plain UDP framing of
-// issue #4). One thread, recvmmsg/sendmmsg batches, never answers a sender.
+// parleyd's UDP relay: the socket loop around RelaySessionTable (obfuscated framing,
+// docs/protocol.md "Relay (obfuscated UDP)"). One thread, recvmmsg/sendmmsg batches,
+// answers nothing but authenticated binds.
 #pragma once
 
 #include <array>
@@ -22,7 +23,7 @@ struct RelayConfig {
   std::string bind_host = "::";
   uint16_t port = 0;  // 0: an ephemeral port, reported by bound_port()
   std::array<uint8_t, 32> ticket_key{};  // the key the signaling hub issues tickets with
-  Duration idle_timeout = seconds(60);
+  Duration idle_timeout = seconds(60);  // binds are fresh within min(30 s, idle_timeout / 2)
   double packets_per_second = 150;  // per participant, token bucket (RelayLimits)
   double burst_packets = 50;
   double bytes_per_second = 64 * 1024;
@@ -30,6 +31,9 @@ struct RelayConfig {
   std::size_t max_calls = 200'000;
   bool allow_loopback = false;  // on only in tests and the demo
   std::vector<std::string> own_addresses;  // the server's public addresses: refused as peers
+  // Also bind the bridge socket on 127.0.0.1:ephemeral (bridge_port()), for local
+  // bridges such as the TLS front that relay their clients' datagrams.
+  bool bridge = false;
 };
 
 // Counters since Start(). `received` counts datagrams; every one is either forwarded,
@@ -38,6 +42,7 @@ struct RelayStats {
   uint64_t received = 0;
   uint64_t forwarded = 0;
   uint64_t binds = 0;
+  uint64_t acks = 0;  // acks sent (only ever in answer to an accepted bind)
   std::array<uint64_t, kRelayDropReasonCount> dropped{};
   uint64_t calls = 0;  // calls in the table at the last batch
   uint64_t dropped_total() const;
@@ -60,21 +65,27 @@ class UdpRelay {
   void Stop();
 
   uint16_t bound_port() const { return bound_port_; }
+  // The bridge socket's port on 127.0.0.1 (0 unless config.bridge).
+  uint16_t bridge_port() const { return bridge_port_; }
   RelayStats stats() const;
 
  private:
   struct Loop;  // the thread's state: buffers and the session table (udp_relay.cc)
 
   void Run(Loop& loop);
+  // Receives and decides one batch from `socket`; false when it is drained.
+  bool HandleBatch(Loop& loop, RelaySocket socket);
 
   RelayConfig config_;
-  int socket_ = -1;
-  int socket_family_ = 0;
+  // Indexed by RelaySocket; -1 when not open.
+  std::array<int, kRelaySocketCount> sockets_{-1, -1};
+  std::array<int, kRelaySocketCount> families_{0, 0};
   int stop_fd_ = -1;
   uint16_t bound_port_ = 0;
+  uint16_t bridge_port_ = 0;
   std::thread thread_;
   // Published by the relay thread after every batch (relaxed: counters, not sync).
-  std::atomic<uint64_t> received_{0}, forwarded_{0}, binds_{0}, calls_{0};
+  std::atomic<uint64_t> received_{0}, forwarded_{0}, binds_{0}, acks_{0}, calls_{0};
   std::array<std::atomic<uint64_t>, kRelayDropReasonCount> dropped_{};
 };
 

@@ -343,7 +343,8 @@ void CallSession::MaybeStartMedia(CallActions& out) {
   state_ = CallState::kConnected;
   media_started_ = true;
   deadline_ = TimePoint::max();
-  out.emplace_back(StartMediaAction{std::move(*call_keys_), relay_->host, relay_->port, relay_->ticket, peer_});
+  out.emplace_back(StartMediaAction{std::move(*call_keys_), relay_->host, relay_->port, relay_->ticket, peer_,
+                                    relay_->hop_key, relay_->bind_key});
   call_keys_.reset();
 }
 

@@ -68,6 +68,8 @@ struct StartMediaAction {
   uint16_t relay_port = 0;
   std::vector<uint8_t> ticket;
   std::string peer;
+  std::vector<uint8_t> hop_key = {};   // the ticket's hop key (docs/protocol.md, "Relay (obfuscated UDP)")
+  std::vector<uint8_t> bind_key = {};  // the relay's bind key
 };
 struct StopMediaAction {};
 // A one-sentence notice that changes nothing (e.g. "approve the key first").

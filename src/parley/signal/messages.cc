@@ -119,6 +119,7 @@ constexpr BinarySize kCommitBytes{crypto::kCommitSize, crypto::kCommitSize};
 constexpr BinarySize kAcceptBytes{crypto::kAcceptSize, crypto::kAcceptSize};
 constexpr BinarySize kRevealBytes{crypto::kRevealSize, crypto::kRevealSize};
 constexpr BinarySize kTicketBytes{1, kMaxTicketBytes};
+constexpr BinarySize kRelayKeyBytes{32, 32};
 
 struct IntRange {
   int64_t min, max;
@@ -436,6 +437,8 @@ template <class V> void Describe(V& v, Relay& m) {
   v.Field("port", m.port);
   v.Field("ticket", m.ticket, kTicketBytes);
   v.Field("p2p", m.p2p);
+  v.Field("hop_key", m.hop_key, kRelayKeyBytes);
+  v.Field("bind_key", m.bind_key, kRelayKeyBytes);
 }
 template <class V> void Describe(V& v, PeerCandidates& m) {
   v.Field("call_id", m.call_id);

@@ -182,6 +182,10 @@ struct Relay {
   uint16_t port = 0;  // 1..65535
   std::vector<uint8_t> ticket;  // 1..kMaxTicketBytes, opaque to the client
   bool p2p = false;
+  // docs/protocol.md, "Relay (obfuscated UDP)": this ticket's hop key (32 bytes, only
+  // its holder and the relay know it) and the relay's bind key (32, every client's).
+  std::vector<uint8_t> hop_key = {};
+  std::vector<uint8_t> bind_key = {};
   bool operator==(const Relay&) const = default;
 };
 

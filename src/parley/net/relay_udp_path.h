@@ -1,0 +1,69 @@
+// The relay over obfuscated UDP as a PacketPath (kind kRelayUdp): RelayClientSession's
+// datagrams on a SharedUdpSocket (which the P2P path may share).
+// docs/protocol.md, "Relay (obfuscated UDP)", "Client behaviour".
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "parley/base/result.h"
+#include "parley/base/time.h"
+#include "parley/net/packet_path.h"
+#include "parley/net/relay_client_session.h"
+#include "parley/net/shared_udp_socket.h"
+#include "parley/net/udp_endpoint.h"
+
+namespace parley::net {
+
+// Resolves `host` (a numeric address or a DNS name, looked up on the caller's thread)
+// to the UDP endpoint of `port`. Errors are one sentence.
+Result<UdpEndpoint> ResolveUdpEndpoint(const std::string& host, uint16_t port);
+
+// Threads: PacketPath's (Send/Receive/Tick on the media thread; stats, ready, open,
+// kind, description from any). The socket is shared: its relay-sourced datagrams are
+// this path's, the rest wait for the P2P path.
+class RelayUdpPath final : public PacketPath {
+ public:
+  // Resolves the relay, opens a SharedUdpSocket of its family and sends the first bind.
+  static Result<std::unique_ptr<RelayUdpPath>> Open(const std::string& host, uint16_t port,
+                                                    RelayCredentials credentials, TimePoint ticket_received_at,
+                                                    TimePoint now, RelayClientSessionOptions options = {});
+  // On an existing socket (of the relay's family); sends the first bind.
+  RelayUdpPath(std::shared_ptr<SharedUdpSocket> socket, const UdpEndpoint& relay, RelayCredentials credentials,
+               TimePoint ticket_received_at, TimePoint now, RelayClientSessionOptions options = {});
+
+  Status Send(std::span<const uint8_t> sealed, TimePoint now) override;
+  std::optional<std::vector<uint8_t>> Receive(TimePoint now) override;
+  void Tick(TimePoint now) override;
+  int fd() const override { return socket_->fd(); }
+  bool ready() const override { return ready_.load(std::memory_order_relaxed); }
+  bool open() const override { return true; }  // UDP never knows it is dead; the path manager judges
+  PathKind kind() const override { return PathKind::kRelayUdp; }
+  std::string description() const override { return "relay-udp " + relay_.ToString(); }
+  PacketPathStats stats() const override;
+
+  // After a network change: rebind at once (binds until a new ack).
+  void RequestRebind() { session_.RequestRebind(); }
+  // The address the relay saw us at (from its latest ack); also on the socket.
+  std::optional<UdpEndpoint> reflexive_address() const { return socket_->reflexive_endpoint(); }
+  const std::shared_ptr<SharedUdpSocket>& socket() const { return socket_; }
+  const UdpEndpoint& relay_endpoint() const { return relay_; }
+
+ private:
+  void SendDatagram(const std::vector<uint8_t>& datagram);
+
+  std::shared_ptr<SharedUdpSocket> socket_;
+  const UdpEndpoint relay_;
+  RelayClientSession session_;
+  std::atomic<bool> ready_{false};
+  // Written by the media thread, read by stats() from any thread (relaxed counters).
+  std::atomic<uint64_t> packets_sent_{0}, bytes_sent_{0}, send_failures_{0}, packets_received_{0},
+      bytes_received_{0}, dropped_received_{0};
+};
+
+}  // namespace parley::net
