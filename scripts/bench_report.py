@@ -84,12 +84,14 @@ def main():
         check=True, capture_output=True, text=True).stdout)
     lines += [f"### UDP relay: {relay['calls']} calls, 50 packets/s each way, 100-byte payloads, on loopback", "",
               "Packets relayed per CPU-second of the relay process (`scripts/bench-relay`), all three "
-              "measured in the same run.", "",
-              "| relay | packets per CPU-second | loss |", "|---|---|---|"]
+              "measured in the same run" + (", each relay pinned to one core and the load to another"
+                                             if relay.get("pinned") else "") + "; parleyd's packets are "
+              "the obfuscated framing's (sealed packets as data, binds and acks).", "",
+              "| relay | packets per CPU-second | loss | relay core busy |", "|---|---|---|---|"]
     for name, label in [("parley", "parleyd's relay"), ("coturn", "coturn (reference)"),
                         ("floor", "bare recvmmsg/sendmmsg forwarder (kernel floor)")]:
         lines.append(f"| {label} | {relay[name]['pps_per_cpu_s'] / 1000:.0f}k | "
-                     f"{100 * relay[name]['loss']:.1f}% |")
+                     f"{100 * relay[name]['loss']:.1f}% | {100 * relay[name].get('cpu_share', 0):.0f}% |")
     lines.append("")
     check("relay ≥ 0.85 × kernel floor", relay["parley_vs_floor"] >= 0.85, f"{relay['parley_vs_floor']:.2f}")
     check("relay ≥ 1.3 × coturn", relay["parley_vs_coturn"] >= 1.3, f"{relay['parley_vs_coturn']:.2f}")
