@@ -125,5 +125,42 @@ TEST(RelayFramingTest, AckRoundTripTamperAndErrors) {
             "The datagram is not a relay ack for this ticket.");
 }
 
+TEST(RelayFramingTest, RelayNoncesAreDrawnAgainWhileTheyMatchAClassifierSignature) {
+  // A source whose first two draws would make the datagram look like Skype (byte 2 =
+  // 0x02) and Viber (bytes 2..3 = 03 00); the third is clean and is the one used.
+  int draws = 0;
+  auto source = [&](std::span<uint8_t> out) {
+    std::fill(out.begin(), out.end(), uint8_t{0x11});
+    if (draws == 0) out[2] = 0x02;
+    if (draws == 1) out[2] = 0x03, out[3] = 0x00;
+    out[0] = 0xC5;  // top bits are replaced by 01
+    ++draws;
+  };
+  const auto nonce = DrawRelayNonce(192, source);
+  EXPECT_EQ(draws, 3);
+  EXPECT_EQ(nonce[0], 0x45);
+  EXPECT_EQ(nonce[2], 0x11);
+
+  // Binds and acks made from drawn nonces never match, whatever the random bytes.
+  const Fixture f;
+  auto random = [](std::span<uint8_t> out) { randombytes_buf(out.data(), out.size()); };
+  for (int i = 0; i < 5000; ++i) {
+    std::vector<uint8_t> bind(RelayBindSize(0));
+    WriteRelayBind(f.keys(), f.ticket, f.hop_key, DrawRelayNonce(bind.size(), random), 1, {}, bind);
+    ASSERT_FALSE(crypto::MatchesClassifierSignature(bind));
+    std::vector<uint8_t> ack(crypto::kPaddingBuckets[1 + i % 4]);
+    WriteRelayAck(f.hop_key, DrawRelayNonce(ack.size(), random), RelayAckContents{}, ack);
+    ASSERT_FALSE(crypto::MatchesClassifierSignature(ack));
+  }
+}
+
+TEST(RelayFramingTest, ANonceSourceThatOnlyReturnsSignaturesIsABrokenInvariant) {
+  auto skype_forever = [](std::span<uint8_t> out) {
+    std::fill(out.begin(), out.end(), uint8_t{0x41});
+    out[2] = 0x02;
+  };
+  EXPECT_DEATH(DrawRelayNonce(192, skype_forever), "DPI classifier");
+}
+
 }  // namespace
 }  // namespace parley::net

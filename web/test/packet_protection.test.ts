@@ -7,6 +7,7 @@ import { PacketOpener } from '../src/protocol/crypto/packet_opener';
 import { PacketSealer } from '../src/protocol/crypto/packet_sealer';
 import { PADDING_BUCKETS, parsePaddingPolicy, sealedSize } from '../src/protocol/crypto/padding_policy';
 import { ReplayWindow } from '../src/protocol/crypto/replay_window';
+import { matchesClassifierSignature } from '../src/protocol/crypto/wire_shape';
 import { loadSodium } from '../src/protocol/sodium';
 
 beforeAll(async () => {
@@ -111,5 +112,41 @@ describe('ReplayWindow', () => {
     w.commit(100000n);
     expect(w.check(2000n)).toBe('too_old');
     expect(w.check(99999n)).toBe('new');
+  });
+});
+
+describe('wire shape', () => {
+  it('fires on each nDPI 4.2 signature and not on near misses', () => {
+    const d = (size: number, ...lead: number[]): Uint8Array => {
+      const out = new Uint8Array(size).fill(0x11);
+      out.set(lead);
+      return out;
+    };
+    expect(matchesClassifierSignature(d(64, 0x41, 0x11, 0x02))).toBe(true);
+    expect(matchesClassifierSignature(d(15, 0x41, 0x11, 0x02))).toBe(false);
+    expect(matchesClassifierSignature(d(192, 0x41, 0x11, 0x03, 0x00))).toBe(true);
+    expect(matchesClassifierSignature(d(192, 0x41, 0x11, 0x03, 0x01))).toBe(false);
+    expect(matchesClassifierSignature(d(96, 0x41, 0x11, 0x01, 0x00, 0x05, 0x00))).toBe(true);
+    expect(matchesClassifierSignature(d(20, 0x41, 0x11, 0x09, 0x00))).toBe(true);
+    expect(matchesClassifierSignature(d(21, 0x41, 0x11, 0x09, 0x00))).toBe(false);
+    expect(matchesClassifierSignature(d(34, 0x41, 0x11, 0x1b, 0x00))).toBe(true);
+    expect(matchesClassifierSignature(d(80, 0x5d))).toBe(true);
+    expect(matchesClassifierSignature(d(80, 0x60))).toBe(false);
+    expect(matchesClassifierSignature(d(376, 0x47))).toBe(true);
+    expect(matchesClassifierSignature(d(377, 0x47))).toBe(false);
+    expect(matchesClassifierSignature(d(64, 0x41), 64)).toBe(false);
+  });
+
+  it('no sealed packet matches, all open, counters skip only where a packet was sealed again', () => {
+    const sealer = new PacketSealer(keys, 0);
+    const opener = new PacketOpener(keys);
+    const count = 3000;
+    for (let i = 0; i < count; ++i) {
+      const packet = sealer.seal(utf8(`packet ${i}`), 0);
+      expect(matchesClassifierSignature(packet)).toBe(false);
+      expect(new TextDecoder().decode(opener.open(packet).content)).toBe(`packet ${i}`);
+    }
+    expect(sealer.nextCounter).toBe(BigInt(count + sealer.signatureRedraws));
+    expect(sealer.signatureRedraws).toBeGreaterThan(0);
   });
 });

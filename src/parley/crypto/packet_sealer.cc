@@ -9,6 +9,7 @@
 #include "parley/base/check.h"
 #include "parley/crypto/header_protection.h"
 #include "parley/crypto/sodium_setup.h"
+#include "parley/crypto/wire_shape.h"
 
 namespace parley::crypto {
 
@@ -27,6 +28,20 @@ Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, Tim
   if (!sealed_size.ok()) return sealed_size.error();
   PARLEY_CHECK_MSG(out.size() >= *sealed_size, "output buffer too small for the sealed packet");
 
+  // Wire shape (docs/protocol.md, "Sealed packet"): a packet whose leading bytes would
+  // match a DPI classifier's signature is sealed again under the next counter. The
+  // receiver never notices the skipped counter (its replay window accepts gaps, and
+  // loss is counted on media sequence numbers), and no counter is used twice.
+  for (;;) {
+    auto counter = TakeCounter(now);
+    if (!counter.ok()) return counter.error();
+    SealWithCounter(content, *counter, *sealed_size, out);
+    if (!MatchesClassifierSignature(out.first(*sealed_size))) return *sealed_size;
+    ++signature_redraws_;
+  }
+}
+
+Result<uint64_t> PacketSealer::TakeCounter(TimePoint now) {
   // Ratchet: by count when the counter enters the next epoch, by time by jumping the
   // counter to the next epoch's first value. Either way the counter only grows.
   const int bits = schedule_.counter_bits;
@@ -36,16 +51,19 @@ Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, Tim
     if (ratchet_.epoch() == last_epoch) return Error{"packet counter exhausted; the call must start again"};
     next_counter_ = (ratchet_.epoch() + 1) << bits;
   }
+  if (next_counter_ >= kCounterLimit) {
+    return Error{"packet counter exhausted; the call must start again"};
+  }
   if ((next_counter_ >> bits) != ratchet_.epoch()) {
     ratchet_.AdvanceTo(next_counter_ >> bits);
     epoch_started_ = now;
   }
-  if (next_counter_ >= kCounterLimit) {
-    return Error{"packet counter exhausted; the call must start again"};
-  }
-  const uint64_t counter = next_counter_;
+  return next_counter_++;
+}
 
-  const std::size_t padded_size = *sealed_size - kSealedHeaderSize - kSealedTagSize;
+void PacketSealer::SealWithCounter(std::span<const uint8_t> content, uint64_t counter, std::size_t sealed_size,
+                                   std::span<uint8_t> out) {
+  const std::size_t padded_size = sealed_size - kSealedHeaderSize - kSealedTagSize;
   uint8_t* plaintext = out.data() + kSealedHeaderSize;
   if (!content.empty()) std::memcpy(plaintext, content.data(), content.size());
   PadInPlace(std::span<uint8_t>(plaintext, padded_size), content.size(), padded_size);
@@ -63,9 +81,6 @@ Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, Tim
   // The first byte on the wire is 01xxxxxx (docs/protocol.md, "Sealed packet"): the
   // counter's top two bits are zero, so the opener can restore them.
   out[0] = static_cast<uint8_t>(kMaskedFirstByteFixedBits | (out[0] & 0x3F));
-
-  ++next_counter_;
-  return *sealed_size;
 }
 
 Result<std::vector<uint8_t>> PacketSealer::Seal(std::span<const uint8_t> content, TimePoint now) {

@@ -27,7 +27,9 @@ class PacketSealer {
                RatchetSchedule schedule = {});
 
   // Writes the sealed packet to `out` (which must not overlap `content` and must hold
-  // padding().SealedSize(content.size()) bytes) and returns its size. Fails only if
+  // padding().SealedSize(content.size()) bytes) and returns its size. The packet never
+  // matches crypto::MatchesClassifierSignature (wire_shape.h): one that would is sealed
+  // again under the next counter (about 1 packet in 250). Fails only if
   // the content does not fit the padding policy (or, after 2^64 packets, never in
   // practice, when the counter is exhausted).
   Result<std::size_t> SealInto(std::span<const uint8_t> content, TimePoint now, std::span<uint8_t> out);
@@ -36,13 +38,21 @@ class PacketSealer {
   const PaddingPolicy& padding() const { return padding_; }
   uint64_t next_counter() const { return next_counter_; }
   uint64_t epoch() const { return ratchet_.epoch(); }
+  // Packets sealed again because their leading bytes matched a classifier signature.
+  uint64_t signature_redraws() const { return signature_redraws_; }
 
  private:
+  // The next counter to use (moving to its epoch's keys), or an error when exhausted.
+  Result<uint64_t> TakeCounter(TimePoint now);
+  void SealWithCounter(std::span<const uint8_t> content, uint64_t counter, std::size_t sealed_size,
+                       std::span<uint8_t> out);
+
   KeyRatchet ratchet_;
   Secret<32> header_key_;
   PaddingPolicy padding_;
   RatchetSchedule schedule_;
   uint64_t next_counter_ = 0;
+  uint64_t signature_redraws_ = 0;
   TimePoint epoch_started_;
 };
 

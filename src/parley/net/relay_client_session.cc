@@ -61,9 +61,8 @@ std::vector<uint8_t> RelayClientSession::MakeBind(std::span<const uint8_t> seale
   uint64_t elapsed_ms = since_ticket > 0 ? static_cast<uint64_t>(since_ticket) : 0;
   // Strictly growing, so the relay accepts each bind once and never a replay of it.
   if (any_bind_made_) elapsed_ms = std::max(elapsed_ms, last_bind_elapsed_ms_ + 1);
-  std::array<uint8_t, kRelayNonceSize> nonce;
-  nonce_source_(nonce);
   std::vector<uint8_t> datagram(RelayBindSize(sealed.size()));
+  const auto nonce = DrawRelayNonce(datagram.size(), nonce_source_);
   WriteRelayBind(bind_keys_, credentials_.ticket, credentials_.hop_key, nonce, elapsed_ms, sealed, datagram);
   any_bind_made_ = true;
   last_bind_at_ = now;

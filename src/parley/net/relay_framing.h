@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <span>
 
+#include "parley/base/check.h"
 #include "parley/base/result.h"
 #include "parley/crypto/padding_policy.h"
 #include "parley/crypto/secret.h"
+#include "parley/crypto/wire_shape.h"
 
 namespace parley::net {
 
@@ -104,7 +106,26 @@ struct RelayAckContents {
 void WriteRelayAck(const crypto::Secret<32>& hop_key, std::span<const uint8_t, kRelayNonceSize> nonce,
                    const RelayAckContents& ack, std::span<uint8_t> out);
 
+// Draws a nonce for a bind or an ack of `datagram_size` bytes: 24 bytes from `draw`,
+// the first byte's top bits set to 01, drawn again while the datagram's leading bytes
+// (the nonce's) would match crypto::MatchesClassifierSignature (about 1 in 250 draws).
+// `draw` fills its span with random bytes; a source that keeps returning matching
+// bytes is a broken invariant (checked after 64 draws).
+template <typename Draw>
+std::array<uint8_t, kRelayNonceSize> DrawRelayNonce(std::size_t datagram_size, Draw&& draw);
+
 // Opens an ack; errors are one sentence (wrong size, not authentic, bad family).
 Result<RelayAckContents> OpenRelayAck(const crypto::Secret<32>& hop_key, std::span<const uint8_t> datagram);
+
+template <typename Draw>
+std::array<uint8_t, kRelayNonceSize> DrawRelayNonce(std::size_t datagram_size, Draw&& draw) {
+  std::array<uint8_t, kRelayNonceSize> nonce;
+  for (int attempt = 0;; ++attempt) {
+    PARLEY_CHECK_MSG(attempt < 64, "the nonce source keeps returning bytes a DPI classifier would name");
+    draw(std::span<uint8_t>(nonce));
+    nonce[0] = static_cast<uint8_t>(kFirstByteFixedBits | (nonce[0] & kFirstByteRandomMask));
+    if (!crypto::MatchesClassifierSignature(nonce, datagram_size)) return nonce;
+  }
+}
 
 }  // namespace parley::net

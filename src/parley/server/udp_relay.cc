@@ -289,9 +289,9 @@ bool UdpRelay::HandleBatch(Loop& loop, RelaySocket socket) {
       ack.elapsed_ms = decision.ack_elapsed_ms;
       ack.ip = address->ip();
       ack.port = address->port();
-      std::array<uint8_t, net::kRelayNonceSize> nonce;
-      randombytes_buf(nonce.data(), nonce.size());
       const std::size_t ack_size = AckSize(datagram.size());
+      const auto nonce = net::DrawRelayNonce(
+          ack_size, [](std::span<uint8_t> bytes) { randombytes_buf(bytes.data(), bytes.size()); });
       net::WriteRelayAck(hop_key, nonce, ack, std::span<uint8_t>(loop.acks[i].data(), ack_size));
       queue(from, loop.acks[i].data(), ack_size, true);
     }

@@ -7,6 +7,7 @@ import type { DirectionKeys } from './call_keys';
 import { HEADER_SAMPLE_SIZE, headerMask, packetNonce } from './header_protection';
 import { DEFAULT_SCHEDULE, KeyRatchet, type RatchetSchedule } from './key_ratchet';
 import { type PaddingPolicy, SEALED_HEADER_SIZE, SEALED_TAG_SIZE, pad, sealedSize } from './padding_policy';
+import { matchesClassifierSignature } from './wire_shape';
 
 // Counters stay below 2^62: the top two counter bits carry the first byte's 01.
 const COUNTER_LIMIT = 1n << 62n;
@@ -18,6 +19,7 @@ export class PacketSealer {
   private readonly headerKey: Bytes;
   private nextCounterValue = 0n;
   private epochStartedMs: number;
+  private signatureRedrawsValue = 0;
 
   constructor(keys: DirectionKeys, nowMs: number, readonly padding: PaddingPolicy = { mode: 'buckets' },
     private readonly schedule: RatchetSchedule = DEFAULT_SCHEDULE) {
@@ -32,11 +34,24 @@ export class PacketSealer {
   get epoch(): bigint {
     return this.ratchet.epoch;
   }
+  // Packets sealed again because their leading bytes matched a classifier signature.
+  get signatureRedraws(): number {
+    return this.signatureRedrawsValue;
+  }
 
   // Throws only if the content does not fit the padding policy (or the counter is
-  // exhausted after 2^64 packets).
+  // exhausted after 2^64 packets). A packet whose leading bytes would match a DPI
+  // classifier's signature (wire_shape.ts) is sealed again under the next counter.
   seal(content: Bytes, nowMs: number): Bytes {
     const size = sealedSize(this.padding, content.length);
+    for (;;) {
+      const packet = this.sealOnce(content, size, nowMs);
+      if (!matchesClassifierSignature(packet)) return packet;
+      ++this.signatureRedrawsValue;
+    }
+  }
+
+  private sealOnce(content: Bytes, size: number, nowMs: number): Bytes {
     const bits = BigInt(this.schedule.counterBits);
     const inEpochMask = (1n << bits) - 1n;
     const lastEpoch = (COUNTER_LIMIT - 1n) >> bits;
