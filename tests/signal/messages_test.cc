@@ -91,6 +91,9 @@ std::vector<Message> Samples() {
       Candidates{20, call, {Endpoint("192.168.1.20:51000")}},
       Candidates{std::nullopt, call,
                  std::vector<net::UdpEndpoint>(net::kMaxCandidates, Endpoint("[2001:db8::1]:9"))},
+      PathTest{21},
+      PathTestTickets{21, call, "relay.example", 443, Bytes(73, 1), Bytes(32, 2), Bytes(73, 3), Bytes(32, 4),
+                      Bytes(32, 5)},
   };
 }
 

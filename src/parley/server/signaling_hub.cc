@@ -105,7 +105,8 @@ SignalingHub::SignalingHub(Store& store, const RelayTicketIssuer& tickets, HubCo
       challenge_source_(std::span<const uint8_t, 32>(challenge_seed)),
       auth_limiter_(config_.auth_per_ip),
       invite_limiter_(config_.invites_per_caller),
-      message_limiter_(config_.messages_per_connection) {
+      message_limiter_(config_.messages_per_connection),
+      path_test_limiter_(config_.path_tests_per_user) {
   PARLEY_CHECK_MSG(!config_.server_name.empty() && config_.server_name.size() <= 255,
                    "HubConfig.server_name must be 1..255 bytes");
   PARLEY_CHECK_MSG(!config_.relay_host.empty() && config_.relay_host.size() <= signal::kMaxHostBytes &&
@@ -232,6 +233,8 @@ void SignalingHub::Handle(Out& out, ConnectionId id, Session& s, const Message& 
           OnHangup(out, id, s, m, now);
         } else if constexpr (std::is_same_v<T, signal::Candidates>) {
           OnCandidates(out, id, s, m);
+        } else if constexpr (std::is_same_v<T, signal::PathTest>) {
+          OnPathTest(out, id, s, m, now);
         } else if constexpr (std::is_same_v<T, signal::ContactsAdd>) {
           OnContactsChange(out, id, s, m.id, m.user, /*contact=*/true, /*add=*/true);
         } else if constexpr (std::is_same_v<T, signal::ContactsRemove>) {
@@ -544,6 +547,36 @@ void SignalingHub::OnAccept(Out& out, ConnectionId id, Session& s, const signal:
                        std::move(ticket), call->p2p_allowed, {hop_key.data(), hop_key.data() + hop_key.size()},
                        {bind_key.begin(), bind_key.end()}});
   }
+}
+
+void SignalingHub::OnPathTest(Out& out, ConnectionId id, Session& s, const signal::PathTest& m, HubTime now) {
+  if (!path_test_limiter_.Allow(s.user, now.steady)) {
+    return SendError(out, id, m.id, ErrorCode::kRateLimited,
+                     "Too many path tests in a short time; wait a minute and run the test again.");
+  }
+  // A call id nobody else holds: the relay forwards only between the two tickets of
+  // it, and both go to this session, so the test can reach no one else. Nothing is
+  // stored: the test call is not in calls_ and never in the call log.
+  signal::CallId call_id{};
+  challenge_source_.Fill(call_id);
+  const int64_t expires =
+      now.unix_ms / 1000 +
+      std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(config_.path_test_ticket_lifetime).count());
+  signal::PathTestTickets reply;
+  reply.id = m.id;
+  reply.call_id = call_id;
+  reply.host = config_.relay_host;
+  reply.port = config_.relay_port;
+  for (uint8_t participant : {uint8_t{0}, uint8_t{1}}) {
+    auto ticket = tickets_.Issue(RelayTicketClaims{call_id, participant, expires, now.unix_ms});
+    const crypto::Secret<32> hop_key = tickets_.HopKey(ticket);
+    std::vector<uint8_t> hop(hop_key.data(), hop_key.data() + hop_key.size());
+    (participant == 0 ? reply.ticket_0 : reply.ticket_1) = std::move(ticket);
+    (participant == 0 ? reply.hop_key_0 : reply.hop_key_1) = std::move(hop);
+  }
+  const std::array<uint8_t, 32>& bind_key = tickets_.bind_key();
+  reply.bind_key.assign(bind_key.begin(), bind_key.end());
+  Send(out, id, reply);
 }
 
 bool SignalingHub::AllowsP2P(const std::string& user, const std::string& other) {

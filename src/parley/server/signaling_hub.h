@@ -50,6 +50,9 @@ struct HubConfig {
   RateLimit auth_per_ip{10, seconds(6)};            // register + login attempts
   RateLimit invites_per_caller{5, seconds(12)};     // invites that pass the in-call checks
   RateLimit messages_per_connection{40, milliseconds(50)};
+  // path_test (`parley doctor`): one run asks for three pairs.
+  RateLimit path_tests_per_user{6, seconds(20)};
+  Duration path_test_ticket_lifetime = seconds(60);
 };
 
 // Not thread-safe: the web front calls every method from one strand. Sessions and
@@ -136,6 +139,8 @@ class SignalingHub {
   void OnCancel(Out& out, ConnectionId id, Session& s, const signal::Cancel& m, HubTime now);
   void OnHangup(Out& out, ConnectionId id, Session& s, const signal::Hangup& m, HubTime now);
   void OnCandidates(Out& out, ConnectionId id, Session& s, const signal::Candidates& m);
+  // Two tickets of a fresh test call id, both to this session; no call, no log, no ring.
+  void OnPathTest(Out& out, ConnectionId id, Session& s, const signal::PathTest& m, HubTime now);
   void OnContactsChange(Out& out, ConnectionId id, Session& s, signal::RequestId request,
                         const std::string& other, bool contact, bool add);
   void OnSettings(Out& out, ConnectionId id, Session& s, const signal::Settings& m);
@@ -171,6 +176,7 @@ class SignalingHub {
   RateLimiter auth_limiter_;
   RateLimiter invite_limiter_;
   RateLimiter message_limiter_;
+  RateLimiter path_test_limiter_;  // per user
 
   std::map<ConnectionId, Session> sessions_;
   std::unordered_map<std::string, ConnectionId> online_;  // logged-in user -> connection

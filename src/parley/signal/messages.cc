@@ -459,6 +459,16 @@ template <class V> void Describe(V& v, CurrentSettings& m) {
   v.Field("p2p", m.p2p);
 }
 template <class V> void Describe(V& v, CallHistory& m) { v.Field("calls", m.calls); }
+template <class V> void Describe(V& v, PathTestTickets& m) {
+  v.Field("call_id", m.call_id);
+  v.Field("host", m.host, kHostSize);
+  v.Field("port", m.port);
+  v.Field("ticket_0", m.ticket_0, kTicketBytes);
+  v.Field("hop_key_0", m.hop_key_0, kRelayKeyBytes);
+  v.Field("ticket_1", m.ticket_1, kTicketBytes);
+  v.Field("hop_key_1", m.hop_key_1, kRelayKeyBytes);
+  v.Field("bind_key", m.bind_key, kRelayKeyBytes);
+}
 template <class V> void Describe(V& v, Register& m) {
   v.Field("user", m.user, kNameSize);
   v.Field("device", m.device, kNameSize);
@@ -501,6 +511,7 @@ template <class V> void Describe(V& v, Settings& m) {
   v.Field("p2p", m.p2p);
 }
 template <class V> void Describe(V& v, History& m) { v.Field("limit", m.limit, kHistoryLimitRange); }
+template <class V> void Describe(V&, PathTest&) {}
 template <class V> void Describe(V& v, Candidates& m) {
   v.Field("call_id", m.call_id);
   v.Field("candidates", m.candidates);

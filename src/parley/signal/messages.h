@@ -245,6 +245,24 @@ struct CallHistory {
   bool operator==(const CallHistory&) const = default;
 };
 
+// To a client that sent `path_test`: two relay tickets of one fresh test call
+// (participants 0 and 1, both for this client, short-lived), so it can bind both ends
+// from different paths and send itself packets through the relay (docs/protocol.md,
+// "Path self-test"). The test call never rings anyone and is never logged.
+struct PathTestTickets {
+  static constexpr std::string_view kType = "path_test_tickets";
+  RequestId id;
+  CallId call_id{};
+  std::string host;  // 1..255 bytes, as in `relay`
+  uint16_t port = 0;  // 1..65535
+  std::vector<uint8_t> ticket_0;   // participant 0's ticket, 1..kMaxTicketBytes
+  std::vector<uint8_t> hop_key_0;  // its hop key, 32 bytes
+  std::vector<uint8_t> ticket_1;   // participant 1's
+  std::vector<uint8_t> hop_key_1;
+  std::vector<uint8_t> bind_key;   // the relay's bind key, 32 bytes
+  bool operator==(const PathTestTickets&) const = default;
+};
+
 // --- Client to server -------------------------------------------------------------
 
 // Creates the account `user` with its first device, and logs in.
@@ -398,13 +416,21 @@ struct Candidates {
   bool operator==(const Candidates&) const = default;
 };
 
+// Asks for a pair of test tickets (path_test_tickets) to check which media paths work
+// from this network (`parley doctor`); rate-limited per account.
+struct PathTest {
+  static constexpr std::string_view kType = "path_test";
+  RequestId id;
+  bool operator==(const PathTest&) const = default;
+};
+
 using Message =
     std::variant<Hello, Welcome, ErrorReply, OkReply, Route, Incoming, Ringing, Accepted, Revealed,
                  Relay, PeerCandidates, Ended, Presence, ContactList, BlockList, CurrentSettings,
-                 CallHistory,  //
+                 CallHistory, PathTestTickets,  //
                  Register, Login, DeleteAccount, Invite, Offer, Accept, Reveal, Decline, Cancel,
                  Hangup, ContactsAdd, ContactsRemove, ContactsList, BlockUser, UnblockUser, Blocks,
-                 Settings, History, Candidates>;
+                 Settings, History, Candidates, PathTest>;
 
 // Strict: the text must be at most kMaxMessageBytes, one JSON object nested at most
 // kMaxNestingDepth deep, with no duplicate keys, a known "type", exactly that type's
@@ -421,7 +447,7 @@ std::string SerializeMessage(const Message& message);
 
 std::string_view MessageType(const Message& message);
 RequestId MessageId(const Message& message);
-bool IsClientMessage(const Message& message);  // sent by clients (register ... history)
+bool IsClientMessage(const Message& message);  // sent by clients (register ... path_test)
 
 // What can be read of a message ParseMessage refused, so the error reply can echo the
 // id and say whether the type was unknown: `id` if the text is within the limits, is
