@@ -1,6 +1,6 @@
 // parley: the command-line client. Argument parsing and wiring only; the work is in
-// src/parley. Calls and accounts (client_commands.cc), `parley lab` (a call over a
-// simulated network) and `parley score`.
+// src/parley. Calls and accounts (client_commands.cc), `parley doctor`
+// (doctor_command.cc), `parley lab` (a call over a simulated network) and `parley score`.
 #include <cstdio>
 #include <map>
 #include <string>
@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client_commands.h"
+#include "doctor_command.h"
 #include "parley/call/media_lab.h"
 #include "parley/media/quality_score.h"
 #include "parley/media/wav_file.h"
@@ -230,6 +231,11 @@ int main(int argc, char** argv) {
   auto* delete_cmd = app.add_subcommand("delete-account", "Delete your account on the server");
   delete_cmd->add_flag("--yes", delete_yes, "really delete it");
 
+  parley::app::DoctorOptions doctor;
+  auto* doctor_cmd = app.add_subcommand("doctor", "What works from this network: tries each way of reaching the "
+                                                  "server and says what calls will use");
+  doctor_cmd->add_flag("--json", doctor.json, "print the findings as JSON");
+
   CLI11_PARSE(app, argc, argv);
 
   if (*init_cmd) return parley::app::RunInit(common, init);
@@ -243,6 +249,7 @@ int main(int argc, char** argv) {
   if (*settings_cmd) return parley::app::RunSettings(common, who_may_call, p2p);
   if (*verify_cmd) return parley::app::RunVerify(common, verify_name, verify_confirm);
   if (*delete_cmd) return parley::app::RunDeleteAccount(common, delete_yes);
+  if (*doctor_cmd) return parley::app::RunDoctor(common, doctor);
 
   if (*lab_cmd) {
     if (list_networks) {

@@ -354,6 +354,8 @@ Json SignalingVectors() {
       R"({"type":"settings"})",
       R"({"type":"history","id":17,"limit":20})",
       R"({"type":"history"})",
+      R"({"type":"path_test","id":21})",
+      R"({"type":"path_test_tickets","id":21,"call_id":")" + call_id + R"(","host":"127.0.0.1","port":8443,"ticket_0":")" + B64(Sequence(0x06, 73)) + R"(","hop_key_0":")" + key32 + R"(","ticket_1":")" + B64(Sequence(0x07, 73)) + R"(","hop_key_1":")" + key32 + R"(","bind_key":")" + key32 + R"("})",
   };
   Json valid = Json::array();
   for (const auto& input : inputs) {

@@ -64,6 +64,10 @@ const SCHEMA = {
   block_list: [['users', { k: 'names' }]],
   current_settings: [['who_may_call', en(AUDIENCES)], ['p2p', en(AUDIENCES)]],
   call_history: [['calls', { k: 'records' }]],
+  path_test_tickets: [['call_id', callId], ['host', { k: 'text', min: 1, max: 255 }],
+    ['port', { k: 'int', min: 1, max: 65535 }], ['ticket_0', { k: 'binary', min: 1, max: 512 }],
+    ['hop_key_0', { k: 'binary', min: 32, max: 32 }], ['ticket_1', { k: 'binary', min: 1, max: 512 }],
+    ['hop_key_1', { k: 'binary', min: 32, max: 32 }], ['bind_key', { k: 'binary', min: 32, max: 32 }]],
   register: [['user', name], ['device', name], ['identity_key', bin(32)], ['signature', bin(64)]],
   login: [['user', name], ['device', name], ['signature', bin(64)]],
   delete_account: [['signature', bin(64)]],
@@ -83,12 +87,13 @@ const SCHEMA = {
   settings: [['who_may_call', optEnum(AUDIENCES)], ['p2p', optEnum(AUDIENCES)]],
   history: [['limit', { k: 'int', min: 1, max: 100, optional: true, fallback: 20 }]],
   candidates: [['call_id', callId], ['candidates', { k: 'addresses' }]],
+  path_test: [],
 } as const satisfies Record<string, ReadonlyArray<readonly [string, Kind]>>;
 
 // Types sent by clients (the rest are server to client).
 export const CLIENT_TYPES: ReadonlySet<string> = new Set(['register', 'login', 'delete_account', 'invite', 'offer',
   'accept', 'reveal', 'decline', 'cancel', 'hangup', 'contacts_add', 'contacts_remove', 'contacts_list', 'block',
-  'unblock', 'blocks', 'settings', 'history', 'candidates']);
+  'unblock', 'blocks', 'settings', 'history', 'candidates', 'path_test']);
 
 // --- Types derived from the table -------------------------------------------------
 
