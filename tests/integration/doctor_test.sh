@@ -60,7 +60,7 @@ echo "ok: open network: $(field "$work/open.json" '", ".join("%s %s %s ms" % (q[
 # The plain-words form says the same.
 set +e; p doctor > "$work/open.txt" 2>&1; rc=$?; set -e
 [[ $rc == 0 ]] || fail "plain doctor exited $rc: $(cat "$work/open.txt")"
-grep -q '^relay-udp   works:' "$work/open.txt" || fail "plain text: $(cat "$work/open.txt")"
+grep -Eq "^relay-udp +works:" "$work/open.txt" || fail "plain text: $(cat "$work/open.txt")"
 grep -q '^Calls will use: ' "$work/open.txt" || fail "plain text: $(cat "$work/open.txt")"
 
 # 2. The relay's public UDP port points at a closed port: UDP blocked, TLS recommended.

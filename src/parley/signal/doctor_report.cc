@@ -124,29 +124,34 @@ int DoctorExitCode(const DoctorFacts& facts) { return PreferredPath(facts) ? 0 :
 
 std::string FormatDoctorText(const DoctorFacts& facts) {
   std::string out;
+  // One column of labels, wide enough for the longest path name.
+  std::size_t width = 12;
+  for (const RelayPathCheck& check : facts.relay_paths) width = std::max(width, check.name.size() + 2);
+  auto label = [width](std::string_view name) { return fmt::format("{:<{}}", name, width); };
   const SignalingCheck& sig = facts.signaling;
   if (sig.reachable && sig.logged_in) {
-    out += fmt::format("signaling   works: {} over TLS, certificate matches the pin, connected in {:.0f} ms\n",
-                       sig.server, sig.connect_ms);
+    out += fmt::format("{}works: {} over TLS, certificate matches the pin, connected in {:.0f} ms\n",
+                       label("signaling"), sig.server, sig.connect_ms);
   } else if (sig.reachable) {
-    out += fmt::format("signaling   reached {} but the login failed: {}\n", sig.server, sig.error);
+    out += fmt::format("{}reached {} but the login failed: {}\n", label("signaling"), sig.server, sig.error);
   } else {
-    out += fmt::format("signaling   does not work: {}\n", sig.error);
+    out += fmt::format("{}does not work: {}\n", label("signaling"), sig.error);
   }
   for (const RelayPathCheck& check : facts.relay_paths) {
-    out += fmt::format("{:<11} {}\n", check.name, DescribePath(check));
+    out += label(check.name) + DescribePath(check) + "\n";
   }
   if (facts.nat.mapped) {
     const bool nat = BehindNat(facts.nat).value_or(false);
-    out += fmt::format("address     the relay sees you at {}{}\n", *facts.nat.mapped,
+    out += fmt::format("{}the relay sees you at {}{}\n", label("address"), *facts.nat.mapped,
                        nat ? " (behind NAT: direct calls need hole punching)" : " (no NAT)");
     if (auto predictable = PredictableMapping(facts.nat); predictable && nat) {
-      out += *predictable ? "            your NAT keeps ports predictable: hole punching should work\n"
-                          : "            your NAT changes ports per socket: hole punching may fail, the relay will carry the call\n";
+      out += label("") + (*predictable ? "your NAT keeps ports predictable: hole punching should work\n"
+                                       : "your NAT changes ports per socket: hole punching may fail, the relay will "
+                                         "carry the call\n");
     }
   }
   if (!facts.p2p_setting.empty()) {
-    out += fmt::format("p2p         your setting: {}{}\n", facts.p2p_setting,
+    out += fmt::format("{}your setting: {}{}\n", label("p2p"), facts.p2p_setting,
                        facts.p2p_setting == "nobody" ? " (calls always go through the relay)"
                                                      : " (direct calls with people it allows, when they allow it too)");
   }
