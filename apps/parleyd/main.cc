@@ -79,6 +79,9 @@ int Run(const ServerConfig& config_in) {
   std::copy(ticket_key->data(), ticket_key->data() + 32, relay_config.ticket_key.begin());
   relay_config.max_calls = static_cast<size_t>(config.relay_max_calls);
   relay_config.allow_loopback = config.allow_loopback;
+  // The TLS front bridges media-over-TLS clients to the relay through this loopback
+  // socket, so a call still connects where UDP is blocked (docs/protocol.md, "Media over TLS").
+  relay_config.bridge = true;
   UdpRelay relay(relay_config);
   if (auto started = relay.Start(); !started) return Fail(kExitRuntime, started.error().message);
 
@@ -107,6 +110,9 @@ int Run(const ServerConfig& config_in) {
   options.max_message_bytes = static_cast<size_t>(config.max_message_bytes);
   options.max_connections = config.max_connections;
   options.max_connections_per_ip = config.max_connections_per_ip;
+  // Media over TLS: tickets verify under the same key the relay checks them with.
+  options.media_tickets = &tickets;
+  options.relay_bridge_port = relay.bridge_port();
   auto front = WebFront::Start(ioc, *certificate, sink, options);
   if (!front) {
     relay.Stop();
@@ -145,12 +151,14 @@ int Run(const ServerConfig& config_in) {
       "  web_front: %s (TLS; the decoy site for browsers)\n"
       "  websocket: wss://%s%s\n"
       "  relay: udp %s (clients are told %s)\n"
+      "  media_over_tls: on the web front (bridged to the relay at 127.0.0.1:%u)\n"
       "  certificate_sha256: %s (%s)\n"
       "  join: %s\n"
       "  data: %s\n",
       HostPort(config.listen_host, port).c_str(), HostPort(config.server_name, port).c_str(),
       config.websocket_path.c_str(), HostPort(config.listen_host, relay.bound_port()).c_str(),
-      HostPort(relay_host, hub_config.relay_port).c_str(), certificate->fingerprint_sha256().c_str(),
+      HostPort(relay_host, hub_config.relay_port).c_str(), static_cast<unsigned>(relay.bridge_port()),
+      certificate->fingerprint_sha256().c_str(),
       certificate->generated()          ? "self-signed, generated now: clients pin this"
       : config.certificate_file.empty() ? "self-signed, from the data directory: clients pin this"
                                         : config.certificate_file.c_str(),
