@@ -1,5 +1,6 @@
 // CallSession: every state transition of both roles, the identity-key checks, the
-// set-up timeouts and every sentence a call can end with.
+// set-up timeouts, every sentence a call can end with, and the P2P candidate exchange
+// (only after accept, only when `relay` says p2p, never when one's own setting is nobody).
 #include "parley/signal/call_session.h"
 
 #include <gtest/gtest.h>
@@ -34,10 +35,10 @@ const T* Sent(const CallActions& actions) {
 }
 
 struct Party {
-  Party(std::string user, std::string device, uint8_t seed)
+  Party(std::string user, std::string device, uint8_t seed, Audience own_p2p = Audience::kNobody)
       : identity(crypto::IdentityKey::FromSeed(Seed(seed))),
         keys(uint64_t{seed}),
-        session({.user = user, .device = device}, identity, store, keys) {}
+        session({.user = user, .device = device, .own_p2p = own_p2p}, identity, store, keys) {}
   crypto::IdentityKey identity;
   crypto::IdentityStore store;
   crypto::SeededKeySource keys;
@@ -46,7 +47,8 @@ struct Party {
 
 class CallSessionTest : public ::testing::Test {
  protected:
-  CallSessionTest() : alice("alice", "phone", 1), bob("bob", "laptop", 2) {}
+  explicit CallSessionTest(Audience alice_p2p = Audience::kNobody, Audience bob_p2p = Audience::kNobody)
+      : alice("alice", "phone", 1, alice_p2p), bob("bob", "laptop", 2, bob_p2p) {}
 
   // Alice calls bob up to the point where bob's device rings.
   void Ring() {
@@ -74,7 +76,7 @@ class CallSessionTest : public ::testing::Test {
   }
 
   // Bob answers; alice reveals; both get tickets. Returns both StartMedia fingerprints.
-  void Connect() {
+  void Connect(bool relay_p2p = false) {
     Ring();
     auto b = bob.session.Accept(now);
     const Accept* accept = Sent<Accept>(b);
@@ -84,11 +86,11 @@ class CallSessionTest : public ::testing::Test {
     ASSERT_NE(Sent<Reveal>(a), nullptr);
     const std::vector<uint8_t> reveal_key = Sent<Reveal>(a)->key;
     EXPECT_EQ(Find<StartMediaAction>(a), nullptr);  // no ticket yet
-    auto a2 = alice.session.OnMessage(Relay{{}, call_id, "127.0.0.1", 5000, {0}}, now);
+    auto a2 = alice.session.OnMessage(Relay{{}, call_id, "127.0.0.1", 5000, {0}, relay_p2p}, now);
     const StartMediaAction* alice_media = Find<StartMediaAction>(a2);
     ASSERT_NE(alice_media, nullptr);
     EXPECT_EQ(alice_media->ticket, std::vector<uint8_t>{0});
-    b = bob.session.OnMessage(Relay{{}, call_id, "127.0.0.1", 5000, {1}}, now);
+    b = bob.session.OnMessage(Relay{{}, call_id, "127.0.0.1", 5000, {1}, relay_p2p}, now);
     EXPECT_EQ(Find<StartMediaAction>(b), nullptr);  // no reveal yet
     b = bob.session.OnMessage(Revealed{{}, call_id, reveal_key}, now);
     const StartMediaAction* bob_media = Find<StartMediaAction>(b);
@@ -96,6 +98,8 @@ class CallSessionTest : public ::testing::Test {
     EXPECT_EQ(bob_media->relay_port, 5000);
     EXPECT_EQ(bob_media->ticket, std::vector<uint8_t>{1});
     EXPECT_EQ(alice_media->keys.fingerprint, bob_media->keys.fingerprint);
+    alice_p2p_media = alice_media->p2p;
+    bob_p2p_media = bob_media->p2p;
     EXPECT_EQ(alice.session.state(), CallState::kConnected);
     EXPECT_EQ(bob.session.state(), CallState::kConnected);
   }
@@ -105,6 +109,7 @@ class CallSessionTest : public ::testing::Test {
   CallId call_id{};
   std::vector<uint8_t> commit;
   CallActions bob_incoming;
+  bool alice_p2p_media = false, bob_p2p_media = false;  // StartMediaAction::p2p of each
 };
 
 TEST_F(CallSessionTest, FullCallConnectsWithEqualFingerprintsAndHangsUp) {
@@ -337,6 +342,115 @@ TEST_F(CallSessionTest, SessionIsReusableForTheNextCall) {
   alice.session.HangUp(now);
   bob.session.OnMessage(Ended{{}, call_id, EndReason::kHangup}, now);
   Connect();  // again, with a fresh call id
+}
+
+
+net::UdpEndpoint Endpoint(const std::string& text) {
+  auto endpoint = net::UdpEndpoint::Parse(text);
+  EXPECT_TRUE(endpoint.ok()) << text;
+  return *endpoint;
+}
+
+const std::vector<net::UdpEndpoint> kCandidates = {Endpoint("192.0.2.10:40000"), Endpoint("198.51.100.7:40001")};
+
+// Both users allow P2P (alice for everyone, bob for contacts).
+class CallSessionP2pTest : public CallSessionTest {
+ protected:
+  CallSessionP2pTest() : CallSessionTest(Audience::kEveryone, Audience::kContacts) {}
+};
+
+// Bob's own setting says nobody.
+class CallSessionP2pRefusedTest : public CallSessionTest {
+ protected:
+  CallSessionP2pRefusedTest() : CallSessionTest(Audience::kEveryone, Audience::kNobody) {}
+};
+
+TEST_F(CallSessionP2pTest, CandidatesGoOutOnlyAfterARelayThatAllowsP2p) {
+  EXPECT_TRUE(alice.session.OfferCandidates(kCandidates, now).empty());  // idle
+  Connect(/*relay_p2p=*/true);
+  EXPECT_TRUE(alice_p2p_media);
+  EXPECT_TRUE(bob_p2p_media);
+  EXPECT_TRUE(alice.session.p2p_allowed());
+
+  const CallActions out = alice.session.OfferCandidates(kCandidates, now);
+  ASSERT_EQ(out.size(), 1u);
+  const Candidates* sent = Sent<Candidates>(out);
+  ASSERT_NE(sent, nullptr);
+  EXPECT_EQ(sent->call_id, call_id);
+  EXPECT_EQ(sent->candidates, kCandidates);
+  EXPECT_TRUE(sent->id.has_value());
+  // The same list again is not repeated; a changed one is.
+  EXPECT_TRUE(alice.session.OfferCandidates(kCandidates, now).empty());
+  EXPECT_NE(Sent<Candidates>(alice.session.OfferCandidates({kCandidates[1]}, now)), nullptr);
+}
+
+TEST_F(CallSessionP2pTest, NoCandidatesMoveBeforeTheCallIsAccepted) {
+  Ring();
+  EXPECT_TRUE(alice.session.OfferCandidates(kCandidates, now).empty());
+  EXPECT_TRUE(bob.session.OfferCandidates(kCandidates, now).empty());
+  EXPECT_TRUE(bob.session.OnMessage(PeerCandidates{{}, call_id, kCandidates}, now).empty());
+  (void)bob.session.Accept(now);  // accepted, but no relay (and so no p2p) yet
+  EXPECT_TRUE(bob.session.OfferCandidates(kCandidates, now).empty());
+  EXPECT_FALSE(bob.session.p2p_allowed());
+}
+
+TEST_F(CallSessionP2pTest, UnusableCandidatesAreLeftOutAndAtMostEightGo) {
+  Connect(true);
+  std::vector<net::UdpEndpoint> many = {Endpoint("192.0.2.1:0"), Endpoint("224.0.0.1:5000")};  // no port, multicast
+  for (int i = 1; i <= 10; ++i) many.push_back(Endpoint("192.0.2." + std::to_string(i) + ":4000"));
+  const CallActions out = alice.session.OfferCandidates(many, now);
+  const Candidates* sent = Sent<Candidates>(out);
+  ASSERT_NE(sent, nullptr);
+  ASSERT_EQ(sent->candidates.size(), net::kMaxCandidates);
+  EXPECT_EQ(sent->candidates.front(), Endpoint("192.0.2.1:4000"));
+  // Nothing usable: nothing sent.
+  EXPECT_TRUE(bob.session.OfferCandidates({Endpoint("192.0.2.1:0")}, now).empty());
+}
+
+TEST_F(CallSessionP2pTest, PeerCandidatesBecomeAnActionForThisCallOnly) {
+  Connect(true);
+  const CallActions out = bob.session.OnMessage(PeerCandidates{{}, call_id, kCandidates}, now);
+  const PeerCandidatesAction* action = Find<PeerCandidatesAction>(out);
+  ASSERT_NE(action, nullptr);
+  EXPECT_EQ(action->candidates, kCandidates);
+  CallId other = call_id;
+  other[0] ^= 1;
+  EXPECT_TRUE(bob.session.OnMessage(PeerCandidates{{}, other, kCandidates}, now).empty());
+  // After the call, neither way.
+  (void)bob.session.HangUp(now);
+  EXPECT_TRUE(bob.session.OnMessage(PeerCandidates{{}, call_id, kCandidates}, now).empty());
+  EXPECT_TRUE(bob.session.OfferCandidates(kCandidates, now).empty());
+}
+
+TEST_F(CallSessionP2pTest, ARefusalOfCandidatesIsANoticeAndTheCallGoesOn) {
+  Connect(true);
+  const CallActions offer = alice.session.OfferCandidates(kCandidates, now);
+  const Candidates* sent = Sent<Candidates>(offer);
+  ASSERT_NE(sent, nullptr);
+  ASSERT_FALSE(alice.session.IsCallRequest(sent->id));
+  const CallActions out =
+      alice.session.OnMessage(ErrorReply{sent->id, ErrorCode::kNotAllowed, "This call does not allow a direct path."},
+                              now);
+  ASSERT_NE(Find<NoticeAction>(out), nullptr);
+  EXPECT_EQ(Find<CallEndedAction>(out), nullptr);
+  EXPECT_EQ(alice.session.state(), CallState::kConnected);
+}
+
+TEST_F(CallSessionP2pTest, ARelayWithoutP2pKeepsBothOnTheRelay) {
+  Connect(/*relay_p2p=*/false);
+  EXPECT_FALSE(alice_p2p_media);
+  EXPECT_FALSE(bob_p2p_media);
+  EXPECT_TRUE(alice.session.OfferCandidates(kCandidates, now).empty());
+  EXPECT_TRUE(bob.session.OnMessage(PeerCandidates{{}, call_id, kCandidates}, now).empty());
+}
+
+TEST_F(CallSessionP2pRefusedTest, OwnSettingNobodyNeverSendsOrUsesCandidates) {
+  Connect(/*relay_p2p=*/true);  // even if a server said yes
+  EXPECT_TRUE(alice_p2p_media);
+  EXPECT_FALSE(bob_p2p_media);
+  EXPECT_FALSE(bob.session.p2p_allowed());
+  EXPECT_TRUE(bob.session.OfferCandidates(kCandidates, now).empty());
+  EXPECT_TRUE(bob.session.OnMessage(PeerCandidates{{}, call_id, kCandidates}, now).empty());
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "parley/net/candidate_address.h"
+
 namespace parley::signal {
 namespace {
 
@@ -74,6 +76,8 @@ void CallSession::Reset() {
   media_started_ = false;
   deadline_ = TimePoint::max();
   request_ids_.clear();
+  candidate_request_ids_.clear();
+  candidates_sent_.clear();
 }
 
 CallActions CallSession::End(CallActions actions, std::optional<EndReason> reason, std::string sentence) {
@@ -188,6 +192,7 @@ CallActions CallSession::OnMessage(const Message& message, TimePoint now) {
         if constexpr (std::is_same_v<T, Accepted>) return OnAccepted(m, now);
         if constexpr (std::is_same_v<T, Revealed>) return OnRevealed(m);
         if constexpr (std::is_same_v<T, Relay>) return OnRelay(m);
+        if constexpr (std::is_same_v<T, PeerCandidates>) return OnPeerCandidates(m);
         if constexpr (std::is_same_v<T, Ended>) return OnEnded(m);
         if constexpr (std::is_same_v<T, ErrorReply>) return OnError(m);
         return {};  // not about calls, or client-to-server: nothing to do here
@@ -344,8 +349,35 @@ void CallSession::MaybeStartMedia(CallActions& out) {
   media_started_ = true;
   deadline_ = TimePoint::max();
   out.emplace_back(StartMediaAction{std::move(*call_keys_), relay_->host, relay_->port, relay_->ticket, peer_,
-                                    relay_->hop_key, relay_->bind_key});
+                                    relay_->hop_key, relay_->bind_key, p2p_allowed()});
   call_keys_.reset();
+}
+
+bool CallSession::p2p_allowed() const {
+  return state_ == CallState::kConnected && relay_ && relay_->p2p && config_.own_p2p != Audience::kNobody;
+}
+
+CallActions CallSession::OfferCandidates(std::vector<net::UdpEndpoint> candidates, TimePoint /*now*/) {
+  if (!p2p_allowed()) return {};
+  std::vector<net::UdpEndpoint> usable;
+  for (const net::UdpEndpoint& candidate : candidates) {
+    if (usable.size() == net::kMaxCandidates) break;
+    if (net::CheckCandidate(candidate).ok()) usable.push_back(candidate);
+  }
+  if (usable.empty() || usable == candidates_sent_) return {};
+  candidates_sent_ = usable;
+  SendAction send = Send(Candidates{.id = {}, .call_id = *call_id_, .candidates = std::move(usable)});
+  // The server may refuse candidates (the call ended meanwhile): that must not end a
+  // call whose relay path works, so their ids are not call requests.
+  const uint64_t id = *MessageId(send.message);
+  request_ids_.erase(id);
+  candidate_request_ids_.insert(id);
+  return {std::move(send)};
+}
+
+CallActions CallSession::OnPeerCandidates(const PeerCandidates& m) {
+  if (!Ours(m.call_id) || !p2p_allowed() || m.candidates.empty()) return {};
+  return {PeerCandidatesAction{m.candidates}};
 }
 
 CallActions CallSession::OnEnded(const Ended& m) {
@@ -354,6 +386,9 @@ CallActions CallSession::OnEnded(const Ended& m) {
 }
 
 CallActions CallSession::OnError(const ErrorReply& m) {
+  if (state_ != CallState::kIdle && m.id && candidate_request_ids_.count(*m.id) > 0) {
+    return {NoticeAction{"The direct path is not available for this call (" + m.message + "); it stays on the relay."}};
+  }
   if (state_ == CallState::kIdle || !IsCallRequest(m.id)) return {};
   return End({}, std::nullopt, "parleyd refused the call: " + m.message);
 }

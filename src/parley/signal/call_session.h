@@ -1,7 +1,8 @@
 // The client's side of one call at a time, as logic without I/O: signaling messages
 // and user actions in, actions out (send this, ring, warn about a key, start media
 // with these keys and this relay ticket, stop media, the call ended with this
-// sentence). Owns the key agreement and consults the identity store (TOFU).
+// sentence). Owns the key agreement and consults the identity store (TOFU), and the
+// P2P candidate exchange (docs/protocol.md, "Direct P2P").
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "parley/crypto/identity_store.h"
 #include "parley/crypto/key_agreement.h"
 #include "parley/crypto/key_source.h"
+#include "parley/net/udp_endpoint.h"
 #include "parley/signal/messages.h"
 
 namespace parley::signal {
@@ -70,11 +72,19 @@ struct StartMediaAction {
   std::string peer;
   std::vector<uint8_t> hop_key = {};   // the ticket's hop key (docs/protocol.md, "Relay (obfuscated UDP)")
   std::vector<uint8_t> bind_key = {};  // the relay's bind key
+  // The relay said this call may go direct and this user's own P2P setting is not
+  // "nobody": open the P2P path, then hand its candidates to OfferCandidates.
+  bool p2p = false;
 };
 struct StopMediaAction {};
 // A one-sentence notice that changes nothing (e.g. "approve the key first").
 struct NoticeAction {
   std::string sentence;
+};
+// The peer's P2P candidates for the current call (only while p2p is allowed): give
+// them to the direct path.
+struct PeerCandidatesAction {
+  std::vector<net::UdpEndpoint> candidates;
 };
 struct CallEndedAction {
   std::optional<EndReason> reason;  // from the server's `ended`; empty: ended here
@@ -83,7 +93,7 @@ struct CallEndedAction {
 };
 
 using CallAction = std::variant<SendAction, RingingAction, IncomingAction, KeyWarningAction, StartMediaAction,
-                                StopMediaAction, NoticeAction, CallEndedAction>;
+                                StopMediaAction, NoticeAction, CallEndedAction, PeerCandidatesAction>;
 using CallActions = std::vector<CallAction>;
 
 struct CallSessionConfig {
@@ -95,12 +105,20 @@ struct CallSessionConfig {
   // Request ids this session puts on its messages start here (the client's other
   // requests use small ids), so replies to call requests can be recognised.
   uint64_t first_request_id = uint64_t{1} << 40;
+  // This user's own P2P setting as the server has it (the client asks with an empty
+  // `settings` request before calling, so a change from another device counts).
+  // "nobody": this client never sends candidates and ignores the peer's, whatever
+  // `relay` says. The default shares nothing until the client knows.
+  Audience own_p2p = Audience::kNobody;
 };
 
 // Invariants: at most one call at a time; StartMediaAction is emitted at most once per
 // call, only in kConnecting, only with keys from a complete KeyAgreement and a relay
 // ticket for this call id; after a call ends the session is kIdle again. Messages for
 // other call ids, of unexpected types or in the wrong state change nothing.
+// Candidates go out (OfferCandidates) and come in (PeerCandidatesAction) only while the
+// call is connected, its `relay` said p2p and own_p2p is not "nobody"; a server error
+// about candidates is a notice, never the end of the call.
 // Single-threaded: the client's call context. `identity`, `store` and `keys` must
 // outlive the session.
 class CallSession {
@@ -115,6 +133,13 @@ class CallSession {
   CallActions Decline(TimePoint now);
   CallActions HangUp(TimePoint now);  // cancel, decline or hang up, whatever fits
   CallActions ApproveKey(TimePoint now);
+  // This party's P2P candidates (local addresses, the address the relay saw): a
+  // `candidates` message if P2P is allowed now (see above) and the list, after dropping
+  // entries that fail net::CheckCandidate and keeping the first net::kMaxCandidates,
+  // is non-empty and differs from the last one sent; otherwise nothing.
+  CallActions OfferCandidates(std::vector<net::UdpEndpoint> candidates, TimePoint now);
+  // Whether this call may use a direct path now (the conditions above).
+  bool p2p_allowed() const;
 
   // Signaling from the server. Unparseable text is ignored like any unexpected message.
   CallActions OnServerText(std::string_view text, TimePoint now);
@@ -150,6 +175,7 @@ class CallSession {
   CallActions OnAccepted(const Accepted& m, TimePoint now);
   CallActions OnRevealed(const Revealed& m);
   CallActions OnRelay(const Relay& m);
+  CallActions OnPeerCandidates(const PeerCandidates& m);
   CallActions OnEnded(const Ended& m);
   CallActions OnError(const ErrorReply& m);
 
@@ -172,6 +198,8 @@ class CallSession {
   bool media_started_ = false;
   TimePoint deadline_{TimePoint::max()};  // set-up timeout of the current step
   std::set<uint64_t> request_ids_;
+  std::set<uint64_t> candidate_request_ids_;  // `candidates` sent: their errors are notices
+  std::vector<net::UdpEndpoint> candidates_sent_;
 };
 
 }  // namespace parley::signal
