@@ -27,6 +27,7 @@ struct CallOptions {
   double max_duration_s = 0;  // 0: until someone hangs up
   bool auto_answer = false;
   bool once = false;           // listen: exit after the first call
+  std::string transport = "auto";  // auto, udp, tls or p2p (call_paths.h, TransportChoice)
 };
 
 int RunInit(const CommonOptions& common, const InitOptions& options);

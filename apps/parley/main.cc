@@ -195,6 +195,11 @@ int main(int argc, char** argv) {
     cmd->add_option("--output-device", call_options.output_device, "speaker (index or name; see parley devices)");
     cmd->add_option("--stats", call_options.stats_file, "write one JSON line of call statistics per second");
     cmd->add_option("--max-duration", call_options.max_duration_s, "hang up after this many seconds of call");
+    cmd->add_option("--transport", call_options.transport,
+                    "media paths: auto (race them and keep the best, TLS when UDP fails), udp (relay over UDP), "
+                    "tls (relay over TLS on the server's web port), p2p (direct only)")
+        ->check(CLI::IsMember({"auto", "udp", "tls", "p2p"}))
+        ->capture_default_str();
   };
   std::string peer;
   auto* call_cmd = app.add_subcommand("call", "Call someone (q or Ctrl-C hangs up)");

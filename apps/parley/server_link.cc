@@ -1,33 +1,14 @@
-// Adapters from the CLI's ServerLink/MediaTransport to the signaling connection and
-// the relay transport in src/parley, plus the server address parser for `init`.
+// The CLI's ServerLink over the signaling connection in src/parley, plus the server
+// address parser for `init`.
 #include "server_link.h"
 
 #include <charconv>
 #include <utility>
 
-#include "parley/net/relay_udp_path.h"
 #include "parley/signal/signaling_connection.h"
 
 namespace parley::app {
 namespace {
-
-class RelayMediaTransport final : public call::MediaTransport {
- public:
-  explicit RelayMediaTransport(std::unique_ptr<net::PacketPath> path) : path_(std::move(path)) {}
-  void Send(std::span<const uint8_t> sealed, TimePoint now) override {
-    (void)path_->Send(sealed, now);  // a dropped datagram is loss, which the call handles
-  }
-  // Receive also runs the path's timers (keepalive binds): the media thread calls it
-  // every 10 ms or so.
-  std::optional<call::ReceivedPacket> Receive(TimePoint now) override {
-    auto packet = path_->Receive(now);
-    if (!packet) return std::nullopt;
-    return call::ReceivedPacket{std::move(*packet), 0};
-  }
-
- private:
-  std::unique_ptr<net::PacketPath> path_;
-};
 
 // ServerLink over signal::SignalingConnection (TLS, pinning, WebSocket and its errors
 // all live there).
@@ -104,18 +85,6 @@ Result<ServerAddress> ParseServerAddress(const std::string& text, const std::str
                  "printed, or --path /ws/...."};
   }
   return address;
-}
-
-Result<std::unique_ptr<call::MediaTransport>> OpenRelay(const std::string& host, uint16_t port,
-                                                        const std::vector<uint8_t>& ticket,
-                                                        const std::vector<uint8_t>& hop_key,
-                                                        const std::vector<uint8_t>& bind_key) {
-  auto credentials = net::RelayCredentials::FromBytes(ticket, hop_key, bind_key);
-  if (!credentials) return credentials.error();
-  const TimePoint now = std::chrono::steady_clock::now();
-  auto path = net::RelayUdpPath::Open(host, port, std::move(*credentials), now, now);
-  if (!path) return path.error();
-  return std::unique_ptr<call::MediaTransport>(new RelayMediaTransport(std::move(*path)));
 }
 
 }  // namespace parley::app

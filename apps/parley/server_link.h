@@ -1,6 +1,6 @@
-// The client's two network links as the CLI wiring sees them: the signaling
-// connection to parleyd (TLS + WebSocket, pinned) and the relay transport for media.
-// Implemented in server_link.cc over signal::SignalingConnection and net::RelayUdpPath.
+// The client's signaling link as the CLI wiring sees it: the connection to parleyd
+// (TLS + WebSocket, pinned), over signal::SignalingConnection. A call's media paths
+// are in call_paths.h.
 #pragma once
 
 #include <chrono>
@@ -11,7 +11,6 @@
 
 #include "parley/base/result.h"
 #include "parley/base/time.h"
-#include "parley/call/media_transport.h"
 
 namespace parley::app {
 
@@ -38,12 +37,5 @@ class ServerLink {
 };
 
 Result<std::unique_ptr<ServerLink>> ConnectToServer(const ServerAddress& address, Duration timeout);
-
-// The relay path for one call (obfuscated UDP; `ticket`, `hop_key` and `bind_key` as
-// the `relay` message gave them); used by the media thread once handed over.
-Result<std::unique_ptr<call::MediaTransport>> OpenRelay(const std::string& host, uint16_t port,
-                                                        const std::vector<uint8_t>& ticket,
-                                                        const std::vector<uint8_t>& hop_key,
-                                                        const std::vector<uint8_t>& bind_key);
 
 }  // namespace parley::app

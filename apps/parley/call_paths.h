@@ -1,0 +1,80 @@
+// The media paths of one call as `parley call|listen` opens them: relay over UDP, relay
+// over TLS (to the web front the signaling uses) and direct P2P, under one
+// MultipathTransport whose path manager races them and keeps the best; plus the P2P
+// candidates and the relay-TLS fallback.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gated_path.h"
+#include "parley/base/result.h"
+#include "parley/base/time.h"
+#include "parley/call/media_transport.h"
+#include "parley/call/multipath_transport.h"
+#include "parley/net/direct_udp_path.h"
+#include "parley/net/shared_udp_peer_port.h"
+#include "parley/net/shared_udp_socket.h"
+#include "parley/signal/call_session.h"
+
+namespace parley::app {
+
+// --transport: auto races relay-udp and p2p at once and keeps relay-tls in reserve
+// (see CallPaths::Supervise); the others open only that path.
+enum class TransportChoice { kAuto, kUdp, kTls, kP2p };
+Result<TransportChoice> ParseTransportChoice(const std::string& text);
+
+// The signaling connection's target: the TLS path goes to the same front.
+struct FrontTarget {
+  std::string host;
+  uint16_t port = 0;
+  std::string websocket_path;
+  std::string pin_sha256;  // of the certificate the signaling connection accepted
+};
+
+// Lifetime: outlives the CallMediaRunner that uses transport(). Threads: Open,
+// Supervise, Candidates and SetPeerCandidates from the CLI's main thread; transport()
+// is handed to the media thread.
+class CallPaths {
+ public:
+  // Why auto brings in relay-tls: relay-udp not acknowledged this long after the start
+  // (UDP blocked), or judged down by the path manager later (the relay's UDP died).
+  static constexpr Duration kUdpGrace = milliseconds(1500);
+
+  static Result<std::unique_ptr<CallPaths>> Open(const signal::StartMediaAction& start, TransportChoice choice,
+                                                 const FrontTarget& front, TimePoint now);
+
+  call::MediaTransport& transport() { return *transport_; }
+  bool has_p2p() const { return direct_ != nullptr; }
+
+  // Auto: switches relay-tls on (and relay-udp off for good, since the relay binds a
+  // ticket at one address at a time) once relay-udp failed as above. `paths` is the
+  // runner's latest report. Returns a sentence when it acted.
+  std::optional<std::string> Supervise(const call::PathsReport& paths, TimePoint now);
+
+  // This side's P2P candidates: local addresses of the shared socket's port, and the
+  // address the relay saw once its ack came (empty without P2P).
+  std::vector<net::UdpEndpoint> Candidates() const;
+  // Whether the relay's view of our address is known (or will never be: no relay-udp).
+  bool reflexive_settled() const;
+  // The peer's candidates (from signaling); returns how many the P2P path kept.
+  std::size_t SetPeerCandidates(std::span<const net::UdpEndpoint> candidates);
+
+ private:
+  CallPaths() = default;
+
+  TimePoint started_{};
+  std::shared_ptr<net::SharedUdpSocket> socket_;
+  std::unique_ptr<net::SharedUdpPeerPort> peer_port_;  // before transport_: outlives the P2P path
+  std::unique_ptr<call::MultipathTransport> transport_;
+  GatedPath* relay_udp_ = nullptr;  // owned by transport_
+  GatedPath* relay_tls_ = nullptr;
+  net::DirectUdpPath* direct_ = nullptr;  // inside direct_gate_
+  GatedPath* direct_gate_ = nullptr;
+  std::vector<net::UdpEndpoint> local_candidates_;
+};
+
+}  // namespace parley::app
