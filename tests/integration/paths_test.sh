@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Process-level tests of a call's media paths on 127.0.0.1 (real parleyd, two parley):
+# (b) --transport tls on both sides carries audio both ways over the TLS front;
+# (c) both users allow P2P: candidates are exchanged and the call runs on "p2p"; one
+#     side forbids it: no candidates leave either side and the call stays on the relay;
+# (d) auto with the relay's UDP unreachable (relay.public_port names a closed port):
+#     the call moves to relay-tls by itself.
+# Usage: paths_test.sh BUILD_DIR TESTDATA_DIR
+set -euo pipefail
+build=$(cd "${1:?usage: paths_test.sh BUILD_DIR TESTDATA_DIR}" && pwd)
+testdata=${2:?usage: paths_test.sh BUILD_DIR TESTDATA_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+parley="$build/apps/parley/parley"
+parleyd="$build/apps/parleyd/parleyd"
+work=$(mktemp -d /tmp/parley_paths_test.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [[ "${keep:-0}" != 1 ]]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; keep=1; echo "logs in $work" >&2; exit 1; }
+wait_for() {
+  local deadline=$((SECONDS + ${3:-10}))
+  until grep -q -- "$2" "$1" 2>/dev/null; do
+    ((SECONDS < deadline)) || fail "no '$2' in $1 within ${3:-10}s: $(cat "$1" 2>/dev/null)"
+    sleep 0.1
+  done
+}
+free_port() { python3 -c 'import socket,sys; s=socket.socket(type=getattr(socket,sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
+port=$(free_port SOCK_STREAM)
+
+start_server() {  # extra parleyd arguments
+  [[ -n "${server_pid:-}" ]] && { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
+  local log="$work/parleyd_$RANDOM.log"
+  "$parleyd" --data "$work/data" --host 127.0.0.1 --port "$port" --server-name 127.0.0.1 --allow-loopback \
+    --set limits.invites_per_minute=1000 --log-level warn "$@" > "$log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_for "$log" "parleyd: ready"
+  ws=$(awk '/websocket:/ {print $2}' "$log")
+}
+p() { local who=$1; shift; timeout 40 "$parley" --profile "$work/$who" "$@"; }
+
+# call NAME TRANSPORT_ALICE TRANSPORT_BOB [SECONDS]: a call alice -> bob (5 s) with speech both ways.
+call() {
+  local name=$1 ta=$2 tb=$3 duration=${4:-5}
+  p bob listen --auto-answer --once --transport "$tb" --in "$testdata/speech_fa.wav" --out "$work/bob_$name.wav" \
+    --stats "$work/bob_$name.jsonl" > "$work/bob_$name.log" 2>&1 &
+  local bob_pid=$!; pids+=("$bob_pid")
+  wait_for "$work/bob_$name.log" "Waiting for calls"
+  p alice call bob --transport "$ta" --in "$testdata/speech_en_male.wav" --out "$work/alice_$name.wav" \
+    --max-duration "$duration" --stats "$work/alice_$name.jsonl" > "$work/alice_$name.log" 2>&1 \
+    || fail "$name: alice's call exited $?: $(cat "$work/alice_$name.log")"
+  wait "$bob_pid" || fail "$name: bob exited $?: $(cat "$work/bob_$name.log")"
+  local fa fb
+  fa=$(grep '^fingerprint:' "$work/alice_$name.log"); fb=$(grep '^fingerprint:' "$work/bob_$name.log")
+  [[ -n "$fa" && "$fa" == "$fb" ]] || fail "$name: fingerprints differ: '$fa' vs '$fb'"
+  local c_ab c_ba
+  c_ab=$("$here/correlate.py" "$testdata/speech_en_male.wav" "$work/bob_$name.wav")
+  c_ba=$("$here/correlate.py" "$testdata/speech_fa.wav" "$work/alice_$name.wav")
+  python3 -c "import sys; sys.exit(0 if min(map(float, sys.argv[1:])) > 0.6 else 1)" "$c_ab" "$c_ba" \
+    || fail "$name: recordings do not correlate (alice->bob $c_ab, bob->alice $c_ba)"
+  echo "  $name: correlation alice->bob $c_ab, bob->alice $c_ba"
+}
+# last_path FILE: the "path" of the last stats line.
+last_path() { tail -1 "$1" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["path"])'; }
+# first_audio_s FILE: seconds from the first stats line with packets received (time to audio, roughly).
+first_audio_s() {
+  python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    s = json.loads(line)
+    if s["packets_received"] > 0: print(s["t"]); break
+else: print("never")' "$1"
+}
+
+start_server
+for who in alice bob; do p "$who" init --server "$ws" --name "$who" > "$work/init_$who.log"; done
+
+# (b) TLS only, both sides.
+call tls tls tls
+for who in alice bob; do
+  [[ $(last_path "$work/${who}_tls.jsonl") == relay-tls ]] || fail "tls: $who's path: $(tail -1 "$work/${who}_tls.jsonl")"
+done
+echo "ok: --transport tls both ways over the TLS front (audio from t=$(first_audio_s "$work/alice_tls.jsonl") s)"
+
+# (c) P2P allowed by both: candidates exchanged, the call goes direct.
+p alice settings --p2p everyone > /dev/null || fail "alice settings"
+p bob settings --p2p everyone > /dev/null || fail "bob settings"
+# Both start on relay-udp (it answers first); the path manager moves to p2p once its
+# probes show it at least as good for switch_hold (3 s): a 10 s call leaves room.
+call p2p auto auto 10
+for who in alice bob; do
+  grep -q "P2P: offering" "$work/${who}_p2p.log" || fail "p2p: $who offered no candidates: $(cat "$work/${who}_p2p.log")"
+  [[ $(last_path "$work/${who}_p2p.jsonl") == p2p ]] || fail "p2p: $who's path: $(tail -1 "$work/${who}_p2p.jsonl")"
+done
+echo "ok: both allow P2P: the call runs on p2p"
+
+# ... one side forbids: no candidates either way, relay path.
+p bob settings --p2p nobody > /dev/null || fail "bob settings nobody"
+call nop2p auto auto
+for who in alice bob; do
+  grep -q "P2P:" "$work/${who}_nop2p.log" && fail "nop2p: candidates moved for $who: $(grep P2P: "$work/${who}_nop2p.log")"
+  [[ $(last_path "$work/${who}_nop2p.jsonl") == relay-udp ]] \
+    || fail "nop2p: $who's path: $(tail -1 "$work/${who}_nop2p.jsonl")"
+done
+echo "ok: one side forbids P2P: no candidates exchanged, relay-udp"
+
+# (d) The relay's UDP unreachable: clients are told a closed UDP port.
+start_server --set relay.public_port="$(free_port SOCK_DGRAM)"
+call udp_blocked auto auto 8  # about 1.5 s pass before TLS is brought in
+for who in alice bob; do
+  [[ $(last_path "$work/${who}_udp_blocked.jsonl") == relay-tls ]] \
+    || fail "udp_blocked: $who's path: $(tail -1 "$work/${who}_udp_blocked.jsonl")"
+  grep -q "media goes over TLS" "$work/${who}_udp_blocked.log" || fail "udp_blocked: no fallback notice for $who"
+done
+echo "ok: relay UDP unreachable: auto moved to relay-tls (audio from t=$(first_audio_s "$work/alice_udp_blocked.jsonl") s)"
+echo "PASS"
