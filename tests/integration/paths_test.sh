@@ -43,9 +43,10 @@ start_server() {  # extra parleyd arguments
 }
 p() { local who=$1; shift; timeout 40 "$parley" --profile "$work/$who" "$@"; }
 
-# call NAME TRANSPORT_ALICE TRANSPORT_BOB [SECONDS]: a call alice -> bob (5 s) with speech both ways.
+# call NAME TRANSPORT_ALICE TRANSPORT_BOB [SECONDS [COMPARED_SECONDS]]: a call alice -> bob
+# (5 s) with speech both ways; the recordings' first COMPARED_SECONDS (4) must correlate.
 call() {
-  local name=$1 ta=$2 tb=$3 duration=${4:-5}
+  local name=$1 ta=$2 tb=$3 duration=${4:-5} compared=${5:-4}
   p bob listen --auto-answer --once --transport "$tb" --in "$testdata/speech_fa.wav" --out "$work/bob_$name.wav" \
     --stats "$work/bob_$name.jsonl" > "$work/bob_$name.log" 2>&1 &
   local bob_pid=$!; pids+=("$bob_pid")
@@ -58,8 +59,8 @@ call() {
   fa=$(grep '^fingerprint:' "$work/alice_$name.log"); fb=$(grep '^fingerprint:' "$work/bob_$name.log")
   [[ -n "$fa" && "$fa" == "$fb" ]] || fail "$name: fingerprints differ: '$fa' vs '$fb'"
   local c_ab c_ba
-  c_ab=$("$here/correlate.py" "$testdata/speech_en_male.wav" "$work/bob_$name.wav")
-  c_ba=$("$here/correlate.py" "$testdata/speech_fa.wav" "$work/alice_$name.wav")
+  c_ab=$("$here/correlate.py" "$testdata/speech_en_male.wav" "$work/bob_$name.wav" "$compared")
+  c_ba=$("$here/correlate.py" "$testdata/speech_fa.wav" "$work/alice_$name.wav" "$compared")
   python3 -c "import sys; sys.exit(0 if min(map(float, sys.argv[1:])) > 0.6 else 1)" "$c_ab" "$c_ba" \
     || fail "$name: recordings do not correlate (alice->bob $c_ab, bob->alice $c_ba)"
   echo "  $name: correlation alice->bob $c_ab, bob->alice $c_ba"
@@ -109,7 +110,8 @@ echo "ok: one side forbids P2P: no candidates exchanged, relay-udp"
 
 # (d) The relay's UDP unreachable: clients are told a closed UDP port.
 start_server --set relay.public_port="$(free_port SOCK_DGRAM)"
-call udp_blocked auto auto 8  # about 1.5 s pass before TLS is brought in
+# About 1.7 s of speech is sent before relay-tls is up (1.5 s grace, then TLS): compare 7 s.
+call udp_blocked auto auto 8 7
 for who in alice bob; do
   [[ $(last_path "$work/${who}_udp_blocked.jsonl") == relay-tls ]] \
     || fail "udp_blocked: $who's path: $(tail -1 "$work/${who}_udp_blocked.jsonl")"
