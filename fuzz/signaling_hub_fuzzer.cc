@@ -165,7 +165,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         message = signal::Settings{id, static_cast<signal::Audience>(in.Byte() % 3),
                                    static_cast<signal::Audience>(in.Byte() % 3)};
         break;
-      case 13: message = signal::History{id, 1 + in.Byte() % 100}; break;
+      case 13:
+        if (in.Byte() % 4 == 0) {
+          message = signal::PathTest{id};  // parley doctor's test tickets
+        } else {
+          message = signal::History{id, 1 + in.Byte() % 100};
+        }
+        break;
       case 14:
         if (c != 0 && in.Byte() % 8 == 0) {
           message = signal::DeleteAccount{
