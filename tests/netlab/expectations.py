@@ -28,13 +28,13 @@ FULL = {
 # What works today: the obfuscated relay UDP framing with the wire shape (no datagram
 # starts like RTP/RTCP/STUN/DTLS/WireGuard/QUIC long header/MTProto, none matches nDPI
 # 4.2's Skype/Viber/OpenVPN/MPEG-TS rules; docs/protocol.md "Sealed packet"), so every
-# UDP policy connects and DPI names nothing. The TLS and P2P paths are being wired into
-# `parley` calls (issue #5): no-udp stays reported-only until that lands.
+# UDP policy connects and DPI names nothing; with UDP dropped the call moves to the
+# relay over TLS by itself (relay-udp unacknowledged for 1.5 s) and its audio flows.
 # Tighten an entry (None -> the FULL value) in the change that makes it work.
 BOUNDED_POLICIES = ["open", "no-udp", "fully-encrypted", "signatures"]
 BOUNDED = {
     "open":            {"connect": True, "time_to_audio_s": 4.0, "dpi_clean": True},
-    "no-udp":          {"connect": None, "time_to_audio_s": None, "dpi_clean": True},
+    "no-udp":          {"connect": True, "time_to_audio_s": 6.0, "dpi_clean": True},
     "fully-encrypted": {"connect": True, "time_to_audio_s": 4.0, "dpi_clean": True},
     "signatures":      {"connect": True, "time_to_audio_s": 4.0, "dpi_clean": True},
 }
