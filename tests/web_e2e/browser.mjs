@@ -25,6 +25,8 @@ export function chromiumArgs(fakeAudioWav) {
     '--no-first-run',
     '--no-default-browser-check',
     '--disable-gpu',
+    '--disable-background-networking',     // no update or safe-browsing traffic (the censor lab's captures)
+    '--disable-component-update',
   ];
   if (fakeAudioWav) args.push(`--use-file-for-fake-audio-capture=${fakeAudioWav}%noloop`);
   return args;

@@ -1,0 +1,100 @@
+// The two calls of the browser end-to-end test, shared by run.mjs (127.0.0.1) and
+// netlab_call.mjs (the censor lab): the browser calls the native client, and back.
+
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sleep, readLog, waitForLog } from './processes.mjs';
+import { writeWav } from './wav.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const correlateScript = path.join(here, '..', 'integration', 'correlate.py');
+
+export const CALL_SECONDS = 8;
+// Audio is judged on 4 s from 2 s into the call, as the censor lab does: speech sent
+// while a native client's relay-udp is raced before relay-tls takes over is lost by
+// design (netlab.py, no-udp) and the fake microphone starts when the page opens it.
+const JUDGE_SECONDS = 4;
+const JUDGE_FROM_SECONDS = 2;
+
+/** correlate.py's peak envelope correlation (0..1) of SENT with RECEIVED. */
+export function correlate(sent, received) {
+  return Number(execFileSync('python3', [correlateScript, sent, received, String(JUDGE_SECONDS),
+    String(JUDGE_FROM_SECONDS)], { encoding: 'utf8' }).trim());
+}
+
+/** The fingerprint line `parley` prints: "fingerprint: EMOJI (WORDS)". */
+export function cliFingerprint(output) {
+  const match = output.match(/^fingerprint: (.+) \((.+)\)$/m);
+  return match ? { emoji: match[1].trim(), words: match[2].trim() } : null;
+}
+
+/**
+ * One call between the page (`app`, an AppDriver, signed in) and a native client run by
+ * `nativeArgv(...parleyArgs)` (a full argv, e.g. with `ip netns exec` in front).
+ * direction 'browser-calls-native' or 'native-calls-browser'. `browserSends`: the WAV the
+ * fake microphone plays; `nativeSends`: the native client's input. Writes recordings to
+ * `work`. `dialBy`: 'contact' (the contact's call button) or 'input' (dial-input).
+ * Returns the figures; throws with the page's and the client's view on failure.
+ */
+export async function runCall({ direction, app, procs, nativeArgv, nativeName, browserName, work,
+  browserSends, nativeSends, shots = {}, dialBy = 'contact' }) {
+  const tag = direction === 'browser-calls-native' ? 'a' : 'b';
+  const nativeRecording = path.join(work, `native_heard_${tag}.wav`);
+  const browserRecording = path.join(work, `browser_heard_${tag}.wav`);
+  const common = ['--in', nativeSends, '--out', nativeRecording, '--stats', path.join(work, `native_stats_${tag}.jsonl`)];
+  let native;
+  const started = Date.now();
+  if (direction === 'browser-calls-native') {
+    native = procs.start(`native_listen_${tag}`, nativeArgv('listen', '--auto-answer', '--once', ...common));
+    await waitForLog(native, /Waiting for calls/, 15);
+    if (dialBy === 'contact') await app.callContact(nativeName);
+    else await app.dial(nativeName);
+  } else {
+    native = procs.start(`native_call_${tag}`, nativeArgv('call', browserName, '--max-duration', '30', ...common));
+    await app.waitForIncoming(nativeName);
+    if (shots.incoming) await app.shoot(shots.incoming);
+    await app.answer();
+  }
+  try {
+    await app.waitInCall();
+  } catch (error) {
+    throw new Error(`${error.message}\nnative client:\n${readLog(native)}`);
+  }
+  const connectedAfterMs = Date.now() - started;
+  await app.startRecording();
+  await sleep(3000);
+  const quality = await app.quality();
+  const qualityText = await app.qualityText();
+  const pageFingerprint = await app.fingerprint();
+  if (shots.inCall) await app.shoot(shots.inCall);
+  await sleep(CALL_SECONDS * 1000 - 3000);
+  const heard = await app.takeRecording();
+  writeWav(browserRecording, 48000, heard);
+  await app.hangUp();
+  const exit = await Promise.race([native.exited, sleep(15000).then(() => 'still running 15 s after hang-up')]);
+  const nativeOutput = readLog(native);
+  const nativeFingerprint = cliFingerprint(nativeOutput);
+  const result = {
+    direction,
+    connected_after_ms: connectedAfterMs,
+    native_exit: exit,
+    page_fingerprint: pageFingerprint,
+    cli_fingerprint: nativeFingerprint,
+    fingerprints_equal: Boolean(nativeFingerprint) && pageFingerprint.emoji === nativeFingerprint.emoji &&
+      pageFingerprint.words === nativeFingerprint.words,
+    quality,
+    quality_text: qualityText,
+    browser_heard_seconds: heard.length / 48000,
+    // What each end heard against what the other end sent, and against its own input
+    // (an echo or a loopback would correlate there instead).
+    correlation_native_to_browser: correlate(nativeSends, browserRecording),
+    correlation_browser_to_native: correlate(browserSends, nativeRecording),
+    correlation_browser_unrelated: correlate(browserSends, browserRecording),
+  };
+  result.audio_ok = result.correlation_native_to_browser > 0.6 && result.correlation_browser_to_native > 0.6 &&
+    result.correlation_browser_unrelated < Math.min(result.correlation_native_to_browser, result.correlation_browser_to_native);
+  result.ok = result.fingerprints_equal && result.audio_ok && exit === 0;
+  if (!result.ok) result.native_output = nativeOutput.slice(-2000);
+  return result;
+}

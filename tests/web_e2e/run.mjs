@@ -1,0 +1,176 @@
+// The web client's end-to-end test on 127.0.0.1: a real parleyd serving build/web at an
+// invite, Debian's Chromium signing up and calling a native `parley` both ways, audio
+// correlated, fingerprints equal, strangers shown only the decoy site, screenshots.
+// Usage: node run.mjs --build BUILD --testdata DIR --web DIR [--screenshots DIR] [--json FILE] [--keep]
+// Exit: 0 passed, 1 failed, 77 skipped (no Chromium, no built app).
+
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { AppDriver } from './app_driver.mjs';
+import { launchBrowser } from './browser.mjs';
+import { runCall } from './calls.mjs';
+import { Processes, waitForLog } from './processes.mjs';
+import { checkStrangers, get } from './strangers.mjs';
+
+const SKIP = 77;
+const HOST = '127.0.0.1';
+const BROWSER_USER = 'alice';
+const NATIVE_USER = 'bob';
+
+const { values: args } = parseArgs({ options: {
+  build: { type: 'string' }, testdata: { type: 'string' }, web: { type: 'string' },
+  screenshots: { type: 'string' }, json: { type: 'string' }, keep: { type: 'boolean', default: false },
+} });
+for (const required of ['build', 'testdata', 'web']) {
+  if (!args[required]) {
+    console.error('usage: node run.mjs --build BUILD --testdata DIR --web DIR [--screenshots DIR] [--json FILE] [--keep]');
+    process.exit(2);
+  }
+}
+const build = path.resolve(args.build);
+const parleyd = path.join(build, 'apps/parleyd/parleyd');
+const parley = path.join(build, 'apps/parley/parley');
+const webDir = path.resolve(args.web);
+const browserSends = path.resolve(args.testdata, 'speech_en_male.wav');
+const nativeSends = path.resolve(args.testdata, 'speech_fa.wav');
+const chromiumPath = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
+for (const [what, file, hint] of [
+  ['Chromium', chromiumPath, 'run scripts/install-deps (it installs Debian\'s chromium)'],
+  ['the built web app', path.join(webDir, 'index.html'), 'run make web'],
+  ['test speech', browserSends, 'run make speech'],
+]) {
+  if (!existsSync(file)) {
+    console.log(`SKIP: ${what} is missing (${file}): ${hint}.`);
+    process.exit(SKIP);
+  }
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'parley_web_e2e_'));
+const screenshots = args.screenshots ? path.resolve(args.screenshots) : path.join(work, 'screenshots');
+mkdirSync(screenshots, { recursive: true });
+const procs = new Processes(work);
+const report = { checks: [] };
+let browser = null;
+let failed = false;
+
+function check(what, ok, detail = '') {
+  report.checks.push({ what, ok, detail });
+  console.log(`${ok ? 'ok' : 'FAIL'}: ${what}${detail ? ` (${detail})` : ''}`);
+  if (!ok) failed = true;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, HOST, () => { const { port } = server.address(); server.close(() => resolve(port)); });
+  });
+}
+
+async function main() {
+  const port = await freePort();
+  const serverArgs = ['--data', path.join(work, 'data'), '--host', HOST, '--port', String(port),
+    '--server-name', HOST];
+  const server = procs.start('parleyd', [parleyd, ...serverArgs, '--allow-loopback', '--web-app', webDir,
+    '--set', 'limits.invites_per_minute=1000', '--log-level', 'warn']);
+  await waitForLog(server, /parleyd: ready/, 20);
+  const ws = (await waitForLog(server, /websocket:\s+(\S+)/))[1];
+  const websocketPath = new URL(ws).pathname;
+
+  const makeInvite = async (name) => {
+    const { code, output } = await procs.run(name, [parleyd, ...serverArgs, 'invite']);
+    const match = output.match(/https:\/\/\S+\/([A-Za-z0-9_-]{22})\//);
+    if (code !== 0 || !match) throw new Error(`parleyd invite failed (${code}): ${output}`);
+    return { link: match[0], invite: match[1] };
+  };
+  const { link, invite } = await makeInvite('invite');
+  const revoked = await makeInvite('invite_revoked');
+  const revoke = await procs.run('invite_revoke', [parleyd, ...serverArgs, 'invite', '--revoke', revoked.invite]);
+  check('parleyd invite --revoke', revoke.code === 0, revoke.output.trim());
+
+  const config = JSON.parse((await get(HOST, port, `/${invite}/config.json`)).split('\r\n\r\n').slice(1).join('\r\n\r\n'));
+  check('config.json names the signaling path parleyd printed', config.websocket_path === websocketPath,
+    JSON.stringify(config));
+
+  for (const result of await checkStrangers({ host: HOST, port, invite, revokedInvite: revoked.invite, websocketPath })) {
+    check(`stranger: ${result.what}`, result.ok, result.ok ? '' : result.detail);
+  }
+
+  const nativeArgv = (...parleyArgs) => ['timeout', '60', parley, '--profile', path.join(work, NATIVE_USER), ...parleyArgs];
+  const init = await procs.run('native_init', nativeArgv('init', '--server', ws, '--name', NATIVE_USER));
+  check('native client registered', init.code === 0, init.code === 0 ? '' : init.output);
+
+  const launched = await launchBrowser({ fakeAudioWav: browserSends });
+  browser = launched.browser;
+  const page = await launched.context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => { if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`); });
+  const app = new AppDriver(page, screenshots);
+
+  // Strangers through the browser's eyes: the decoy home page, and no app at a wrong invite.
+  const decoy = await page.goto(`https://${HOST}:${port}/`);
+  check('the browser at / gets the decoy home page', decoy.status() === 200 &&
+    await page.evaluate(() => typeof window.parleyTest === 'undefined' && !document.querySelector('[data-testid]')));
+  const wrong = await page.goto(`https://${HOST}:${port}/${invite[0] === 'A' ? 'B' : 'A'}${invite.slice(1)}/#test`);
+  check('the browser at a wrong invite gets the decoy 404', wrong.status() === 404 &&
+    await page.evaluate(() => !document.querySelector('[data-testid]')));
+
+  await page.goto(`${link}#test`);
+  await app.byId('signup-username').waitFor({ timeout: 15000 });
+  await app.byId('signup-username').fill(BROWSER_USER);
+  await app.shoot('signup');
+  const signedIn = await app.signUp(BROWSER_USER);
+  check('the browser signed up', true, signedIn.trim());
+  await app.addContact(NATIVE_USER);
+  await app.shoot('contacts');
+
+  const calls = [];
+  calls.push(await runCall({ direction: 'browser-calls-native', app, procs, nativeArgv, nativeName: NATIVE_USER,
+    browserName: BROWSER_USER, work, browserSends, nativeSends, shots: { inCall: 'in-call' } }));
+  calls.push(await runCall({ direction: 'native-calls-browser', app, procs, nativeArgv, nativeName: NATIVE_USER,
+    browserName: BROWSER_USER, work, browserSends, nativeSends, shots: { incoming: 'incoming-call' } }));
+  for (const call of calls) {
+    check(`${call.direction}: fingerprints equal on the page and in the CLI`, call.fingerprints_equal,
+      `${call.page_fingerprint.emoji} / ${call.page_fingerprint.words}`);
+    check(`${call.direction}: audio both ways`, call.audio_ok,
+      `native->browser ${call.correlation_native_to_browser}, browser->native ${call.correlation_browser_to_native}, ` +
+      `unrelated ${call.correlation_browser_unrelated}`);
+    check(`${call.direction}: the native client ended cleanly`, call.native_exit === 0, String(call.native_exit));
+    check(`${call.direction}: live quality on relay-tls`, call.quality?.path === 'relay-tls' && call.quality?.connected,
+      call.quality_text);
+  }
+  report.calls = calls;
+
+  await app.byId('nav-history').click();
+  await app.waitForText('history-list', new RegExp(NATIVE_USER));
+  await app.shoot('history');
+  check('the call history lists the calls with the native user', true);
+  await app.byId('nav-settings').click();
+  await app.byId('setting-who-may-call').waitFor({ timeout: 5000 });
+  await app.byId('setting-p2p').waitFor({ timeout: 5000 });
+  await app.shoot('settings');
+  check('settings show who may call and the P2P policy', true);
+  check('no errors on the page', pageErrors.length === 0, pageErrors.slice(0, 5).join(' | '));
+}
+
+const timer = setTimeout(() => { console.log('FAIL: the test took over 150 s'); process.exit(1); }, 150_000);
+try {
+  await main();
+} catch (error) {
+  check('the test ran to its end', false, error.stack ?? String(error));
+} finally {
+  clearTimeout(timer);
+  if (browser) await browser.close().catch(() => {});
+  await procs.stopAll();
+  if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
+  if (failed || args.keep) {
+    console.log(`logs, recordings and screenshots in ${work}`);
+  } else {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+process.exit(failed ? 1 : 0);
