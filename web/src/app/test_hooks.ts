@@ -1,0 +1,27 @@
+// The end-to-end test's window.parleyTest (only when the page URL has #test): what
+// was played out, the live quality and the fingerprint the page shows. It exposes
+// nothing the page does not already show, and no key.
+import type { ClientController } from './client_controller';
+import type { CallQuality } from './view_model';
+
+export interface ParleyTestHooks {
+  startRecording(): void;
+  takeRecording(): number[]; // 48 kHz mono samples played out since startRecording()
+  quality(): CallQuality | null;
+  fingerprint(): string | null; // the emoji string of data-testid="fingerprint-emoji"
+}
+
+declare global {
+  interface Window {
+    parleyTest?: ParleyTestHooks;
+  }
+}
+
+export function testHooks(controller: ClientController): ParleyTestHooks {
+  return {
+    startRecording: () => controller.currentMedia()?.startRecording(),
+    takeRecording: () => Array.from(controller.currentMedia()?.takeRecording() ?? new Float32Array(0)),
+    quality: () => controller.currentMedia()?.quality() ?? null,
+    fingerprint: () => controller.snapshot().call?.fingerprintEmoji ?? null,
+  };
+}
