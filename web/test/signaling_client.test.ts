@@ -5,35 +5,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SeedIdentityKey, verifySignature } from '../src/protocol/crypto/identity_key';
 import { SeededKeySource } from '../src/protocol/crypto/key_source';
 import { authSignedBytes } from '../src/protocol/signal/client_auth';
-import { type Message, type MessageOf, parseMessage, serializeMessage } from '../src/protocol/signal/messages';
+import type { Message, MessageOf } from '../src/protocol/signal/messages';
 import { loadSodium } from '../src/protocol/sodium';
 import { ReconnectBackoff } from '../src/signal/reconnect_backoff';
-import {
-  type ConnectionStatus, type SignalSocket, type SignalingListener, type SocketEvents, SignalingClient,
-} from '../src/signal/signaling_client';
+import { type ConnectionStatus, type SignalingListener, SignalingClient } from '../src/signal/signaling_client';
+import { FakeSocket } from './support/fake_socket';
 import { FakeTimers } from './support/fake_timers';
 
 beforeAll(async () => {
   await loadSodium();
 });
-
-class FakeSocket implements SignalSocket {
-  sent: Message[] = [];
-  closed = false;
-  constructor(readonly url: string, readonly events: SocketEvents) {}
-  send(text: string): void {
-    this.sent.push(parseMessage(text));
-  }
-  close(): void {
-    this.closed = true;
-  }
-  push(message: Message): void {
-    this.events.onText(serializeMessage(message));
-  }
-  last(): Message {
-    return this.sent[this.sent.length - 1]!;
-  }
-}
 
 class Recorder implements SignalingListener {
   statuses: Array<[ConnectionStatus, string]> = [];
