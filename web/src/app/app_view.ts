@@ -136,7 +136,7 @@ export class AppView {
 
     replaceChildren(root,
       h('header', { class: 'top' }, h('h1', {}, 'Parley'), this.signedInAs, this.connection),
-      this.notice, this.signIn, this.main, this.incoming, this.call);
+      this.notice, this.signIn, this.incoming, this.call, this.main);
     controller.onChange(() => this.render());
     this.render();
   }
@@ -208,6 +208,8 @@ export class AppView {
 
   private renderCall(s: Snapshot): void {
     const call = s.call;
+    const title = call?.phase === 'incoming' ? `${call.peer} is calling – Parley` : 'Parley';
+    if (document.title !== title) document.title = title;
     show(this.incoming, call?.phase === 'incoming');
     show(this.call, call !== undefined && call.phase !== 'incoming');
     if (!call) return;
@@ -233,7 +235,7 @@ export class AppView {
     const inCall = call.phase === 'in call';
     show(this.quality, inCall);
     if (inCall) {
-      const q = this.controller.currentMedia()?.quality() ?? null;
+      const q = this.controller.quality();
       setText(this.quality, qualityText(q));
       this.quality.dataset['level'] = qualityLevel(q);
     }

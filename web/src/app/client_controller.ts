@@ -104,9 +104,18 @@ export class ClientController {
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
-  // The media of the current (or last) call, for the quality line and the #test hooks.
+  // The media of the current (or last) call, for the #test hooks.
   currentMedia(): CallMediaHandle | undefined {
     return this.media ?? this.lastMedia;
+  }
+
+  // The live quality of the running call; null before media runs (or if it cannot say).
+  quality(): CallQuality | null {
+    try {
+      return this.media?.quality() ?? null;
+    } catch {
+      return null;
+    }
   }
 
   private update(change: Partial<Snapshot>): void {
@@ -121,7 +130,9 @@ export class ClientController {
 
   onStatus(status: ConnectionStatus, sentence: string): void {
     this.update({ connection: status, connectionSentence: sentence,
-      ...(status === 'failed' ? { signInError: sentence, busySigningIn: false } : {}) });
+      ...(status === 'failed' ? { signInError: sentence, busySigningIn: false } : {}),
+      // Still retrying before the first welcome: the form may be used again.
+      ...(status === 'waiting' && this.state.user === undefined ? { busySigningIn: false } : {}) });
   }
 
   onWelcome(welcome: MessageOf<'welcome'>): void {

@@ -21,7 +21,7 @@ export function testHooks(controller: ClientController): ParleyTestHooks {
   return {
     startRecording: () => controller.currentMedia()?.startRecording(),
     takeRecording: () => Array.from(controller.currentMedia()?.takeRecording() ?? new Float32Array(0)),
-    quality: () => controller.currentMedia()?.quality() ?? null,
+    quality: () => controller.quality(),
     fingerprint: () => controller.snapshot().call?.fingerprintEmoji ?? null,
   };
 }
