@@ -101,6 +101,19 @@ describe('SignalingClient', () => {
     expect(t.client.status).toBe('online');
   });
 
+  it('says the name is taken when neither register nor the login fallback works', async () => {
+    const t = setup();
+    const done = t.client.start({ user: 'alice', device: 'web-1' }, 'register');
+    const register = await t.hello(1);
+    t.socket().push({ type: 'error', id: register.id!, code: 'username_taken', message: 'That username is taken.' });
+    t.socket().push({ type: 'hello', challenge: challenge(2), server: 'parley.test' });
+    await settle();
+    const login = t.socket().last();
+    t.socket().push({ type: 'error', id: login.id!, code: 'no_such_account', message: "The account 'alice' has no device named 'web-1'." });
+    await expect(done).rejects.toThrow("The name 'alice' is already taken by someone else; choose another.");
+    expect(t.client.status).toBe('failed');
+  });
+
   it('stops with a clear sentence when the name belongs to someone else', async () => {
     const t = setup();
     const done = t.client.start({ user: 'alice', device: 'web-1' }, 'login');

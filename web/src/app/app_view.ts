@@ -41,6 +41,7 @@ export class AppView {
   private readonly historyList = h('ul', { testid: 'history-list', class: 'list' });
   private readonly whoMayCall = audienceSelect('setting-who-may-call');
   private readonly p2p = audienceSelect('setting-p2p');
+  private readonly deviceLine = h('p', { class: 'hint' });
   private renderedContacts = '';
   private renderedHistory = '';
 
@@ -97,7 +98,8 @@ export class AppView {
         h('h3', {}, 'Settings'),
         h('label', {}, 'Who may call me', this.whoMayCall),
         h('label', {}, 'Who may learn my address for a direct (P2P) path', this.p2p),
-        h('p', { class: 'hint' }, 'Calls from this browser always go through the server over HTTPS (a browser cannot open a direct path); the P2P setting applies to your account, so your other devices follow it.')),
+        h('p', { class: 'hint' }, 'Calls from this browser always go through the server over HTTPS (a browser cannot open a direct path); the P2P setting applies to your account, so your other devices follow it.'),
+        this.deviceLine),
     };
     this.whoMayCall.addEventListener('change', () => void this.controller.changeSettings({ who_may_call: this.audience(this.whoMayCall) }));
     this.p2p.addEventListener('change', () => void this.controller.changeSettings({ p2p: this.audience(this.p2p) }));
@@ -166,6 +168,7 @@ export class AppView {
     }
     this.renderContacts(s);
     this.renderHistory(s);
+    setText(this.deviceLine, s.user && s.device ? `This browser is the device '${s.device}' of ${s.user}; its key stays in this browser, so keep using it to sign in.` : '');
     if (s.settings) {
       this.whoMayCall.value = s.settings.whoMayCall;
       this.p2p.value = s.settings.p2p;

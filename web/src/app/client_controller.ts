@@ -65,6 +65,7 @@ export interface Snapshot {
   connection: ConnectionStatus;
   connectionSentence: string;
   user?: string;
+  device?: string; // this browser's device name in the account
   signInError: string;
   busySigningIn: boolean;
   contacts: string[];
@@ -140,7 +141,7 @@ export class ClientController {
       this.deps.peers, this.deps.keys);
     if (!this.session || this.session.state === 'idle') this.session = session;
     const missed = welcome.missed_calls.length;
-    this.update({ user: welcome.user, signInError: '', busySigningIn: false,
+    this.update({ user: welcome.user, device: welcome.device, signInError: '', busySigningIn: false,
       notice: missed > 0 ? `You missed ${missed} call${missed > 1 ? 's' : ''} while away: ${welcome.missed_calls.map((c) => c.caller).join(', ')}.` : this.state.notice });
     void this.deps.accounts.save({ user: welcome.user, device: welcome.device }).catch(() => undefined);
     void this.refreshLists();

@@ -79,6 +79,7 @@ export class SignalingClient {
   private account: Account | undefined;
   private purpose: AuthPurpose = 'login';
   private registerFallsBackToLogin = false;
+  private loginAfterTakenName = false; // the login is the fallback of a register
   private authId: number | undefined;
   private signIn: { resolve(w: MessageOf<'welcome'>): void; reject(e: Error): void } | undefined;
   private nextId = 1;
@@ -112,6 +113,7 @@ export class SignalingClient {
     this.account = account;
     this.purpose = purpose;
     this.registerFallsBackToLogin = purpose === 'register';
+    this.loginAfterTakenName = false;
     const result = new Promise<MessageOf<'welcome'>>((resolve, reject) => {
       this.signIn = { resolve, reject };
     });
@@ -273,6 +275,7 @@ export class SignalingClient {
     if (message.type === 'welcome') {
       this.purpose = 'login'; // the account exists now: reconnects log in
       this.registerFallsBackToLogin = false;
+      this.loginAfterTakenName = false;
       this.backoff.reset();
       this.setStatus('online', '');
       this.listener.onWelcome(message);
@@ -284,9 +287,14 @@ export class SignalingClient {
     if (message.code === 'username_taken' && this.registerFallsBackToLogin) {
       // Maybe this device made the account before; the server sends a new hello.
       this.registerFallsBackToLogin = false;
+      this.loginAfterTakenName = true;
       this.purpose = 'login';
       this.setStatus('connecting', '');
       return;
+    }
+    if (this.loginAfterTakenName && FINAL_AUTH_ERRORS.has(message.code)) {
+      // Not this browser's account after all.
+      return this.fail(`The name '${this.account?.user ?? ''}' is already taken by someone else; choose another.`);
     }
     if (message.code === 'rate_limited' || !FINAL_AUTH_ERRORS.has(message.code)) {
       this.listener.onStatus(this.statusValue, message.message);
