@@ -38,10 +38,20 @@ async function openMicrophone(): Promise<MediaStream> {
 }
 
 // Scoped to the invite path (the script's directory). A browser that does not trust
-// the certificate refuses service workers; the app works without one.
-function registerServiceWorker(): void {
+// the certificate refuses service workers; the app works without one. A new build's
+// worker waits until no page of this version is open, so the page says it is ready.
+function registerServiceWorker(controller: ClientController): void {
   if (!('serviceWorker' in navigator)) return;
-  navigator.serviceWorker.register('./sw.js').catch((e: unknown) => {
+  navigator.serviceWorker.register('./sw.js').then((registration) => {
+    registration.addEventListener('updatefound', () => {
+      const next = registration.installing;
+      next?.addEventListener('statechange', () => {
+        if (next.state === 'installed' && navigator.serviceWorker.controller) {
+          controller.notify('A new version of Parley is ready; it starts the next time you open Parley (close every Parley tab first).');
+        }
+      });
+    });
+  }).catch((e: unknown) => {
     console.info(`Parley works without offline start here: ${String(e)}`);
   });
 }
@@ -77,7 +87,7 @@ async function main(root: HTMLElement): Promise<void> {
   const ticking = controller;
   window.setInterval(() => void ticking.tick(), 1000);
   if (window.location.hash === '#test') window.parleyTest = testHooks(controller);
-  registerServiceWorker();
+  registerServiceWorker(controller);
   await controller.resume();
 }
 

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CallMediaHandle, ClientController, type MediaStartOptions } from '../src/app/client_controller';
 import { testHooks } from '../src/app/test_hooks';
-import { KnownPeers } from '../src/keys/known_peers';
+import { type KnownDevice, KnownPeers } from '../src/keys/known_peers';
 import { SeedIdentityKey } from '../src/protocol/crypto/identity_key';
 import { SeededKeySource } from '../src/protocol/crypto/key_source';
 import type { Message, MessageOf, MessageType } from '../src/protocol/signal/messages';
@@ -60,11 +60,11 @@ const relay = (callId: Uint8Array, ticket: number): MessageOf<'relay'> => ({
   hop_key: new Uint8Array(32).fill(3), bind_key: new Uint8Array(32).fill(4),
 });
 
-async function setup(options: { micFails?: boolean } = {}) {
+async function setup(options: { micFails?: boolean; known?: KnownDevice[] } = {}) {
   const timers = new FakeTimers();
   const sockets: FakeSocket[] = [];
   const identity = SeedIdentityKey.generate(new SeededKeySource(21n));
-  const peers = new KnownPeers({ save: () => Promise.resolve() });
+  const peers = new KnownPeers({ save: () => Promise.resolve() }, options.known ?? []);
   const audio = { contexts: 0, closed: 0, microphones: 0, tracksStopped: 0 };
   const started: MediaStartOptions[] = [];
   const media: FakeMedia[] = [];
@@ -230,6 +230,21 @@ describe('ClientController', () => {
     expect(lastSent(t.socket(), 'hangup').call_id).toEqual(invite.call_id);
     expect(t.controller.snapshot().call).toMatchObject({ phase: 'ended', endedSentence: 'You hung up the call with bob.' });
     expect(t.media[0]!.stopped).toBe(true);
+  });
+
+  it('shows identity-changed when a known peer calls with another key', async () => {
+    const t = await setup({ known: [{ user: 'bob', device: 'laptop', key: new Uint8Array(32).fill(9), verified: false }] });
+    await t.signUp();
+    const bob = new BrowserCallSession({ user: 'bob', device: 'laptop' }, SeedIdentityKey.generate(new SeededKeySource(61n)),
+      new KnownPeers({ save: () => Promise.resolve() }), new SeededKeySource(62n));
+    const invite = sent(await bob.call('alice', 0), 'invite');
+    const offer = sent(await bob.onMessage({ type: 'route', id: invite.id!, call_id: invite.call_id, to_device: 'web-t1' }, 0), 'offer');
+    t.reply({ type: 'incoming', call_id: invite.call_id, from: 'bob', from_device: 'laptop', commit: offer.commit });
+    await settle();
+    expect(t.controller.snapshot().call).toMatchObject({ phase: 'incoming', identityChanged: true, keyBlocked: false,
+      keyWarning: "Warning: bob's identity key has changed since your last call; compare the call fingerprint out loud." });
+    await t.controller.answer();
+    expect(t.controller.snapshot().call).toMatchObject({ phase: 'connecting', identityChanged: true });
   });
 
   it('keeps ringing with a clear notice when the microphone is blocked', async () => {

@@ -1,7 +1,7 @@
 // The app's screens as plain DOM: sign-in, contacts (with dialing), history, settings,
 // the incoming-call panel and the call screen. It renders ClientController's snapshot
 // and forwards clicks; the data-testid names are the ones the end-to-end test uses.
-import type { ClientController, Snapshot } from './client_controller';
+import type { CallView, ClientController, Snapshot } from './client_controller';
 import { h, replaceChildren, setText, show } from './dom';
 import { callStateText, historyRow, historyText, qualityLevel, qualityText } from './view_model';
 
@@ -44,6 +44,7 @@ export class AppView {
   private readonly deviceLine = h('p', { class: 'hint' });
   private renderedContacts = '';
   private renderedHistory = '';
+  private vibratedFor: CallView | undefined; // the incoming call the phone buzzed for
 
   private readonly incoming: HTMLElement;
   private readonly incomingText = h('p', { class: 'big' });
@@ -52,7 +53,7 @@ export class AppView {
 
   private readonly call: HTMLElement;
   private readonly callPeer = h('h2');
-  private readonly callState = h('p', { testid: 'call-state', class: 'state' });
+  private readonly callState = h('p', { testid: 'call-state', class: 'state', role: 'status', 'aria-live': 'polite' });
   private readonly fingerprintBox = h('div', { class: 'fingerprint' });
   private readonly fingerprintEmoji = h('p', { testid: 'fingerprint-emoji', class: 'emoji' });
   private readonly fingerprintWords = h('p', { testid: 'fingerprint-words', class: 'words' });
@@ -205,7 +206,9 @@ export class AppView {
     }
     replaceChildren(this.historyList, ...s.history.map((record) => {
       const row = historyRow(record, s.user ?? '');
-      return h('li', { class: `history ${row.outcome}` }, historyText(row));
+      const again = h('button', { type: 'button', class: 'link', 'aria-label': `Call ${row.peer}` }, 'Call');
+      again.addEventListener('click', () => void this.controller.dial(row.peer));
+      return h('li', { class: `history ${row.outcome}` }, h('span', { class: 'name' }, historyText(row)), again);
     }));
   }
 
@@ -217,6 +220,10 @@ export class AppView {
     show(this.call, call !== undefined && call.phase !== 'incoming');
     if (!call) return;
     if (call.phase === 'incoming') {
+      if (this.vibratedFor?.peer !== call.peer || this.vibratedFor.phase !== 'incoming') {
+        navigator.vibrate?.([400, 200, 400, 200, 400]); // phones; a no-op elsewhere
+      }
+      this.vibratedFor = call;
       setText(this.incomingText, `${call.peer} is calling`);
       setText(this.incomingWarning, call.keyWarning ?? '');
       show(this.incomingWarning, call.keyWarning !== undefined);

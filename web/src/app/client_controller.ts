@@ -233,6 +233,11 @@ export class ClientController {
     this.update({ notice: '' });
   }
 
+  // A one-sentence notice from outside the call flow (e.g. a new version is ready).
+  notify(sentence: string): void {
+    this.update({ notice: sentence });
+  }
+
   async addContact(username: string): Promise<void> {
     const user = username.trim().toLowerCase();
     if (user === '') return;
