@@ -3,7 +3,8 @@
 // source, identity keys and signatures, the register/login bytes, a whole key
 // agreement with its keys, sealed packets across counters, epochs and padding
 // policies, fingerprints, safety numbers, media payloads, receiver reports and
-// canonical signaling JSON (plus inputs each parser refuses, with its error).
+// canonical signaling JSON (plus inputs each parser refuses, with its error), and the
+// relay framing: binds, acks and one relay client session's datagrams over time.
 //
 //   web_vectors OUT.json        write the vectors
 //   web_vectors --check FILE    exit 1 if FILE differs from what this build writes
@@ -27,6 +28,8 @@
 #include "parley/crypto/packet_sealer.h"
 #include "parley/crypto/safety_number.h"
 #include "parley/media/media_packet.h"
+#include "parley/net/relay_client_session.h"
+#include "parley/net/relay_framing.h"
 #include "parley/signal/messages.h"
 
 namespace parley {
@@ -447,6 +450,140 @@ Json ProbeVectors() {
           {"invalid", invalid}};
 }
 
+// The relay's framing and the client's session (docs/protocol.md, "Relay (obfuscated
+// UDP)"): bind keys, binds and acks from fixed nonces, and one session's datagrams over
+// time with a seeded nonce source, which web/src/transport reproduces byte for byte.
+Json RelayVectors() {
+  const auto bind_key = Seed32(0x21);
+  const auto hop_bytes = Seed32(0x42);
+  const crypto::Secret<32> hop_key{std::span<const uint8_t, 32>(hop_bytes)};
+  const auto ticket_bytes = Sequence(0x63, net::kRelayTicketSize);
+  std::array<uint8_t, net::kRelayTicketSize> ticket{};
+  std::copy(ticket_bytes.begin(), ticket_bytes.end(), ticket.begin());
+  const net::RelayBindKeys keys{std::span<const uint8_t, 32>(bind_key)};
+
+  Json binds = Json::array();
+  for (std::size_t sealed_size : {std::size_t{0}, std::size_t{25}, std::size_t{61}, std::size_t{300},
+                                  net::kMaxSealedInBind}) {
+    const auto nonce_bytes = Sequence(static_cast<uint8_t>(0x90 + sealed_size), net::kRelayNonceSize);
+    std::array<uint8_t, net::kRelayNonceSize> nonce{};
+    std::copy(nonce_bytes.begin(), nonce_bytes.end(), nonce.begin());
+    const auto sealed = Sequence(static_cast<uint8_t>(0x41 + sealed_size), sealed_size);
+    const uint64_t elapsed_ms = 1000 + sealed_size;
+    std::vector<uint8_t> out(net::RelayBindSize(sealed_size));
+    net::WriteRelayBind(keys, ticket, hop_key, nonce, elapsed_ms, sealed, out);
+    binds.push_back({{"nonce", ToHex(nonce)}, {"elapsed_ms", elapsed_ms}, {"sealed", ToHex(sealed)},
+                     {"datagram", ToHex(out)}});
+  }
+
+  Json acks = Json::array();
+  const struct {
+    std::size_t size;
+    std::vector<uint8_t> ip;
+    uint16_t port;
+  } ack_cases[] = {{96, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 113, 7}, 40000},
+                   {256, Sequence(0x20, 16), 5}};
+  uint8_t nonce_first = 0x10;
+  for (const auto& c : ack_cases) {
+    net::RelayAckContents ack;
+    ack.elapsed_ms = 777;
+    std::copy(c.ip.begin(), c.ip.end(), ack.ip.begin());
+    ack.port = c.port;
+    const auto nonce_bytes = Sequence(nonce_first++, net::kRelayNonceSize);
+    std::array<uint8_t, net::kRelayNonceSize> nonce{};
+    std::copy(nonce_bytes.begin(), nonce_bytes.end(), nonce.begin());
+    std::vector<uint8_t> out(c.size);
+    net::WriteRelayAck(hop_key, nonce, ack, out);
+    acks.push_back({{"elapsed_ms", ack.elapsed_ms}, {"ip", ToHex(ack.ip)}, {"port", ack.port},
+                    {"datagram", ToHex(out)}});
+  }
+  // Acks the client refuses, with the native error.
+  Json invalid_acks = Json::array();
+  {
+    std::vector<uint8_t> good(96);
+    net::RelayAckContents ack;
+    ack.elapsed_ms = 1;
+    std::array<uint8_t, net::kRelayNonceSize> nonce{};
+    net::WriteRelayAck(hop_key, nonce, ack, good);  // family 6 with the all-zero address
+    std::vector<uint8_t> altered = good;
+    altered[40] ^= 1;
+    const std::vector<std::vector<uint8_t>> refused = {Sequence(0x40, 66), altered, Sequence(0x40, 1201)};
+    for (const auto& bytes : refused) {
+      auto opened = net::OpenRelayAck(hop_key, bytes);
+      Require(!opened.ok(), "a broken relay ack was accepted");
+      invalid_acks.push_back({{"datagram", ToHex(bytes)}, {"error", opened.error().message}});
+    }
+  }
+
+  // One session over time: binds until acked (with the first sealed packet, then
+  // payload-less), an ack, data, the 15 s rebind, a rebind request. Nonces from a seeded
+  // source; the first draw is replaced by one that matches a DPI signature (byte 2 = 2)
+  // so the redraw shows too.
+  crypto::SeededKeySource seeded(uint64_t{0x7e1a});
+  bool first_draw = true;
+  auto nonce_source = [&](std::span<uint8_t> out) {
+    seeded.Fill(out);
+    if (first_draw) out[2] = 0x02;
+    first_draw = false;
+  };
+  auto credentials = net::RelayCredentials::FromBytes(ticket, hop_bytes, bind_key).value();
+  const TimePoint start{};
+  net::RelayClientSession session(std::move(credentials), start, {}, nonce_source);
+  Json steps = Json::array();
+  auto wrap = [&](int64_t at_ms, std::size_t size, uint8_t first) {
+    const auto sealed = Sequence(first, size);
+    auto out = session.Wrap(sealed, start + milliseconds(at_ms));
+    Json step = {{"at_ms", at_ms}, {"op", "wrap"}, {"sealed", ToHex(sealed)}};
+    if (out.ok()) step["datagram"] = ToHex(*out);
+    else step["error"] = out.error().message;
+    steps.push_back(step);
+  };
+  auto due = [&](int64_t at_ms) {
+    auto out = session.TakeDueBind(start + milliseconds(at_ms));
+    steps.push_back({{"at_ms", at_ms}, {"op", "take_due_bind"}, {"datagram", out ? ToHex(*out) : ""}});
+  };
+  auto ack_for = [&](int64_t at_ms, uint64_t elapsed_ms, uint8_t nonce_first_byte) {
+    net::RelayAckContents ack;
+    ack.elapsed_ms = elapsed_ms;
+    const std::vector<uint8_t> ip = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 9};
+    std::copy(ip.begin(), ip.end(), ack.ip.begin());
+    ack.port = 61000;
+    const auto nonce_bytes = Sequence(nonce_first_byte, net::kRelayNonceSize);
+    std::array<uint8_t, net::kRelayNonceSize> nonce{};
+    std::copy(nonce_bytes.begin(), nonce_bytes.end(), nonce.begin());
+    std::vector<uint8_t> datagram(192);
+    net::WriteRelayAck(hop_key, nonce, ack, datagram);
+    const auto kind = session.Unwrap(datagram).kind;
+    steps.push_back({{"at_ms", at_ms}, {"op", "unwrap"}, {"datagram", ToHex(datagram)},
+                     {"kind", kind == net::RelayClientSession::Arrival::kAck ? "ack" : "other"},
+                     {"ready", session.ready()}, {"binding", session.binding()},
+                     {"acks", session.stats().acks}, {"stale_acks", session.stats().stale_acks}});
+  };
+  wrap(3, 96, 0x40);
+  due(300);
+  due(503);
+  wrap(520, 1100, 0x41);  // too big for a bind before any ack
+  ack_for(560, 4000, 0x01);  // for no bind made yet: stale
+  ack_for(570, 503, 0x02);
+  wrap(580, 128, 0x42);
+  wrap(600, 1100, 0x43);  // acknowledged: as data
+  due(15002);                // the 15 s rebind is due at 15503: nothing yet
+  wrap(15010, 64, 0x44);     // data
+  wrap(15510, 64, 0x45);     // the rebind rides on this packet
+  wrap(15530, 64, 0x46);     // data
+  session.RequestRebind();
+  steps.push_back({{"op", "request_rebind"}});
+  due(15531);                // at once
+  ack_for(15540, 15510, 0x03);  // for a bind before the request: ready, still binding
+  wrap(15550, 64, 0x47);     // bind
+  ack_for(15560, 15550, 0x04);
+  wrap(15570, 64, 0x48);     // data
+  return {{"bind_key", ToHex(bind_key)}, {"mark_key", ToHex(keys.mark_key.span())},
+          {"mask_key", ToHex(keys.mask_key.span())}, {"hop_key", ToHex(hop_bytes)}, {"ticket", ToHex(ticket)},
+          {"binds", binds}, {"acks", acks}, {"invalid_acks", invalid_acks},
+          {"session", {{"nonce_seed", "0000000000007e1a"}, {"first_draw_byte2", 2}, {"steps", steps}}}};
+}
+
 Json AllVectors() {
   return {
       {"about", "Written by tests/web_vectors/web_vectors.cc from the native code; web/test/native_vectors.test.ts "
@@ -460,6 +597,7 @@ Json AllVectors() {
       {"media_packet", MediaPacketVectors()},
       {"receiver_report", ReceiverReportVectors()},
       {"path_probe", ProbeVectors()},
+      {"relay", RelayVectors()},
       {"signaling", SignalingVectors()},
   };
 }
