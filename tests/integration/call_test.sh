@@ -8,44 +8,12 @@ set -euo pipefail
 build=$(cd "${1:?usage: call_test.sh BUILD_DIR TESTDATA_DIR}" && pwd)
 testdata=${2:?usage: call_test.sh BUILD_DIR TESTDATA_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-parley="$build/apps/parley/parley"
-parleyd="$build/apps/parleyd/parleyd"
-work=$(mktemp -d /tmp/parley_call_test.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ "${keep:-0}" != 1 ]]; then rm -rf "$work"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; keep=1; echo "logs in $work" >&2; exit 1; }
-# wait_for FILE PATTERN [SECONDS]
-wait_for() {
-  local deadline=$((SECONDS + ${3:-10}))
-  until grep -q -- "$2" "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "no '$2' in $1 within ${3:-10}s: $(cat "$1" 2>/dev/null)"
-    sleep 0.1
-  done
-}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+test_name=call_test
+source "$(dirname "$0")/lib.sh"
+parley_timeout=30
 
-starts=0
-start_server() {
-  starts=$((starts + 1))
-  local log="$work/parleyd_$starts.log"
-  "$parleyd" --data "$work/data" --host 127.0.0.1 --port "$port" --server-name 127.0.0.1 --allow-loopback \
-    --set signaling.ring_timeout_s=3 --set limits.invites_per_minute=1000 --log-level warn > "$log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
-  wait_for "$log" "parleyd: ready"
-  ws=$(awk '/websocket:/ {print $2}' "$log")
-}
-# parleyd allows about ten logins per client address at once (then one per 6 s) and
-# keeps that count in memory: a restart between groups of steps resets it.
-restart_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; start_server; }
-p() { local who=$1; shift; timeout 30 "$parley" --profile "$work/$who" "$@"; }
-
-start_server
+# Unanswered calls end after 3 s, so that the ring timeout is quick to test.
+start_server --set signaling.ring_timeout_s=3
 for who in alice bob carol dave; do p "$who" init --server "$ws" --name "$who" > "$work/init_$who.log"; done
 echo "ok: four accounts registered"
 

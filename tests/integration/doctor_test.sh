@@ -5,46 +5,16 @@
 # works and is what calls would use. Usage: doctor_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:?usage: doctor_test.sh BUILD_DIR}" && pwd)
-parley="$build/apps/parley/parley"
-parleyd="$build/apps/parleyd/parleyd"
-work=$(mktemp -d /tmp/parley_doctor_test.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ "${keep:-0}" != 1 ]]; then rm -rf "$work"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; keep=1; echo "logs in $work" >&2; exit 1; }
-wait_for() {
-  local deadline=$((SECONDS + ${3:-10}))
-  until grep -q -- "$2" "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "no '$2' in $1 within ${3:-10}s: $(cat "$1" 2>/dev/null)"
-    sleep 0.1
-  done
-}
-free_port() { python3 -c 'import socket,sys; s=socket.socket(type=getattr(socket,sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
-port=$(free_port SOCK_STREAM)
-
-start_server() {  # extra parleyd arguments
-  local log="$work/parleyd.log"
-  "$parleyd" --data "$work/data" --host 127.0.0.1 --port "$port" --server-name 127.0.0.1 --allow-loopback \
-    --log-level warn "$@" > "$log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
-  wait_for "$log" "parleyd: ready"
-  ws=$(awk '/websocket:/ {print $2}' "$log")
-}
-stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
-p() { timeout 40 "$parley" --profile "$work/alice" "$@"; }
+test_name=doctor_test
+source "$(dirname "$0")/lib.sh"
 # field JSON_FILE PYTHON_EXPRESSION_OVER_j
 field() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
 start_server
-p init --server "$ws" --name alice > "$work/init.log" 2>&1 || fail "init: $(cat "$work/init.log")"
+p alice init --server "$ws" --name alice > "$work/init.log" 2>&1 || fail "init: $(cat "$work/init.log")"
 
 # 1. Everything reachable.
-set +e; p doctor --json > "$work/open.json" 2> "$work/open.err"; rc=$?; set -e
+set +e; p alice doctor --json > "$work/open.json" 2> "$work/open.err"; rc=$?; set -e
 [[ $rc == 0 ]] || fail "doctor exited $rc on an open network: $(cat "$work/open.json" "$work/open.err")"
 [[ $(field "$work/open.json" 'j["signaling"]["logged_in"]') == True ]] || fail "signaling: $(cat "$work/open.json")"
 for name in relay-udp relay-tls relay-udp+relay-tls; do
@@ -58,7 +28,7 @@ use=$(field "$work/open.json" 'j["calls_will_use"]')
 echo "ok: open network: $(field "$work/open.json" '", ".join("%s %s %s ms" % (q["name"], q["verdict"], q["median_rtt_ms"]) for q in j["paths"])'); calls will use $use"
 
 # The plain-words form says the same.
-set +e; p doctor > "$work/open.txt" 2>&1; rc=$?; set -e
+set +e; p alice doctor > "$work/open.txt" 2>&1; rc=$?; set -e
 [[ $rc == 0 ]] || fail "plain doctor exited $rc: $(cat "$work/open.txt")"
 grep -Eq "^relay-udp +works:" "$work/open.txt" || fail "plain text: $(cat "$work/open.txt")"
 grep -q '^Calls will use: ' "$work/open.txt" || fail "plain text: $(cat "$work/open.txt")"
@@ -67,7 +37,7 @@ grep -q '^Calls will use: ' "$work/open.txt" || fail "plain text: $(cat "$work/o
 stop_server
 closed=$(free_port SOCK_DGRAM)
 start_server --set relay.public_port="$closed"
-set +e; p doctor --json > "$work/noudp.json" 2> "$work/noudp.err"; rc=$?; set -e
+set +e; p alice doctor --json > "$work/noudp.json" 2> "$work/noudp.err"; rc=$?; set -e
 [[ $rc == 0 ]] || fail "doctor exited $rc with TLS working: $(cat "$work/noudp.json" "$work/noudp.err")"
 udp=$(field "$work/noudp.json" "[q['verdict'] for q in j['paths'] if q['name']=='relay-udp'][0]")
 tls=$(field "$work/noudp.json" "[q['verdict'] for q in j['paths'] if q['name']=='relay-tls'][0]")
@@ -79,7 +49,7 @@ echo "ok: UDP port closed: relay-udp $udp, relay-tls $tls; calls will use $use"
 
 # 3. Nothing answers at all: a non-zero exit and a sentence of what to try.
 stop_server
-set +e; p doctor > "$work/down.txt" 2>&1; rc=$?; set -e
+set +e; p alice doctor > "$work/down.txt" 2>&1; rc=$?; set -e
 [[ $rc != 0 ]] || fail "doctor exited 0 with the server down: $(cat "$work/down.txt")"
 grep -q 'Calls will not work from this network' "$work/down.txt" || fail "down: $(cat "$work/down.txt")"
 echo "ok: server down: exit $rc"

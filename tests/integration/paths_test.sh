@@ -10,38 +10,8 @@ set -euo pipefail
 build=$(cd "${1:?usage: paths_test.sh BUILD_DIR TESTDATA_DIR}" && pwd)
 testdata=${2:?usage: paths_test.sh BUILD_DIR TESTDATA_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-parley="$build/apps/parley/parley"
-parleyd="$build/apps/parleyd/parleyd"
-work=$(mktemp -d /tmp/parley_paths_test.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ "${keep:-0}" != 1 ]]; then rm -rf "$work"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; keep=1; echo "logs in $work" >&2; exit 1; }
-wait_for() {
-  local deadline=$((SECONDS + ${3:-10}))
-  until grep -q -- "$2" "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "no '$2' in $1 within ${3:-10}s: $(cat "$1" 2>/dev/null)"
-    sleep 0.1
-  done
-}
-free_port() { python3 -c 'import socket,sys; s=socket.socket(type=getattr(socket,sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
-port=$(free_port SOCK_STREAM)
-
-start_server() {  # extra parleyd arguments
-  [[ -n "${server_pid:-}" ]] && { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
-  local log="$work/parleyd_$RANDOM.log"
-  "$parleyd" --data "$work/data" --host 127.0.0.1 --port "$port" --server-name 127.0.0.1 --allow-loopback \
-    --set limits.invites_per_minute=1000 --log-level warn "$@" > "$log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
-  wait_for "$log" "parleyd: ready"
-  ws=$(awk '/websocket:/ {print $2}' "$log")
-}
-p() { local who=$1; shift; timeout 40 "$parley" --profile "$work/$who" "$@"; }
+test_name=paths_test
+source "$(dirname "$0")/lib.sh"
 
 # call NAME TRANSPORT_ALICE TRANSPORT_BOB [SECONDS [COMPARED_SECONDS]]: a call alice -> bob
 # (5 s) with speech both ways; the recordings' first COMPARED_SECONDS (4) must correlate.
