@@ -1,0 +1,226 @@
+// A connected browser call's media as logic without I/O: Opus frames in -> media
+// payloads (with the copies the loss protection asks for) -> sealed packets; sealed
+// packets in -> the Opus frames to decode (copies fill frames whose own packet was
+// lost); a receiver report once a second with the RTT echo; probe replies. What
+// src/parley/call/call_media.cc does around its encoder and jitter buffer. Pure: the
+// caller gives the time (ms, monotonic) and does the encoding, decoding and sending.
+import type { Bytes } from '../protocol/bytes';
+import { CallPackets } from '../protocol/call/call_packets';
+import type { ReceiverReport } from '../protocol/call/control_message';
+import type { CallKeys } from '../protocol/crypto/call_keys';
+import { MAX_CONTENT_SIZE } from '../protocol/crypto/padding_policy';
+import { type EncodedFrame, MAX_REDUNDANT_OFFSET_SAMPLES } from '../protocol/media/media_packet';
+import { type LossProtection, LossProtectionPolicy } from './loss_protection_policy';
+import { ReceiveStatistics, lossFraction } from './receive_statistics';
+
+export interface CallMediaCoreOptions {
+  reportIntervalMs: number;
+  frameSamples: number; // 48 kHz samples per Opus frame (960 = 20 ms)
+  firstTimestamp: number; // u32, random per call
+  firstSequence: number; // u16, random per call
+}
+
+export const DEFAULT_CALL_MEDIA_CORE_OPTIONS: CallMediaCoreOptions = {
+  reportIntervalMs: 1000,
+  frameSamples: 960,
+  firstTimestamp: 0,
+  firstSequence: 0,
+};
+
+export interface Arrived {
+  decode: EncodedFrame[]; // frames to decode, oldest first; never one given before
+  reply?: Bytes; // a sealed control packet to send back at once (a probe reply)
+  authentic: boolean; // opened under the call's keys
+}
+
+export interface CallMediaFigures {
+  rttMs?: number; // from the newest report echoing ours
+  sendLossFraction: number; // of what we send, as the peer last reported
+  receiveLossFraction: number; // of what we receive, last interval
+  sendKbps: number; // sealed bytes sent, last interval
+  receiveKbps: number; // sealed bytes received, last interval
+  mediaPacketsSent: number;
+  mediaPacketsReceived: number;
+  framesRecovered: number; // frames decoded from a copy because their own packet was lost
+  packetsRefused: number; // did not open under either stream's key
+  reportsReceived: number;
+  lastAuthenticMs?: number; // when the newest authentic packet arrived
+}
+
+const RTT_BOGUS_MS = 60000;
+const REMEMBERED_TIMESTAMPS = 256; // frames handed to the decoder, for copies
+
+// Single-threaded (the page's main thread). The keys are copied into the sealers and
+// openers. `nowMs` must not go back.
+export class CallMediaCore {
+  private readonly options: CallMediaCoreOptions;
+  private readonly packets: CallPackets;
+  private readonly statistics = new ReceiveStatistics();
+  private readonly policy = new LossProtectionPolicy();
+  private readonly startMs: number;
+  private sequence: number;
+  private timestamp: number;
+  private readonly sentFrames: EncodedFrame[] = []; // the last two, newest last
+  private readonly decodedTimestamps = new Set<number>();
+  private readonly decodedOrder: number[] = [];
+  private nextReportMs: number;
+  private peerSentMs: number | undefined;
+  private peerReportArrivalMs = 0;
+  private bytesSentInInterval = 0;
+  private bytesReceivedInInterval = 0;
+  private intervalStartMs: number;
+  private protectionChanged = false;
+  readonly figures: CallMediaFigures = {
+    sendLossFraction: 0, receiveLossFraction: 0, sendKbps: 0, receiveKbps: 0, mediaPacketsSent: 0,
+    mediaPacketsReceived: 0, framesRecovered: 0, packetsRefused: 0, reportsReceived: 0,
+  };
+
+  constructor(keys: CallKeys, nowMs: number, options: Partial<CallMediaCoreOptions> = {}) {
+    this.options = { ...DEFAULT_CALL_MEDIA_CORE_OPTIONS, ...options };
+    this.packets = new CallPackets(keys, nowMs);
+    this.startMs = nowMs;
+    this.intervalStartMs = nowMs;
+    this.nextReportMs = nowMs + this.options.reportIntervalMs;
+    this.sequence = this.options.firstSequence & 0xffff;
+    this.timestamp = this.options.firstTimestamp >>> 0;
+  }
+
+  get protection(): LossProtection {
+    return this.policy.current;
+  }
+
+  // True once after each change of protection (the encoder's FEC setting follows).
+  takeProtectionChange(): boolean {
+    const changed = this.protectionChanged;
+    this.protectionChanged = false;
+    return changed;
+  }
+
+  // One Opus frame of frameSamples, in capture order: the sealed media packet to send.
+  sealFrame(opus: Bytes, nowMs: number): Bytes {
+    const primary: EncodedFrame = { timestamp: this.timestamp, payload: opus };
+    const redundant: EncodedFrame[] = [];
+    let size = 7 + opus.length;
+    // Oldest first: distances in descending order.
+    const distances = [...this.policy.current.redundantDistances].sort((a, b) => b - a);
+    for (const distance of distances) {
+      const frame = this.sentFrames[this.sentFrames.length - distance];
+      if (!frame) continue;
+      const offset = (this.timestamp - frame.timestamp) >>> 0;
+      if (offset === 0 || offset > MAX_REDUNDANT_OFFSET_SAMPLES) continue;
+      const cost = frame.payload.length + 6; // two varints at most 3 bytes each here
+      if (size + cost > MAX_CONTENT_SIZE) continue;
+      size += cost;
+      redundant.push(frame);
+    }
+    const sealed = this.packets.sealMedia({ sequence: this.sequence, primary, redundant }, nowMs);
+    this.sentFrames.push(primary);
+    if (this.sentFrames.length > 2) this.sentFrames.shift();
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.timestamp = (this.timestamp + this.options.frameSamples) >>> 0;
+    this.bytesSentInInterval += sealed.length;
+    ++this.figures.mediaPacketsSent;
+    return sealed;
+  }
+
+  // One sealed packet from the relay (what the relay session handed up).
+  onSealed(sealed: Bytes, nowMs: number): Arrived {
+    const arrival = this.packets.open(sealed);
+    switch (arrival.kind) {
+      case 'dropped':
+        ++this.figures.packetsRefused;
+        return { decode: [], authentic: false };
+      case 'media': {
+        this.noteAuthentic(sealed, nowMs);
+        ++this.figures.mediaPacketsReceived;
+        this.statistics.onPacket(arrival.packet.sequence);
+        const decode: EncodedFrame[] = [];
+        for (const copy of arrival.packet.redundant) {
+          if (this.remember(copy.timestamp)) {
+            decode.push(copy);
+            ++this.figures.framesRecovered;
+          }
+        }
+        if (this.remember(arrival.packet.primary.timestamp)) decode.push(arrival.packet.primary);
+        return { decode, authentic: true };
+      }
+      case 'report':
+        this.noteAuthentic(sealed, nowMs);
+        this.onReport(arrival.report, nowMs);
+        return { decode: [], authentic: true };
+      case 'probe':
+        this.noteAuthentic(sealed, nowMs);
+        return {
+          decode: [], authentic: true,
+          reply: this.packets.sealProbeReply({ path: arrival.probe.path, sequence: arrival.probe.sequence,
+            echoMs: arrival.probe.sentMs, replyDelayMs: 0 }, nowMs),
+        };
+      case 'probe_reply':
+      case 'control':
+        this.noteAuthentic(sealed, nowMs);
+        return { decode: [], authentic: true }; // nothing of ours asks; unknown types are ignored
+    }
+  }
+
+  // The receiver report when due (sealed control packet), else undefined. Call it at
+  // least every few hundred ms.
+  tick(nowMs: number): Bytes | undefined {
+    if (nowMs < this.nextReportMs) return undefined;
+    const intervalMs = Math.max(1, nowMs - this.intervalStartMs);
+    this.intervalStartMs = nowMs;
+    this.nextReportMs = nowMs + this.options.reportIntervalMs;
+    this.figures.sendKbps = (this.bytesSentInInterval * 8) / intervalMs;
+    this.figures.receiveKbps = (this.bytesReceivedInInterval * 8) / intervalMs;
+    this.bytesSentInInterval = 0;
+    this.bytesReceivedInInterval = 0;
+    const loss = this.statistics.takeInterval();
+    this.figures.receiveLossFraction = lossFraction(loss);
+    const report: ReceiverReport = {
+      expected: loss.expected, received: loss.received, sentMs: this.clockMs(nowMs), echoMs: 0, echoDelayMs: 0,
+    };
+    if (this.peerSentMs !== undefined) {
+      report.echoMs = this.peerSentMs;
+      report.echoDelayMs = Math.max(0, Math.floor(nowMs - this.peerReportArrivalMs));
+    }
+    const sealed = this.packets.sealReport(report, nowMs);
+    this.bytesSentInInterval += sealed.length;
+    return sealed;
+  }
+
+  // ms since the media started plus 1, modulo 2^32 (0 means "no report yet").
+  private clockMs(nowMs: number): number {
+    return (Math.floor(nowMs - this.startMs) + 1) >>> 0;
+  }
+
+  private onReport(report: ReceiverReport, nowMs: number): void {
+    ++this.figures.reportsReceived;
+    this.peerSentMs = report.sentMs;
+    this.peerReportArrivalMs = nowMs;
+    const loss = report.expected === 0 ? 0 : Math.min(1, Math.max(0, 1 - report.received / report.expected));
+    this.figures.sendLossFraction = loss;
+    if (report.echoMs !== 0) {
+      const rtt = (this.clockMs(nowMs) - report.echoMs - report.echoDelayMs) >>> 0;
+      if (rtt < RTT_BOGUS_MS) this.figures.rttMs = rtt;
+    }
+    const before = this.policy.current;
+    const after = this.policy.onLossReport(loss);
+    if (before.fec !== after.fec || before.fecExpectedLossPercent !== after.fecExpectedLossPercent) {
+      this.protectionChanged = true;
+    }
+  }
+
+  private noteAuthentic(sealed: Bytes, nowMs: number): void {
+    this.bytesReceivedInInterval += sealed.length;
+    this.figures.lastAuthenticMs = nowMs;
+  }
+
+  // True if `timestamp` was not handed to the decoder before (and now is).
+  private remember(timestamp: number): boolean {
+    if (this.decodedTimestamps.has(timestamp)) return false;
+    this.decodedTimestamps.add(timestamp);
+    this.decodedOrder.push(timestamp);
+    if (this.decodedOrder.length > REMEMBERED_TIMESTAMPS) this.decodedTimestamps.delete(this.decodedOrder.shift()!);
+    return true;
+  }
+}
+
