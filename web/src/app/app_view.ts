@@ -3,6 +3,7 @@
 // and forwards clicks; the data-testid names are the ones the end-to-end test uses.
 import type { CallView, ClientController, Snapshot } from './client_controller';
 import { h, replaceChildren, setText, show } from './dom';
+import { Ringer } from './ringer';
 import { callStateText, historyRow, historyText, qualityLevel, qualityText } from './view_model';
 
 type Screen = 'contacts' | 'history' | 'settings';
@@ -45,6 +46,7 @@ export class AppView {
   private renderedContacts = '';
   private renderedHistory = '';
   private vibratedFor: CallView | undefined; // the incoming call the phone buzzed for
+  private readonly ringer = new Ringer();
 
   private readonly incoming: HTMLElement;
   private readonly incomingText = h('p', { class: 'big' });
@@ -117,8 +119,15 @@ export class AppView {
 
     const answer = h('button', { testid: 'answer', type: 'button', class: 'primary' }, 'Answer');
     const decline = h('button', { testid: 'decline', type: 'button', class: 'danger' }, 'Decline');
-    answer.addEventListener('click', () => void this.controller.answer());
-    decline.addEventListener('click', () => void this.controller.decline());
+    // The ring stops at the click, before the microphone opens.
+    answer.addEventListener('click', () => {
+      this.ringer.stop();
+      void this.controller.answer();
+    });
+    decline.addEventListener('click', () => {
+      this.ringer.stop();
+      void this.controller.decline();
+    });
     this.incomingApprove.addEventListener('click', () => void this.controller.approveKey());
     this.incoming = h('section', { testid: 'incoming-call', class: 'card overlay incoming', role: 'dialog' },
       this.incomingText, this.incomingWarning, this.incomingApprove, h('div', { class: 'row' }, answer, decline));
@@ -217,6 +226,8 @@ export class AppView {
     const title = call?.phase === 'incoming' ? `${call.peer} is calling – Parley` : 'Parley';
     if (document.title !== title) document.title = title;
     show(this.incoming, call?.phase === 'incoming');
+    if (call?.phase === 'incoming') this.ringer.start();
+    else this.ringer.stop();
     show(this.call, call !== undefined && call.phase !== 'incoming');
     if (!call) return;
     if (call.phase === 'incoming') {
