@@ -271,6 +271,10 @@ describe('ClientController', () => {
     expect(t.controller.snapshot().call).toMatchObject({ phase: 'ended',
       endedSentence: 'The connection to the server was lost, so the call with bob ended.' });
     expect(t.controller.snapshot().connection).toBe('waiting');
+    t.controller.dismissCall();
+    await t.controller.dial('bob');
+    expect(t.controller.snapshot().notice).toBe('Not connected to the server right now; wait until it reconnects, then call again.');
+    expect(t.controller.snapshot().call).toBeUndefined();
     t.timers.advance(1000);
     t.reply({ type: 'hello', challenge: new Uint8Array(32).fill(2), server: 'parley.test' });
     await settle();

@@ -193,6 +193,9 @@ export class ClientController {
     if (!this.session) return this.update({ notice: 'Sign in first.' });
     if (name === '') return this.update({ notice: 'Type the username to call.' });
     if (this.session.state !== 'idle') return this.update({ notice: 'You are already in a call; hang up first.' });
+    if (this.state.connection !== 'online') {
+      return this.update({ notice: 'Not connected to the server right now; wait until it reconnects, then call again.' });
+    }
     // The microphone opens only once the call is answered (nothing is captured before).
     if (!this.ensureAudioContext()) return;
     this.update({ notice: '', call: this.newCall(name, false, 'calling') });
