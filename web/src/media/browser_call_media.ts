@@ -1,8 +1,21 @@
-// The media of one connected browser call: capture -> Opus (WebCodecs) -> seal -> relay
-// data frame on the media WebSocket, and back -> open -> decode -> jitter buffer
-// AudioWorklet -> playout. The app (web/src/app) calls only this module's API.
+// The media of one connected browser call: microphone -> capture AudioWorklet -> Opus
+// (WebCodecs) -> CallMediaCore (media payload, sealing) -> relay session -> media
+// WebSocket; and back: WebSocket -> relay session -> CallMediaCore (open, copies) ->
+// Opus decoder -> playout AudioWorklet (PlayoutBuffer) -> speakers. The app
+// (web/src/app) calls only this module's API. Main thread; keys never leave the page
+// and the server sees only sealed packets.
 import type { CallKeys } from '../protocol/crypto/call_keys';
 import type { MessageOf } from '../protocol/signal/messages';
+import { loadSodium, sodium } from '../protocol/sodium';
+import { MediaSocket } from '../transport/media_socket';
+import { RelayClientSession, relayCredentials } from '../transport/relay_client_session';
+import { CallMediaCore } from './call_media_core';
+import { OpusFrameDecoder } from './opus_decoder';
+import { OpusFrameEncoder } from './opus_encoder';
+import type { PlayoutStats } from './playout_buffer';
+import {
+  CAPTURE_PROCESSOR, type CapturedFrame, type FromPlayout, PLAYOUT_PROCESSOR, type ToPlayout,
+} from './worklet_messages';
 
 export type RelayMessage = MessageOf<'relay'>;
 
@@ -13,52 +26,207 @@ export interface BrowserCallMediaOptions {
   isCaller: boolean;
   microphone: MediaStream; // getUserMedia({audio:{echoCancellation:true,noiseSuppression:true,autoGainControl:true}})
   audioContext: AudioContext; // created by the app on a user gesture, 48 kHz
+  // performance.now() when the `relay` message arrived (binds count their elapsed time
+  // from it; the relay accepts +-30 s). Default: when start() is called.
+  relayReceivedAtMs?: number;
 }
 
 export interface CallQuality {
   path: 'relay-tls';
   connected: boolean; // the relay acknowledged our bind on the media WebSocket
-  rttMs?: number; // from the peer's receiver reports
-  lossPercent: number; // of the packets the peer expected from us, last report
-  jitterBufferMs: number; // current playout delay target
-  sendKbps: number;
-  receiveKbps: number;
+  rttMs?: number; // from the receiver reports
+  lossPercent: number; // of the media we receive, last report interval (before recovery)
+  jitterBufferMs: number; // audio buffered for playout now
+  sendKbps: number; // sealed packets sent, last interval
+  receiveKbps: number; // sealed packets received, last interval
+}
+
+const TICK_MS = 20;
+const PEER_SILENT_AFTER_MS = 5000;
+
+async function addWorklets(context: AudioContext): Promise<void> {
+  if (!context.audioWorklet) {
+    throw new Error('This browser has no AudioWorklet, which calls need; use a current browser on a page opened over https.');
+  }
+  const [capture, playout] = await Promise.all([import('./capture_worklet.ts?worker&url'),
+    import('./playout_worklet.ts?worker&url')]);
+  await context.audioWorklet.addModule(capture.default);
+  await context.audioWorklet.addModule(playout.default);
 }
 
 export class BrowserCallMedia {
-  // Called when nothing authentic has arrived from the peer for a while (ms since last).
+  // Called about once a second while nothing authentic has arrived from the peer for
+  // 5 s or more (ms since the last authentic packet, or since the start).
   onPeerSilent?: (silentForMs: number) => void;
 
-  private constructor() {}
+  private muted = false;
+  private stopped = false;
+  private playoutStats: PlayoutStats | undefined;
+  private recording: Float32Array[] | undefined;
+  private lastSilentReportMs = 0;
+  private readonly tickTimer: ReturnType<typeof setInterval>;
+  private readonly startedMs: number;
 
-  // Opens the media WebSocket, binds the ticket, starts capture and playout. Rejects
-  // with one clear sentence if the browser lacks what media needs (WebCodecs Opus or
-  // its WebAssembly fallback, AudioWorklet).
-  static start(options: BrowserCallMediaOptions): Promise<BrowserCallMedia> {
-    void options;
-    return Promise.reject(new Error('browser call media is not implemented yet'));
+  private constructor(
+    private readonly core: CallMediaCore,
+    private readonly socket: MediaSocket,
+    private readonly encoder: OpusFrameEncoder,
+    private readonly decoder: OpusFrameDecoder,
+    private readonly source: MediaStreamAudioSourceNode,
+    private readonly capture: AudioWorkletNode,
+    private readonly mute: GainNode,
+    private readonly playout: AudioWorkletNode,
+  ) {
+    this.startedMs = performance.now();
+    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  // Opens the media WebSocket, binds the ticket, starts capture and playout. Call only
+  // after the call was accepted (no media before accept). Rejects with one clear
+  // sentence if the browser lacks what media needs (WebCodecs Opus, AudioWorklet).
+  static async start(options: BrowserCallMediaOptions): Promise<BrowserCallMedia> {
+    await loadSodium();
+    const context = options.audioContext;
+    const relay = options.relay;
+    const credentials = relayCredentials(relay.ticket, relay.hop_key, relay.bind_key);
+    const now = performance.now();
+    const random = sodium().randombytes_buf(6);
+    const view = new DataView(random.buffer, random.byteOffset, random.byteLength);
+    const core = new CallMediaCore(options.callKeys, now, { firstTimestamp: view.getUint32(0), firstSequence: view.getUint16(4) });
+
+    await addWorklets(context);
+    if (context.state === 'suspended') await context.resume();
+
+    let media: BrowserCallMedia | undefined;
+    const playout = new AudioWorkletNode(context, PLAYOUT_PROCESSOR, {
+      numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1],
+    });
+    const decoder = await OpusFrameDecoder.create((timestamp, pcm) => {
+      const message: ToPlayout = { type: 'frame', timestamp, pcm: pcm as Float32Array<ArrayBuffer> };
+      playout.port.postMessage(message, [message.pcm.buffer]);
+    });
+    let socket: MediaSocket | undefined;
+    const encoder = await OpusFrameEncoder.create((packet) => {
+      if (socket) socket.send(core.sealFrame(packet, performance.now()));
+    });
+    const session = new RelayClientSession(credentials, options.relayReceivedAtMs ?? now);
+    socket = new MediaSocket(options.mediaSocketUrl, session, {
+      onSealed: (sealed) => media?.onSealed(sealed),
+    });
+
+    const source = context.createMediaStreamSource(options.microphone);
+    const capture = new AudioWorkletNode(context, CAPTURE_PROCESSOR, {
+      numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1], channelCount: 1, channelCountMode: 'explicit',
+    });
+    // The capture node makes no sound; a silent gain keeps it pulled by the graph.
+    const mute = context.createGain();
+    mute.gain.value = 0;
+    source.connect(capture);
+    capture.connect(mute);
+    mute.connect(context.destination);
+    playout.connect(context.destination);
+
+    media = new BrowserCallMedia(core, socket, encoder, decoder, source, capture, mute, playout);
+    const created = media;
+    capture.port.onmessage = (event: MessageEvent<CapturedFrame>) => created.onCaptured(event.data.pcm);
+    playout.port.onmessage = (event: MessageEvent<FromPlayout>) => created.onPlayout(event.data);
+    return media;
   }
 
   setMuted(muted: boolean): void {
-    void muted;
-    throw new Error('not yet');
+    this.muted = muted;
   }
 
   quality(): CallQuality {
-    throw new Error('not yet');
+    const f = this.core.figures;
+    const q: CallQuality = {
+      path: 'relay-tls',
+      connected: this.socket.state === 'ready',
+      lossPercent: Math.round(f.receiveLossFraction * 1000) / 10,
+      jitterBufferMs: Math.round(this.playoutStats?.levelMs ?? 0),
+      sendKbps: Math.round(f.sendKbps * 10) / 10,
+      receiveKbps: Math.round(f.receiveKbps * 10) / 10,
+    };
+    if (f.rttMs !== undefined) q.rttMs = f.rttMs;
+    return q;
   }
 
-  // Closes the socket, stops capture and playout. Safe to call twice.
+  // The playout buffer's own figures (target, concealment, late frames), for tests and
+  // a details view; undefined until the worklet first reports.
+  playoutDetails(): PlayoutStats | undefined {
+    return this.playoutStats;
+  }
+
+  // Closes the socket, stops capture and playout. Safe to call twice. The microphone
+  // stream stays the app's to stop.
   stop(): void {
-    throw new Error('not yet');
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.tickTimer);
+    this.socket.close();
+    this.source.disconnect();
+    this.capture.disconnect();
+    this.capture.port.onmessage = null;
+    this.mute.disconnect();
+    this.playout.disconnect();
+    this.playout.port.onmessage = null;
+    this.encoder.close();
+    this.decoder.close();
   }
 
-  // Test hook: what was actually played out, 48 kHz mono, from startRecording() on.
+  // Test hook: what was actually played out (after the jitter buffer), 48 kHz mono
+  // (the AudioContext's rate), from startRecording() on.
   startRecording(): void {
-    throw new Error('not yet');
+    this.recording = [];
+    const message: ToPlayout = { type: 'record', on: true };
+    this.playout.port.postMessage(message);
   }
 
+  // What arrived from the worklet so far (up to ~43 ms behind), and stops recording.
   takeRecording(): Float32Array {
-    throw new Error('not yet');
+    const chunks = this.recording ?? [];
+    this.recording = undefined;
+    const message: ToPlayout = { type: 'record', on: false };
+    this.playout.port.postMessage(message);
+    const out = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  private onCaptured(pcm: Float32Array<ArrayBuffer>): void {
+    if (this.stopped) return;
+    if (this.muted) pcm.fill(0);
+    this.encoder.encode(pcm);
+  }
+
+  private onSealed(sealed: Uint8Array): void {
+    if (this.stopped) return;
+    const arrived = this.core.onSealed(sealed, performance.now());
+    if (arrived.reply) this.socket.send(arrived.reply);
+    for (const frame of arrived.decode) this.decoder.decode(frame);
+  }
+
+  private onPlayout(message: FromPlayout): void {
+    if (message.type === 'stats') this.playoutStats = message.stats;
+    else if (this.recording) this.recording.push(message.pcm);
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const report = this.core.tick(now);
+    if (report) this.socket.send(report);
+    if (this.core.takeProtectionChange()) {
+      const p = this.core.protection;
+      this.encoder.setFec(p.fec, p.fecExpectedLossPercent);
+    }
+    const silentFor = now - (this.core.figures.lastAuthenticMs ?? this.startedMs);
+    if (silentFor >= PEER_SILENT_AFTER_MS && now - this.lastSilentReportMs >= 1000) {
+      this.lastSilentReportMs = now;
+      this.onPeerSilent?.(silentFor);
+    }
   }
 }

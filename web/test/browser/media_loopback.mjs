@@ -1,0 +1,108 @@
+// Media loopback check in a real browser (Debian's chromium via playwright-core):
+// starts a parleyd on 127.0.0.1, builds and serves media_loopback.html, and has the page
+// send speech from the fake microphone through BrowserCallMedia -> media WebSocket ->
+// parleyd's relay -> a second BrowserCallMedia, which records what it plays out.
+// Prints the qualities and the envelope correlation with what was sent.
+//   node test/browser/media_loopback.mjs [PARLEYD] [SECONDS]
+// Bounded (about 30 s), 127.0.0.1 only, removes its work directory.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { build } from 'vite';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../../..');
+const parleyd = process.argv[2] ?? join(repo, 'build/release/apps/parleyd/parleyd');
+const seconds = Number(process.argv[3] ?? 8);
+const speech = join(repo, 'build/testdata/speech_en_male.wav');
+const work = mkdtempSync(join(tmpdir(), 'parley_media_loopback.'));
+let server;
+let httpServer;
+let browser;
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = http.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+function wav16(samples, rate) {
+  const data = Buffer.alloc(samples.length * 2);
+  samples.forEach((v, i) => data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), i * 2));
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0); h.writeUInt32LE(36 + data.length, 4); h.write('WAVE', 8); h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 2, 28); h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34); h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+}
+
+try {
+  const port = await freePort();
+  const log = [];
+  server = spawn(parleyd, ['--data', join(work, 'data'), '--host', '127.0.0.1', '--port', String(port),
+    '--server-name', '127.0.0.1', '--allow-loopback', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const websocketPath = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`parleyd not ready: ${log.join('')}`)), 15000);
+    const onData = (chunk) => {
+      log.push(String(chunk));
+      const m = /websocket:\s+wss:\/\/[^/\s]+(\/\S+)/.exec(log.join(''));
+      if (m && /parleyd: ready/.test(log.join(''))) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    };
+    server.stdout.on('data', onData);
+    server.stderr.on('data', onData);
+  });
+
+  const out = join(work, 'page');
+  await build({ root: here, base: './', logLevel: 'warn', configFile: false,
+    build: { outDir: out, emptyOutDir: true, target: 'es2022', rollupOptions: { input: join(here, 'media_loopback.html') } } });
+  httpServer = http.createServer((req, res) => {
+    const path = join(out, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    try {
+      const body = readFileSync(path.endsWith('/') ? join(path, 'media_loopback.html') : path);
+      const type = path.endsWith('.js') ? 'text/javascript' : path.endsWith('.html') ? 'text/html' : 'application/octet-stream';
+      res.writeHead(200, { 'content-type': type });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((ok) => httpServer.listen(0, '127.0.0.1', ok));
+
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${speech}`, '--autoplay-policy=no-user-gesture-required',
+      '--ignore-certificate-errors'],
+  });
+  const page = await browser.newPage({ ignoreHTTPSErrors: true });
+  page.on('console', (m) => console.log(`page: ${m.text()}`));
+  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  await page.goto(`http://127.0.0.1:${httpServer.address().port}/media_loopback.html`);
+  await page.waitForFunction(() => 'loopback' in window);
+  const result = await page.evaluate(([host, path, s]) => window.loopback(host, path, s),
+    [`127.0.0.1:${port}`, websocketPath, seconds]);
+  const received = join(work, 'received.wav');
+  writeFileSync(received, wav16(result.recording, 48000));
+  const correlation = execFileSync('python3', [join(repo, 'tests/integration/correlate.py'), speech, received, '4', '2'])
+    .toString().trim();
+  console.log(JSON.stringify({ sender: result.sender, receiver: result.receiver, playout: result.receiverPlayout,
+    recordedSeconds: result.recording.length / 48000, correlation: Number(correlation) }, null, 1));
+} finally {
+  await browser?.close();
+  httpServer?.close();
+  server?.kill();
+  if (!process.env.KEEP) rmSync(work, { recursive: true, force: true });
+}
