@@ -56,3 +56,30 @@ describe('RelayClientSession', () => {
     expect(() => openRelayAck(new Uint8Array(32), new Uint8Array(40))).toThrow('A relay ack is 67 to 1200 bytes, not 40.');
   });
 });
+
+describe('RelayClientSession and CallMediaCore with hostile input', () => {
+  it('never throws on arbitrary datagrams from the relay, and hands up only 25..1200 bytes', async () => {
+    const { seededRandom } = await import('./support/seeded_random');
+    const { CallMediaCore } = await import('../src/media/call_media_core');
+    const { deriveCallKeys } = await import('../src/protocol/crypto/call_keys');
+    const random = seededRandom(5);
+    const relay = session();
+    relay.takeDueBind(0);
+    const core = new CallMediaCore(deriveCallKeys(new Uint8Array(32), 'callee'), 0);
+    let handedUp = 0;
+    for (let i = 0; i < 2000; ++i) {
+      const size = Math.floor(random() * 1400);
+      const datagram = Uint8Array.from({ length: size }, () => Math.floor(random() * 256));
+      const arrival = relay.unwrap(datagram);
+      if (arrival.kind === 'sealed') {
+        ++handedUp;
+        expect(size).toBeGreaterThanOrEqual(25);
+        expect(size).toBeLessThanOrEqual(1200);
+        expect(core.onSealed(arrival.sealed, i).authentic).toBe(false);
+      }
+    }
+    expect(handedUp).toBeGreaterThan(1000);
+    expect(core.figures.packetsRefused).toBe(handedUp);
+    expect(relay.ready).toBe(false);
+  });
+});
