@@ -166,6 +166,7 @@ describe('ClientController', () => {
     await settle();
     expect(t.controller.snapshot().call!.phase).toBe('connecting');
     const reveal = lastSent(t.socket(), 'reveal');
+    testHooks(t.controller).startRecording(); // before the media runs: applied when it starts
     t.reply(relay(invite.call_id, 7));
     await settle();
     const bobActions = await bob.onMessage(relay(invite.call_id, 8), 0);
@@ -186,7 +187,6 @@ describe('ClientController', () => {
     const hooks = testHooks(t.controller);
     expect(hooks.fingerprint()).toBe(call.fingerprintEmoji);
     expect(hooks.quality()).toMatchObject({ path: 'relay-tls', connected: true });
-    hooks.startRecording();
     expect(t.media[0]!.recording).toBe(true);
     expect(hooks.takeRecording()).toEqual([0.25, -0.5]);
     t.controller.toggleMute();

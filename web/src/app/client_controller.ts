@@ -91,6 +91,7 @@ export class ClientController {
   private media: CallMediaHandle | undefined;
   private lastMedia: CallMediaHandle | undefined;
   private mediaStarting: Promise<void> | undefined;
+  private recordingWanted = false; // test hook: record the next media from its start
   private state: Snapshot = {
     connection: 'offline', connectionSentence: '', signInError: '', busySigningIn: false, contacts: [],
     online: new Set(), history: [], notice: '',
@@ -108,6 +109,19 @@ export class ClientController {
   // The media of the current (or last) call, for the #test hooks.
   currentMedia(): CallMediaHandle | undefined {
     return this.media ?? this.lastMedia;
+  }
+
+  // Test hook: record what the call plays out. Asked for before the media runs (the
+  // state says 'in call' as soon as the keys and ticket are there), it starts with it.
+  startRecording(): void {
+    this.recordingWanted = true;
+    this.media?.startRecording();
+  }
+
+  // Test hook: what was recorded, 48 kHz mono; empty if no media ran.
+  takeRecording(): Float32Array {
+    this.recordingWanted = false;
+    return this.currentMedia()?.takeRecording() ?? new Float32Array(0);
   }
 
   // The live quality of the running call; null before media runs (or if it cannot say).
@@ -399,6 +413,7 @@ export class ClientController {
       this.media = media;
       this.lastMedia = media;
       if (this.state.call?.muted) media.setMuted(true);
+      if (this.recordingWanted) media.startRecording();
     } catch (e) {
       this.update({ notice: `The call's audio could not start (${(e as Error).message}); hanging up.` });
       await this.hangUp();

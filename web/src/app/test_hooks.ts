@@ -5,7 +5,7 @@ import type { ClientController } from './client_controller';
 import type { CallQuality } from './view_model';
 
 export interface ParleyTestHooks {
-  startRecording(): void;
+  startRecording(): void; // also before the media runs: it then records from its start
   takeRecording(): number[]; // 48 kHz mono samples played out since startRecording()
   quality(): CallQuality | null;
   fingerprint(): string | null; // the emoji string of data-testid="fingerprint-emoji"
@@ -19,8 +19,8 @@ declare global {
 
 export function testHooks(controller: ClientController): ParleyTestHooks {
   return {
-    startRecording: () => controller.currentMedia()?.startRecording(),
-    takeRecording: () => Array.from(controller.currentMedia()?.takeRecording() ?? new Float32Array(0)),
+    startRecording: () => controller.startRecording(),
+    takeRecording: () => Array.from(controller.takeRecording()),
     quality: () => controller.quality(),
     fingerprint: () => controller.snapshot().call?.fingerprintEmoji ?? null,
   };
