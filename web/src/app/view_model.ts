@@ -44,8 +44,8 @@ export function formatDuration(ms: number): string {
 export function callStateText(phase: CallPhase, peer: string, sinceMs: number | undefined, now: number,
   endedSentence = ''): string {
   switch (phase) {
-    case 'calling': return `calling ${peer}…`;
-    case 'ringing': return `ringing at ${peer}…`;
+    case 'calling': return 'calling…';
+    case 'ringing': return 'ringing…';
     case 'incoming': return `ringing: ${peer} is calling`;
     case 'key approval': return `connecting: waiting for you to approve ${peer}'s new key`;
     case 'connecting': return 'connecting…';
