@@ -44,6 +44,11 @@ export class MediaSocket {
   // One sealed packet to the peer (inside a bind until the relay acknowledges us).
   // Never blocks; dropped while not connected.
   send(sealed: Bytes): void {
+    // Not wrapped while there is no connection, so no bind is spent on nothing.
+    if (this.socket?.readyState !== WebSocket.OPEN) {
+      ++this.droppedFrames;
+      return;
+    }
     let datagram: Bytes;
     try {
       datagram = this.session.wrap(sealed, this.nowMs());
