@@ -12,6 +12,7 @@ import { RelayClientSession, relayCredentials } from '../transport/relay_client_
 import { CallMediaCore } from './call_media_core';
 import { OpusFrameDecoder } from './opus_decoder';
 import { OpusFrameEncoder } from './opus_encoder';
+import { WasmOpusDecoder, WasmOpusEncoder } from './wasm_opus';
 import type { PlayoutStats } from './playout_buffer';
 import {
   CAPTURE_PROCESSOR, type CapturedFrame, type FromPlayout, PLAYOUT_PROCESSOR, type ToPlayout,
@@ -29,6 +30,44 @@ export interface BrowserCallMediaOptions {
   // performance.now() when the `relay` message arrived (binds count their elapsed time
   // from it; the relay accepts +-30 s). Default: when start() is called.
   relayReceivedAtMs?: number;
+  // Which Opus: WebCodecs where the browser has it, else WebAssembly ('auto', the
+  // default); the others force one (tests).
+  opus?: OpusImplementation;
+}
+
+export type OpusImplementation = 'auto' | 'webcodecs' | 'wasm';
+
+interface FrameEncoder {
+  encode(frame: Float32Array<ArrayBuffer>): void;
+  setFec(fec: boolean, expectedLossPercent: number): void;
+  close(): void;
+}
+interface FrameDecoder {
+  decode(frame: { timestamp: number; payload: Uint8Array }): void;
+  close(): void;
+}
+type OnPacket = (packet: Uint8Array) => void;
+type OnFrame = (timestamp: number, pcm: Float32Array) => void;
+
+// WebCodecs first; its errors say what is missing. The WebAssembly build is loaded only
+// when WebCodecs cannot do Opus (or when asked for).
+async function makeCodecs(which: OpusImplementation, onPacket: OnPacket, onFrame: OnFrame):
+  Promise<{ encoder: FrameEncoder; decoder: FrameDecoder; implementation: 'webcodecs' | 'wasm' }> {
+  if (which !== 'wasm') {
+    try {
+      return { encoder: await OpusFrameEncoder.create(onPacket), decoder: await OpusFrameDecoder.create(onFrame),
+        implementation: 'webcodecs' };
+    } catch (e) {
+      if (which === 'webcodecs') throw e;
+    }
+  }
+  try {
+    return { encoder: await WasmOpusEncoder.create(onPacket), decoder: await WasmOpusDecoder.create(onFrame),
+      implementation: 'wasm' };
+  } catch (e) {
+    throw new Error(`This browser has no Opus codec for calls (WebCodecs lacks it and the WebAssembly one did not ` +
+      `load: ${(e as Error).message}); use a current Chrome, Edge, Firefox or Safari.`);
+  }
 }
 
 export interface CallQuality {
@@ -70,8 +109,9 @@ export class BrowserCallMedia {
   private constructor(
     private readonly core: CallMediaCore,
     private readonly socket: MediaSocket,
-    private readonly encoder: OpusFrameEncoder,
-    private readonly decoder: OpusFrameDecoder,
+    private readonly encoder: FrameEncoder,
+    private readonly decoder: FrameDecoder,
+    readonly opusImplementation: 'webcodecs' | 'wasm',
     private readonly source: MediaStreamAudioSourceNode,
     private readonly capture: AudioWorkletNode,
     private readonly mute: GainNode,
@@ -101,13 +141,12 @@ export class BrowserCallMedia {
     const playout = new AudioWorkletNode(context, PLAYOUT_PROCESSOR, {
       numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1],
     });
-    const decoder = await OpusFrameDecoder.create((timestamp, pcm) => {
+    let socket: MediaSocket | undefined;
+    const codecs = await makeCodecs(options.opus ?? 'auto', (packet) => {
+      if (socket) socket.send(core.sealFrame(packet, performance.now()));
+    }, (timestamp, pcm) => {
       const message: ToPlayout = { type: 'frame', timestamp, pcm: pcm as Float32Array<ArrayBuffer> };
       playout.port.postMessage(message, [message.pcm.buffer]);
-    });
-    let socket: MediaSocket | undefined;
-    const encoder = await OpusFrameEncoder.create((packet) => {
-      if (socket) socket.send(core.sealFrame(packet, performance.now()));
     });
     const session = new RelayClientSession(credentials, options.relayReceivedAtMs ?? now);
     socket = new MediaSocket(options.mediaSocketUrl, session, {
@@ -126,7 +165,8 @@ export class BrowserCallMedia {
     mute.connect(context.destination);
     playout.connect(context.destination);
 
-    media = new BrowserCallMedia(core, socket, encoder, decoder, source, capture, mute, playout);
+    media = new BrowserCallMedia(core, socket, codecs.encoder, codecs.decoder, codecs.implementation, source, capture,
+      mute, playout);
     const created = media;
     capture.port.onmessage = (event: MessageEvent<CapturedFrame>) => created.onCaptured(event.data.pcm);
     playout.port.onmessage = (event: MessageEvent<FromPlayout>) => created.onPlayout(event.data);

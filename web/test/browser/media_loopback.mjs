@@ -3,7 +3,7 @@
 // send speech from the fake microphone through BrowserCallMedia -> media WebSocket ->
 // parleyd's relay -> a second BrowserCallMedia, which records what it plays out.
 // Prints the qualities and the envelope correlation with what was sent.
-//   node test/browser/media_loopback.mjs [PARLEYD] [SECONDS]
+//   node test/browser/media_loopback.mjs [PARLEYD] [SECONDS] [auto|webcodecs|wasm]
 // Bounded (about 30 s), 127.0.0.1 only, removes its work directory.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
 const parleyd = process.argv[2] ?? join(repo, 'build/release/apps/parleyd/parleyd');
 const seconds = Number(process.argv[3] ?? 8);
+const opus = process.argv[4] ?? 'auto';
 const speech = join(repo, 'build/testdata/speech_en_male.wav');
 const work = mkdtempSync(join(tmpdir(), 'parley_media_loopback.'));
 let server;
@@ -92,13 +93,13 @@ try {
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
   await page.goto(`http://127.0.0.1:${httpServer.address().port}/media_loopback.html`);
   await page.waitForFunction(() => 'loopback' in window);
-  const result = await page.evaluate(([host, path, s]) => window.loopback(host, path, s),
-    [`127.0.0.1:${port}`, websocketPath, seconds]);
+  const result = await page.evaluate(([host, path, s, o]) => window.loopback(host, path, s, o),
+    [`127.0.0.1:${port}`, websocketPath, seconds, opus]);
   const received = join(work, 'received.wav');
   writeFileSync(received, wav16(result.recording, 48000));
   const correlation = execFileSync('python3', [join(repo, 'tests/integration/correlate.py'), speech, received, '4', '2'])
     .toString().trim();
-  console.log(JSON.stringify({ sender: result.sender, receiver: result.receiver, playout: result.receiverPlayout,
+  console.log(JSON.stringify({ opus: result.opus, sender: result.sender, receiver: result.receiver, playout: result.receiverPlayout,
     recordedSeconds: result.recording.length / 48000, correlation: Number(correlation) }, null, 1));
 } finally {
   await browser?.close();

@@ -8,13 +8,14 @@ import { SeedIdentityKey } from '../../src/protocol/crypto/identity_key';
 import { answerHello } from '../../src/protocol/signal/client_auth';
 import { type Message, type MessageOf, parseMessage, serializeMessage } from '../../src/protocol/signal/messages';
 import { loadSodium, sodium } from '../../src/protocol/sodium';
-import { BrowserCallMedia, type CallQuality, type RelayMessage } from '../../src/media/browser_call_media';
+import { BrowserCallMedia, type CallQuality, type OpusImplementation, type RelayMessage } from '../../src/media/browser_call_media';
 
 interface LoopbackResult {
   recording: number[];
   sender: CallQuality;
   receiver: CallQuality;
   receiverPlayout: unknown;
+  opus: string;
 }
 
 function nextMessage(socket: WebSocket, type: string): Promise<Message> {
@@ -32,7 +33,7 @@ function nextMessage(socket: WebSocket, type: string): Promise<Message> {
   });
 }
 
-async function run(host: string, websocketPath: string, seconds: number): Promise<LoopbackResult> {
+async function run(host: string, websocketPath: string, seconds: number, opus: OpusImplementation): Promise<LoopbackResult> {
   await loadSodium();
   const socket = new WebSocket(`wss://${host}${websocketPath}`);
   const hello = nextMessage(socket, 'hello');
@@ -62,18 +63,18 @@ async function run(host: string, websocketPath: string, seconds: number): Promis
   const url = (ticket: Uint8Array): string => `wss://${host}${websocketPath}/m/${toBase64url(ticket)}`;
   const sender = await BrowserCallMedia.start({
     mediaSocketUrl: url(t.ticket_0), relay: relay(t.ticket_0, t.hop_key_0), callKeys: deriveCallKeys(prk, 'caller'),
-    isCaller: true, microphone, audioContext: context,
+    isCaller: true, microphone, audioContext: context, opus,
   });
   const receiver = await BrowserCallMedia.start({
     mediaSocketUrl: url(t.ticket_1), relay: relay(t.ticket_1, t.hop_key_1), callKeys: deriveCallKeys(prk, 'callee'),
-    isCaller: false, microphone: silent, audioContext: context,
+    isCaller: false, microphone: silent, audioContext: context, opus,
   });
   receiver.startRecording();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   const recording = receiver.takeRecording();
   const result = {
     recording: Array.from(recording), sender: sender.quality(), receiver: receiver.quality(),
-    receiverPlayout: receiver.playoutDetails(),
+    receiverPlayout: receiver.playoutDetails(), opus: `${sender.opusImplementation}/${receiver.opusImplementation}`,
   };
   sender.stop();
   receiver.stop();
