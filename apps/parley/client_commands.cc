@@ -20,6 +20,7 @@
 
 #include "parley/call/call_media.h"
 #include "parley/call/call_media_runner.h"
+#include "audio_stats.h"
 #include "call_paths.h"
 #include "parley/crypto/identity_key.h"
 #include "parley/crypto/identity_store.h"
@@ -188,6 +189,7 @@ Result<std::unique_ptr<ActiveMedia>> StartMedia(signal::StartMediaAction& start,
   if (!paths) return paths.error();
   m->paths = std::move(*paths);
   const bool need_devices = o.in_wav.empty() || o.out_wav.empty();
+  std::shared_ptr<media::FarEndReference> far_end;  // shared by the two device callbacks
   if (need_devices) {
     auto devices = media::PortAudioDevices::Create();
     if (!devices) return devices.error();
@@ -198,7 +200,17 @@ Result<std::unique_ptr<ActiveMedia>> StartMedia(signal::StartMediaAction& start,
     if (!in) return in.error();
     m->input = std::move(*in);
   } else {
-    auto in = m->devices->OpenInput(o.input_device);
+    // Echo, noise and gain processing in the capture callback; the echo canceller's
+    // reference is what the speaker plays, when the speaker is a device too.
+    media::PortAudioOptions input_options;
+    input_options.processing = media::AudioProcessingConfig{.echo_cancellation = o.echo_cancellation,
+                                                            .noise_suppression = o.noise_suppression,
+                                                            .gain_control = o.gain_control,
+                                                            .high_pass_filter = o.echo_cancellation ||
+                                                                                o.noise_suppression || o.gain_control};
+    if (o.echo_cancellation && o.out_wav.empty()) far_end = std::make_shared<media::FarEndReference>();
+    input_options.far_end = far_end;
+    auto in = m->devices->OpenInput(o.input_device, input_options);
     if (!in) return in.error();
     m->input = std::move(*in);
   }
@@ -207,7 +219,9 @@ Result<std::unique_ptr<ActiveMedia>> StartMedia(signal::StartMediaAction& start,
     if (!out) return out.error();
     m->output = std::move(*out);
   } else {
-    auto out = m->devices->OpenOutput(o.output_device);
+    media::PortAudioOptions output_options;
+    output_options.far_end = far_end;
+    auto out = m->devices->OpenOutput(o.output_device, output_options);
     if (!out) return out.error();
     m->output = std::move(*out);
   }
@@ -343,9 +357,9 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
         if (media) {
           const call::CallMediaStats st = media->runner->stats();
           Status stopped = media->runner->Stop();
-          std::printf("stats: %s\n", StatsJson(st, "ended", media->fingerprint, ToSeconds(Now() - media->started))
-                                         .dump()
-                                         .c_str());
+          nlohmann::json final_stats = StatsJson(st, "ended", media->fingerprint, ToSeconds(Now() - media->started));
+          final_stats["audio"] = AudioStatsJson(*media->input, *media->output);
+          std::printf("stats: %s\n", final_stats.dump().c_str());
           if (!stopped) std::printf("Audio error: %s\n", stopped.error().message.c_str());
           media.reset();
         }
@@ -446,13 +460,17 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
       const call::CallMediaStats st = media->runner->stats();
       const std::string_view state = signal::ToString(session.state());
       if (stats_out) {
-        *stats_out << StatsJson(st, state, media->fingerprint, ToSeconds(Now() - media->started)).dump() << "\n";
+        nlohmann::json line = StatsJson(st, state, media->fingerprint, ToSeconds(Now() - media->started));
+        line["audio"] = AudioStatsJson(*media->input, *media->output);
+        *stats_out << line.dump() << "\n";
         stats_out->flush();
       }
+      const std::string status =
+          StatusLine(st, state, media->fingerprint) + AudioStatusText(*media->input, *media->output);
       if (tty) {
-        std::printf("\r\x1b[K%s", StatusLine(st, state, media->fingerprint).c_str());
+        std::printf("\r\x1b[K%s", status.c_str());
       } else {
-        std::printf("%s\n", StatusLine(st, state, media->fingerprint).c_str());
+        std::printf("%s\n", status.c_str());
       }
       std::fflush(stdout);
     }

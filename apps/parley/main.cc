@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "audio_lab_command.h"
 #include "client_commands.h"
 #include "doctor_command.h"
 #include "parley/call/media_lab.h"
@@ -169,6 +170,13 @@ int main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(protections, CLI::ignore_case))
       ->default_str("auto");
   lab_cmd->add_flag("--list-networks", list_networks, "list the network presets and exit");
+  parley::app::AudioLabOptions audio_lab;
+  lab_cmd->add_option("--scene", audio_lab.scene,
+                      "instead of a network, measure audio processing on generated scenes: echo (ERLE and "
+                      "double talk, needs --far-in) or noise (quality with and without suppression)")
+      ->check(CLI::IsMember({"echo", "noise"}));
+  lab_cmd->add_option("--far-in", audio_lab.far_in,
+                      "--scene echo: the far end's speech (another talker); noise: talkers for babble");
 
   std::string score_reference, score_degraded;
   auto* score_cmd = app.add_subcommand("score", "Score received speech against what was sent (1-5, after ViSQOL)");
@@ -200,6 +208,10 @@ int main(int argc, char** argv) {
                     "tls (relay over TLS on the server's web port), p2p (direct only)")
         ->check(CLI::IsMember({"auto", "udp", "tls", "p2p"}))
         ->capture_default_str();
+    // Microphone clean-up, on by default for a device; a --in WAV file is sent unprocessed.
+    cmd->add_flag("!--no-aec", call_options.echo_cancellation, "no echo cancellation (use with headphones)");
+    cmd->add_flag("!--no-ns", call_options.noise_suppression, "no noise suppression");
+    cmd->add_flag("!--no-agc", call_options.gain_control, "no automatic gain control");
   };
   std::string peer;
   auto* call_cmd = app.add_subcommand("call", "Call someone (q or Ctrl-C hangs up)");
@@ -260,6 +272,12 @@ int main(int argc, char** argv) {
     if (list_networks) {
       std::fputs(PresetList().c_str(), stdout);
       return 0;
+    }
+    if (!audio_lab.scene.empty()) {
+      audio_lab.near_in = lab_in;
+      audio_lab.seed = lab.seed;
+      audio_lab.json = lab_json;
+      return parley::app::RunAudioLab(audio_lab);
     }
     if (lab_in.empty()) return Fail("lab needs --in speech.wav (try scripts/make-speech DIR for test speech)");
     return RunLab(lab, lab_in, lab_out, lab_json);

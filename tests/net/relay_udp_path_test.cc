@@ -1,6 +1,7 @@
 // Loopback tests of the relay UDP path against the real UdpRelay: two ticket holders of
-// one call, byte-exact both ways, ready() and the reflexive address from the ack, and
-// the shared socket handing other sources' datagrams to its second consumer.
+// one call, byte-exact both ways, ready() and the reflexive address from the ack, the
+// shared socket handing other sources' datagrams to its second consumer, and handover
+// (a fresh socket rebinds with the same ticket; a rebind is acknowledged).
 #include "parley/net/relay_udp_path.h"
 
 #include <arpa/inet.h>
@@ -160,6 +161,49 @@ TEST_F(RelayUdpPathTest, ThePeerPortSendsFromTheRelaySocketAndSeesOnlyNonRelayDa
   ASSERT_TRUE(back);
   EXPECT_EQ(back->bytes, Sealed(2));
   EXPECT_FALSE(port.ReceiveFrom());
+}
+
+TEST_F(RelayUdpPathTest, AFreshSocketRebindsWithTheSameTicketAndTheRelayFollows) {
+  auto a = Open(0);
+  auto b = Open(1);
+  ASSERT_TRUE(WaitReady(*a));
+  ASSERT_TRUE(WaitReady(*b));
+  const int fd = a->fd();
+  const uint16_t old_port = a->socket()->local_endpoint().port();
+  EXPECT_TRUE(a->rebind_acknowledged());
+
+  // As after a network change: a new source port, the same descriptor for pollers.
+  ASSERT_TRUE(a->SwitchToFreshSocket().ok());
+  const uint16_t new_port = a->socket()->local_endpoint().port();
+  EXPECT_NE(new_port, old_port);
+  EXPECT_EQ(a->fd(), fd);
+  EXPECT_FALSE(a->rebind_acknowledged());
+  EXPECT_FALSE(a->reflexive_address()) << "the old port's reflexive address is forgotten";
+
+  // The first packet from the new port rides in a bind: the relay moves the caller,
+  // forwards it, and acknowledges; the callee's packets then reach the new port.
+  ASSERT_TRUE(a->Send(Sealed(1), std::chrono::steady_clock::now()).ok());
+  EXPECT_EQ(ReceiveWithin(*b), Sealed(1));
+  ASSERT_TRUE(b->Send(Sealed(2), std::chrono::steady_clock::now()).ok());
+  EXPECT_EQ(ReceiveWithin(*a), Sealed(2));
+  EXPECT_TRUE(a->rebind_acknowledged());
+  ASSERT_TRUE(a->reflexive_address());
+  EXPECT_EQ(a->reflexive_address()->port(), new_port);
+  EXPECT_EQ(relay_->stats().dropped_total(), 0u);
+}
+
+TEST_F(RelayUdpPathTest, ARebindOnTheSameSocketIsAcknowledged) {
+  auto a = Open(0);
+  ASSERT_TRUE(WaitReady(*a));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the relay's 1 s ack spacing
+  a->RequestRebind();
+  EXPECT_FALSE(a->rebind_acknowledged());
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (!a->rebind_acknowledged() && std::chrono::steady_clock::now() < deadline) {
+    (void)a->Receive(std::chrono::steady_clock::now());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_TRUE(a->rebind_acknowledged());
 }
 
 TEST(RelayUdpPathOpenTest, ClearErrors) {

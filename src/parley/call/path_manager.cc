@@ -298,6 +298,7 @@ std::vector<PathStatus> PathManager::Status() const {
     status.cost_ms = Cost(path);
     status.probes_sent = path.probes_sent;
     status.probes_answered = path.probes_answered;
+    status.last_heard = path.last_heard;
     out.push_back(status);
   }
   return out;

@@ -90,6 +90,7 @@ struct PathStatus {
   double cost_ms = 0;
   uint64_t probes_sent = 0;
   uint64_t probes_answered = 0;
+  std::optional<TimePoint> last_heard;  // the newest authenticated packet on this path
 };
 
 // Decides, from what arrived on each path and when, where a call's packets go. Each

@@ -66,7 +66,21 @@ void RelayUdpPath::SendDatagram(const std::vector<uint8_t>& datagram) {
   }
 }
 
+void RelayUdpPath::ApplyRebindRequest() {
+  const uint64_t requested = rebind_requested_.load(std::memory_order_acquire);
+  if (requested == rebind_applied_) return;
+  rebind_applied_ = requested;
+  session_.RequestRebind();
+}
+
+Status RelayUdpPath::SwitchToFreshSocket() {
+  if (Status reopened = socket_->Reopen(); !reopened) return reopened;
+  RequestRebind();
+  return Ok{};
+}
+
 Status RelayUdpPath::Send(std::span<const uint8_t> sealed, TimePoint now) {
+  ApplyRebindRequest();
   auto datagram = session_.Wrap(sealed, now);
   if (!datagram) {
     send_failures_.fetch_add(1, std::memory_order_relaxed);
@@ -83,12 +97,13 @@ Status RelayUdpPath::Send(std::span<const uint8_t> sealed, TimePoint now) {
 }
 
 std::optional<std::vector<uint8_t>> RelayUdpPath::Receive(TimePoint now) {
-  Tick(now);
+  Tick(now);  // applies a pending rebind request first
   while (auto datagram = socket_->ReceiveFromRelay()) {
     const auto unwrapped = session_.Unwrap(*datagram);
     switch (unwrapped.kind) {
       case RelayClientSession::Arrival::kAck:
         ready_.store(session_.ready(), std::memory_order_relaxed);
+        if (!session_.binding()) rebind_acknowledged_.store(rebind_applied_, std::memory_order_release);
         if (session_.reflexive_address()) socket_->SetReflexiveEndpoint(*session_.reflexive_address());
         continue;
       case RelayClientSession::Arrival::kDropped:
@@ -104,6 +119,7 @@ std::optional<std::vector<uint8_t>> RelayUdpPath::Receive(TimePoint now) {
 }
 
 void RelayUdpPath::Tick(TimePoint now) {
+  ApplyRebindRequest();
   if (auto bind = session_.TakeDueBind(now)) SendDatagram(*bind);
 }
 

@@ -47,8 +47,17 @@ class RelayUdpPath final : public PacketPath {
   std::string description() const override { return "relay-udp " + relay_.ToString(); }
   PacketPathStats stats() const override;
 
-  // After a network change: rebind at once (binds until a new ack).
-  void RequestRebind() { session_.RequestRebind(); }
+  // After a network change: rebind at once (binds until a new ack). Any thread; the
+  // media thread carries it out at its next Send, Receive or Tick.
+  void RequestRebind() { rebind_requested_.fetch_add(1, std::memory_order_acq_rel); }
+  // Any thread: a fresh socket (new source port, SharedUdpSocket::Reopen, shared with
+  // the P2P path) and a rebind from it, so the relay moves this participant there.
+  Status SwitchToFreshSocket();
+  // Any thread: the relay acknowledged a bind made after the latest RequestRebind (true
+  // when none was asked for).
+  bool rebind_acknowledged() const {
+    return rebind_acknowledged_.load(std::memory_order_acquire) >= rebind_requested_.load(std::memory_order_acquire);
+  }
   // The address the relay saw us at (from its latest ack); also on the socket.
   std::optional<UdpEndpoint> reflexive_address() const { return socket_->reflexive_endpoint(); }
   const std::shared_ptr<SharedUdpSocket>& socket() const { return socket_; }
@@ -56,11 +65,18 @@ class RelayUdpPath final : public PacketPath {
 
  private:
   void SendDatagram(const std::vector<uint8_t>& datagram);
+  // Media thread: hands a pending RequestRebind to the session.
+  void ApplyRebindRequest();
 
   std::shared_ptr<SharedUdpSocket> socket_;
   const UdpEndpoint relay_;
   RelayClientSession session_;
   std::atomic<bool> ready_{false};
+  // Rebind generations: asked for (any thread), handed to the session (media thread
+  // only), acknowledged by the relay (written by the media thread).
+  std::atomic<uint64_t> rebind_requested_{0};
+  uint64_t rebind_applied_ = 0;
+  std::atomic<uint64_t> rebind_acknowledged_{0};
   // Written by the media thread, read by stats() from any thread (relaxed counters).
   std::atomic<uint64_t> packets_sent_{0}, bytes_sent_{0}, send_failures_{0}, packets_received_{0},
       bytes_received_{0}, dropped_received_{0};

@@ -49,6 +49,21 @@ Result<std::shared_ptr<SharedUdpSocket>> SharedUdpSocket::Open(int family, uint1
 
 SharedUdpSocket::~SharedUdpSocket() { ::close(fd_); }
 
+Status SharedUdpSocket::Reopen() {
+  auto fresh = Open(family_);
+  if (!fresh) return fresh.error();
+  std::lock_guard lock(mutex_);
+  // dup2 closes the old socket and puts the new one at fd_ in one step; the temporary
+  // descriptor is then closed by `fresh`'s destructor.
+  if (::dup2((*fresh)->fd_, fd_) < 0) {
+    return Error{std::string("Cannot switch to a fresh UDP socket (") + std::strerror(errno) + ")."};
+  }
+  from_relay_.clear();
+  from_others_.clear();
+  reflexive_.reset();
+  return Ok{};
+}
+
 void SharedUdpSocket::SetRelayEndpoint(const UdpEndpoint& relay) {
   std::lock_guard lock(mutex_);
   relay_ = relay;

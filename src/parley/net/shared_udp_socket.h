@@ -38,6 +38,13 @@ class SharedUdpSocket {
   SharedUdpSocket(const SharedUdpSocket&) = delete;
   SharedUdpSocket& operator=(const SharedUdpSocket&) = delete;
 
+  // After a network change: a new socket of the same family on a new ephemeral port
+  // takes this one's place under the same descriptor number (dup2), so pollers keep
+  // working; queued datagrams and the reflexive address are dropped (they belong to
+  // the old port). Sends racing with it go out on one socket or the other. Errors are
+  // one sentence; the old socket stays on error.
+  Status Reopen();
+
   // Datagrams from exactly this address and port go to ReceiveFromRelay.
   void SetRelayEndpoint(const UdpEndpoint& relay);
   UdpEndpoint relay_endpoint() const;
@@ -73,6 +80,7 @@ class SharedUdpSocket {
 
   const int fd_;
   const int family_;
+  // Reads of the socket happen under mutex_; Reopen swaps the socket under it too.
   mutable std::mutex mutex_;  // guards everything below
   UdpEndpoint relay_;
   std::optional<UdpEndpoint> reflexive_;
