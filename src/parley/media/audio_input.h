@@ -2,12 +2,14 @@
 // interface that the call engine's media thread reads 10 ms blocks from.
 #pragma once
 
+#include <optional>
 #include <span>
 
 #include "parley/base/result.h"
 #include "parley/base/time.h"
 #include "parley/media/audio_format.h"
 #include "parley/media/audio_io.h"
+#include "parley/media/capture_processor.h"
 
 namespace parley::media {
 
@@ -37,6 +39,10 @@ class AudioInput {
   virtual bool ReadBlock(std::span<Sample, kBlockSamples> block) = 0;
 
   virtual AudioGlitches glitches() const = 0;
+
+  // What the capture-side audio processing did, if this input runs it (devices with
+  // PortAudioOptions::processing); any thread.
+  virtual std::optional<CaptureProcessingStats> processing_stats() const { return std::nullopt; }
 };
 
 }  // namespace parley::media

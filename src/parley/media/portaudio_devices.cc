@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 
+#include "parley/media/capture_processor.h"
 #include "parley/media/spsc_ring.h"
 
 namespace parley::media {
@@ -160,10 +161,27 @@ constexpr size_t kChunkFrames = 256;
 class PortAudioInput final : public AudioInput, private PortAudioStream {
  public:
   PortAudioInput(const PortAudioOptions& options, int channels)
-      : PortAudioStream(options, channels) {}
+      : PortAudioStream(options, channels), processing_(options.processing), far_end_(options.far_end) {}
 
   Status OpenDevice(const PaStreamParameters& params, const std::string& name) {
-    return Open(&params, nullptr, &PortAudioInput::Callback, this, name);
+    if (processing_) {  // allocated here, before the callback can run
+      auto processor = AudioProcessor::Create(*processing_);
+      if (!processor.ok()) return processor.error();
+      capture_ = std::make_unique<CaptureProcessor>(std::move(*processor), far_end_);
+    }
+    Status opened = Open(&params, nullptr, &PortAudioInput::Callback, this, name);
+    if (opened.ok()) {
+      const PaStreamInfo* info = Pa_GetStreamInfo(stream_);
+      if (info != nullptr) {
+        input_latency_ = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(info->inputLatency));
+      }
+    }
+    return opened;
+  }
+
+  std::optional<CaptureProcessingStats> processing_stats() const override {
+    if (capture_ == nullptr) return std::nullopt;
+    return capture_->stats();
   }
 
   Status Start() override {
@@ -187,18 +205,48 @@ class PortAudioInput final : public AudioInput, private PortAudioStream {
 
  private:
   static int Callback(const void* input, void*, unsigned long frames,
-                      const PaStreamCallbackTimeInfo*, PaStreamCallbackFlags flags, void* user) {
-    static_cast<PortAudioInput*>(user)->OnCapture(static_cast<const Sample*>(input), frames, flags);
+                      const PaStreamCallbackTimeInfo* time, PaStreamCallbackFlags flags, void* user) {
+    static_cast<PortAudioInput*>(user)->OnCapture(static_cast<const Sample*>(input), frames, time, flags);
     return paContinue;
   }
 
-  // Audio callback context: ring, atomics and sem_post only.
-  void OnCapture(const Sample* input, unsigned long frames, PaStreamCallbackFlags flags) {
+  // When this callback's first sample reached the microphone, on steady_clock.
+  TimePoint AdcTime(const PaStreamCallbackTimeInfo* time) const {
+    Duration ago = input_latency_;
+    if (time != nullptr && time->currentTime >= time->inputBufferAdcTime &&
+        time->currentTime - time->inputBufferAdcTime < 1.0) {
+      ago = std::chrono::duration_cast<Duration>(
+          std::chrono::duration<double>(time->currentTime - time->inputBufferAdcTime));
+    }
+    return std::chrono::steady_clock::now() - ago;
+  }
+
+  // Audio callback context: ring, atomics, steady_clock (vDSO), sem_post and, with
+  // processing, the allocation-free CaptureProcessor.
+  void OnCapture(const Sample* input, unsigned long frames, const PaStreamCallbackTimeInfo* time,
+                 PaStreamCallbackFlags flags) {
     if ((flags & paInputOverflow) != 0) overruns_.fetch_add(1, std::memory_order_relaxed);
     if ((flags & paInputUnderflow) != 0) underruns_.fetch_add(1, std::memory_order_relaxed);
     if (input == nullptr) return;
     bool dropped = false;
-    if (channels_ == 1) {
+    if (capture_ != nullptr) {
+      const TimePoint adc = AdcTime(time);
+      if (channels_ == 1) {
+        dropped = !capture_->Push(std::span<const Sample>(input, frames), adc, ring_);
+      } else {
+        std::array<Sample, kChunkFrames> mono;
+        for (unsigned long done = 0; done < frames;) {
+          const size_t n = std::min<size_t>(kChunkFrames, frames - done);
+          for (size_t i = 0; i < n; ++i) {
+            const Sample* frame = input + (done + i) * static_cast<size_t>(channels_);
+            mono[i] = static_cast<Sample>((int{frame[0]} + int{frame[1]}) / 2);
+          }
+          const TimePoint at = adc + Duration{static_cast<int64_t>(done) * 1'000'000'000 / kSampleRateHz};
+          dropped |= !capture_->Push(std::span<const Sample>(mono.data(), n), at, ring_);
+          done += n;
+        }
+      }
+    } else if (channels_ == 1) {
       dropped = ring_.Write(std::span<const Sample>(input, frames)) < frames;
     } else {
       // Average the first two channels (a stereo mic's left and right).
@@ -216,6 +264,11 @@ class PortAudioInput final : public AudioInput, private PortAudioStream {
     if (dropped) overruns_.fetch_add(1, std::memory_order_relaxed);
     sem_post(&ready_);
   }
+
+  const std::optional<AudioProcessingConfig> processing_;
+  const std::shared_ptr<FarEndReference> far_end_;
+  std::unique_ptr<CaptureProcessor> capture_;  // set in OpenDevice, used by the callback
+  Duration input_latency_{0};
 };
 
 class PortAudioOutput final : public AudioOutput, private PortAudioStream {
@@ -223,7 +276,8 @@ class PortAudioOutput final : public AudioOutput, private PortAudioStream {
   PortAudioOutput(const PortAudioOptions& options, int channels)
       : PortAudioStream(options, channels),
         target_samples_(static_cast<size_t>(std::max(options.output_target_blocks, 1)) *
-                        kBlockSamples) {}
+                        kBlockSamples),
+        far_end_(options.far_end) {}
 
   Status OpenDevice(const PaStreamParameters& params, const std::string& name) {
     Status opened = Open(nullptr, &params, &PortAudioOutput::Callback, this, name);
@@ -289,15 +343,18 @@ class PortAudioOutput final : public AudioOutput, private PortAudioStream {
     return paContinue;
   }
 
-  // Audio callback context: ring, atomics, steady_clock (vDSO) and sem_post only.
+  // Audio callback context: ring, atomics, steady_clock (vDSO), sem_post and the far-end
+  // reference's lock-free ring only.
   void OnPlay(Sample* output, unsigned long frames, const PaStreamCallbackTimeInfo* time,
               PaStreamCallbackFlags flags) {
     if ((flags & paOutputUnderflow) != 0) underruns_.fetch_add(1, std::memory_order_relaxed);
     if (output == nullptr) return;
     size_t got = 0;
+    const TimePoint dac = DacTime(time);
     if (channels_ == 1) {
       got = ring_.Read(std::span<Sample>(output, frames));
       std::fill(output + got, output + frames, Sample{0});
+      if (far_end_ != nullptr) far_end_->OnPlayed(std::span<const Sample>(output, frames), dac);
     } else {
       std::array<Sample, kChunkFrames> mono;
       for (unsigned long done = 0; done < frames;) {
@@ -309,6 +366,10 @@ class PortAudioOutput final : public AudioOutput, private PortAudioStream {
           Sample* frame = output + (done + i) * static_cast<size_t>(channels_);
           std::fill(frame, frame + channels_, mono[i]);
         }
+        if (far_end_ != nullptr) {
+          far_end_->OnPlayed(std::span<const Sample>(mono.data(), want),
+                             dac + Duration{static_cast<int64_t>(done) * 1'000'000'000 / kSampleRateHz});
+        }
         got += n;
         done += want;
       }
@@ -316,7 +377,7 @@ class PortAudioOutput final : public AudioOutput, private PortAudioStream {
     if (got < frames && primed_) underruns_.fetch_add(1, std::memory_order_relaxed);
     if (got > 0) {
       primed_ = true;
-      PublishMark(played_, DacTime(time));
+      PublishMark(played_, dac);
       played_ += got;
     }
     sem_post(&ready_);
@@ -343,6 +404,7 @@ class PortAudioOutput final : public AudioOutput, private PortAudioStream {
   }
 
   const size_t target_samples_;
+  const std::shared_ptr<FarEndReference> far_end_;  // producer side, in the callback
   Duration output_latency_{0};
   uint64_t written_ = 0;      // media thread: samples accepted by WriteBlock since creation
   uint64_t played_ = 0;       // callback: written samples handed to the device

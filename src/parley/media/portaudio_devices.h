@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "parley/media/audio_device_info.h"
 #include "parley/media/audio_input.h"
 #include "parley/media/audio_output.h"
+#include "parley/media/audio_processor.h"
+#include "parley/media/far_end_reference.h"
 
 namespace parley::media {
 
@@ -23,6 +26,13 @@ struct PortAudioOptions {
   int output_target_blocks = 3;
   // The latency asked of the device; 0 means the device's default low latency.
   double suggested_latency_s = 0;
+  // Input: clean-up of the captured audio (echo, noise, gain, high-pass), run in the
+  // capture callback itself (capture_processor.h); nothing: raw capture.
+  std::optional<AudioProcessingConfig> processing;
+  // Output: every played block (underrun silence included) goes here with its playout
+  // time. Input: the echo canceller takes the far end from here. Give a call's input and
+  // output the same one; null: no echo reference.
+  std::shared_ptr<FarEndReference> far_end;
 };
 
 // The PortAudio library for this process. Streams are opened at 48 kHz with a 10 ms
@@ -34,7 +44,9 @@ struct PortAudioOptions {
 // audio input device: use --in/--out WAV files for headless use".
 //
 // The callbacks touch only a lock-free SpscRing, relaxed atomics and sem_post: no
-// locks, allocation, logging or system calls that block (see audio_io.h).
+// locks, allocation, logging or system calls that block (see audio_io.h). With
+// `processing`, the capture callback also runs the AudioProcessor (allocation-free
+// after opening; its one internal mutex is taken only by that callback).
 //
 // Context: Create, List and Open* from one thread (the CLI's main thread): PortAudio's
 // setup calls are not thread-safe. Each opened stream holds its own reference to the
