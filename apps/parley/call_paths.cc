@@ -2,6 +2,7 @@
 #include "call_paths.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "parley/net/candidate_address.h"
@@ -10,6 +11,15 @@
 #include "parley/net/tls_relay_path.h"
 
 namespace parley::app {
+namespace {
+
+// "203.0.113.5" of "203.0.113.5:4000", "[2001:db8::1]" of "[2001:db8::1]:4000".
+std::string HostOf(const net::UdpEndpoint& endpoint) {
+  const std::string text = endpoint.ToString();
+  return text.substr(0, text.rfind(':'));
+}
+
+}  // namespace
 
 Result<TransportChoice> ParseTransportChoice(const std::string& text) {
   if (text == "auto") return TransportChoice::kAuto;
@@ -27,7 +37,7 @@ Result<std::unique_ptr<CallPaths>> CallPaths::Open(const signal::StartMediaActio
     return Error{"This call may not go direct (your or " + start.peer +
                  "'s P2P setting says no); call again with --transport auto."};
   }
-  std::unique_ptr<CallPaths> paths(new CallPaths());
+  std::unique_ptr<CallPaths> paths(new CallPaths(now));
   paths->started_ = now;
   paths->transport_ = std::make_unique<call::MultipathTransport>(now);
 
@@ -43,6 +53,7 @@ Result<std::unique_ptr<CallPaths>> CallPaths::Open(const signal::StartMediaActio
     paths->socket_ = std::move(*socket);
     if (want_udp) {
       auto udp = std::make_unique<net::RelayUdpPath>(paths->socket_, *relay, *credentials, now, now);
+      paths->relay_udp_path_ = udp.get();
       auto gated = std::make_unique<GatedPath>(std::move(udp));
       paths->relay_udp_ = gated.get();
       paths->transport_->AddPath(std::move(gated), now);
@@ -50,11 +61,9 @@ Result<std::unique_ptr<CallPaths>> CallPaths::Open(const signal::StartMediaActio
     if (want_p2p) {
       // Loopback addresses only when the relay is on loopback too: tests on one host.
       const bool loopback = net::IsLoopback(*relay);
-      net::LocalAddressOptions local;
-      local.port = paths->socket_->local_endpoint().port();
-      local.include_ipv6 = relay->family() == AF_INET6;
-      local.include_loopback = loopback;
-      paths->local_candidates_ = net::GatherLocalAddresses(local);
+      paths->local_options_.include_ipv6 = relay->family() == AF_INET6;
+      paths->local_options_.include_loopback = loopback;
+      paths->GatherLocalCandidates();
       paths->peer_port_ = std::make_unique<net::SharedUdpPeerPort>(paths->socket_);
       net::DirectUdpPathOptions options;
       options.allow_loopback = loopback;
@@ -64,6 +73,8 @@ Result<std::unique_ptr<CallPaths>> CallPaths::Open(const signal::StartMediaActio
       paths->direct_gate_ = gated.get();
       paths->transport_->AddPath(std::move(gated), now);
     }
+    paths->last_local_addresses_ = paths->LocalAddressSet();
+    paths->next_local_poll_ = now + kLocalAddressPoll;
   }
   if (want_tls) {
     net::TlsRelayPathTarget target{front.host, front.port, front.websocket_path, front.pin_sha256};
@@ -85,16 +96,96 @@ Result<std::unique_ptr<CallPaths>> CallPaths::Open(const signal::StartMediaActio
 std::optional<std::string> CallPaths::Supervise(const call::PathsReport& paths, TimePoint now) {
   if (relay_udp_ == nullptr || relay_tls_ == nullptr || relay_tls_->activated()) return std::nullopt;
   bool udp_failed = now - started_ >= kUdpGrace && !relay_udp_->ready();
+  bool udp_down = false;
   for (const call::PathReport& path : paths.paths) {
     if (path.status.kind != net::PathKind::kRelayUdp) continue;
-    if (path.status.state == call::PathState::kDown || path.status.state == call::PathState::kClosed) {
-      udp_failed = true;
-    }
+    udp_down = path.status.state == call::PathState::kDown || path.status.state == call::PathState::kClosed;
+  }
+  // Down alone may be the peer's network changing: ask the relay whether it still hears
+  // us, and give up UDP only if it does not answer our rebind within the grace.
+  if (!udp_down) {
+    udp_down_since_.reset();
+  } else if (!udp_down_since_) {
+    udp_down_since_ = now;
+    if (relay_udp_path_ != nullptr) relay_udp_path_->RequestRebind();
+  } else if (now - *udp_down_since_ >= kUdpGrace &&
+             (relay_udp_path_ == nullptr || !relay_udp_path_->rebind_acknowledged())) {
+    udp_failed = true;
   }
   if (!udp_failed) return std::nullopt;
   relay_tls_->Activate();
   relay_udp_->Retire();
   return std::string("The relay does not answer over UDP from this network; media goes over TLS instead.");
+}
+
+void CallPaths::GatherLocalCandidates() {
+  if (direct_ == nullptr && peer_port_ == nullptr) return;
+  local_options_.port = socket_->local_endpoint().port();
+  local_candidates_ = net::GatherLocalAddresses(local_options_);
+}
+
+std::vector<net::UdpEndpoint> CallPaths::LocalAddressSet() const {
+  net::LocalAddressOptions options;
+  options.port = 1;  // only the addresses matter
+  options.include_ipv6 = true;
+  options.max_count = 32;
+  std::vector<net::UdpEndpoint> addresses = net::GatherLocalAddresses(options);
+  std::sort(addresses.begin(), addresses.end());
+  return addresses;
+}
+
+void CallPaths::ForceNetworkChange(TimePoint now) { monitor_.OnNetworkChange(call::NetworkChange::kForced, now); }
+
+ConnectivityWatch CallPaths::WatchConnectivity(const call::PathsReport& paths, TimePoint now) {
+  ConnectivityWatch watch;
+  const bool relay_udp_live = relay_udp_path_ != nullptr && !relay_udp_->retired();
+  if (socket_ && now >= next_local_poll_) {
+    next_local_poll_ = now + kLocalAddressPoll;
+    std::vector<net::UdpEndpoint> addresses = LocalAddressSet();
+    if (addresses != last_local_addresses_) {
+      last_local_addresses_ = std::move(addresses);
+      monitor_.OnNetworkChange(call::NetworkChange::kLocalAddresses, now);
+    }
+  }
+  if (relay_udp_live) {
+    const uint64_t failures = relay_udp_path_->stats().send_failures;
+    if (failures > last_send_failures_) monitor_.OnNetworkChange(call::NetworkChange::kSendFailed, now);
+    last_send_failures_ = failures;
+    if (std::optional<net::UdpEndpoint> reflexive = socket_->reflexive_endpoint()) {
+      // Another port alone is a NAT's new mapping (the relay already follows it and the
+      // candidates are offered again); another address is another network.
+      if (last_reflexive_ && HostOf(*last_reflexive_) != HostOf(*reflexive)) {
+        monitor_.OnNetworkChange(call::NetworkChange::kReflexiveAddress, now);
+      }
+      last_reflexive_ = reflexive;
+    }
+  }
+  const call::ConnectivitySnapshot snapshot{call::PeerLastHeard(paths),
+                                            relay_udp_live ? relay_udp_path_->rebind_acknowledged() : true};
+  const call::ConnectivityState before = monitor_.state();
+  const call::ConnectivityActions actions = monitor_.Update(snapshot, now);
+  if (actions.fresh_socket && socket_) {
+    Status switched = relay_udp_live ? relay_udp_path_->SwitchToFreshSocket() : socket_->Reopen();
+    if (!switched) {
+      watch.notices.push_back("Could not open a fresh socket after the network change: " + switched.error().message);
+    } else {
+      GatherLocalCandidates();
+      last_reflexive_.reset();
+      watch.notices.push_back("The network changed; media continues from local port " +
+                              std::to_string(socket_->local_endpoint().port()) + ".");
+    }
+  } else if (actions.rebind && relay_udp_live) {
+    relay_udp_path_->RequestRebind();
+  }
+  watch.state = monitor_.state();
+  if (before == call::ConnectivityState::kReconnecting && watch.state == call::ConnectivityState::kConnected) {
+    const auto outage = monitor_.stats().last_outage;
+    watch.notices.push_back(outage ? "Reconnected after " + std::to_string(std::lround(ToMillis(*outage))) +
+                                         " ms without audio."
+                                   : std::string("Reconnected."));
+  }
+  watch.give_up = actions.give_up;
+  return watch;
 }
 
 std::vector<net::UdpEndpoint> CallPaths::Candidates() const {

@@ -13,9 +13,12 @@
 #include "gated_path.h"
 #include "parley/base/result.h"
 #include "parley/base/time.h"
+#include "parley/call/connectivity_monitor.h"
 #include "parley/call/media_transport.h"
 #include "parley/call/multipath_transport.h"
 #include "parley/net/direct_udp_path.h"
+#include "parley/net/local_addresses.h"
+#include "parley/net/relay_udp_path.h"
 #include "parley/net/shared_udp_peer_port.h"
 #include "parley/net/shared_udp_socket.h"
 #include "parley/signal/call_session.h"
@@ -35,13 +38,22 @@ struct FrontTarget {
   std::string pin_sha256;  // of the certificate the signaling connection accepted
 };
 
+// What WatchConnectivity saw and did.
+struct ConnectivityWatch {
+  call::ConnectivityState state = call::ConnectivityState::kConnecting;
+  std::vector<std::string> notices;     // sentences for the user: what changed, what was done
+  std::optional<std::string> give_up;   // the call must end: why, one sentence
+};
+
 // Lifetime: outlives the CallMediaRunner that uses transport(). Threads: Open,
-// Supervise, Candidates and SetPeerCandidates from the CLI's main thread; transport()
-// is handed to the media thread.
+// Supervise, WatchConnectivity, ForceNetworkChange, Candidates and SetPeerCandidates
+// from the CLI's main thread; transport() is handed to the media thread.
 class CallPaths {
  public:
   // Why auto brings in relay-tls: relay-udp not acknowledged this long after the start
-  // (UDP blocked), or judged down by the path manager later (the relay's UDP died).
+  // (UDP blocked), or judged down by the path manager later with a rebind the relay
+  // has not acknowledged this long (the relay's UDP died, or this network blocks it;
+  // a peer that changed networks leaves our rebind acknowledged and UDP kept).
   static constexpr Duration kUdpGrace = milliseconds(1500);
 
   static Result<std::unique_ptr<CallPaths>> Open(const signal::StartMediaAction& start, TransportChoice choice,
@@ -55,6 +67,18 @@ class CallPaths {
   // runner's latest report. Returns a sentence when it acted.
   std::optional<std::string> Supervise(const call::PathsReport& paths, TimePoint now);
 
+  // Network handover (docs/protocol.md, "Relay (obfuscated UDP)", "Client behaviour"):
+  // polls the local addresses (every kLocalAddressPoll), the relay path's failing sends
+  // and reflexive address, feeds call::ConnectivityMonitor the runner's latest report
+  // and carries out what it says: a rebind at the relay, or a fresh UDP socket (new
+  // port) for relay-UDP and P2P with the P2P candidates gathered again (the CLI offers
+  // them again since they differ). Call every ~50 ms.
+  ConnectivityWatch WatchConnectivity(const call::PathsReport& paths, TimePoint now);
+  // A test hook (--rebind-after): as if the local network had changed now.
+  void ForceNetworkChange(TimePoint now);
+  const call::ConnectivityStats& connectivity_stats() const { return monitor_.stats(); }
+  static constexpr Duration kLocalAddressPoll = milliseconds(500);
+
   // This side's P2P candidates: local addresses of the shared socket's port, and the
   // address the relay saw once its ack came (empty without P2P).
   std::vector<net::UdpEndpoint> Candidates() const;
@@ -64,7 +88,10 @@ class CallPaths {
   std::size_t SetPeerCandidates(std::span<const net::UdpEndpoint> candidates);
 
  private:
-  CallPaths() = default;
+  explicit CallPaths(TimePoint now) : monitor_(call::ConnectivityMonitorConfig{}, now) {}
+  void GatherLocalCandidates();
+  // Interface addresses without ports, for change detection.
+  std::vector<net::UdpEndpoint> LocalAddressSet() const;
 
   TimePoint started_{};
   std::shared_ptr<net::SharedUdpSocket> socket_;
@@ -75,6 +102,15 @@ class CallPaths {
   net::DirectUdpPath* direct_ = nullptr;  // inside direct_gate_
   GatedPath* direct_gate_ = nullptr;
   std::vector<net::UdpEndpoint> local_candidates_;
+  net::RelayUdpPath* relay_udp_path_ = nullptr;  // inside relay_udp_
+  net::LocalAddressOptions local_options_;       // for P2P candidates (port: the socket's)
+
+  call::ConnectivityMonitor monitor_;
+  std::vector<net::UdpEndpoint> last_local_addresses_;
+  TimePoint next_local_poll_{};
+  uint64_t last_send_failures_ = 0;
+  std::optional<net::UdpEndpoint> last_reflexive_;
+  std::optional<TimePoint> udp_down_since_;  // Supervise: relay-udp judged down since
 };
 
 }  // namespace parley::app

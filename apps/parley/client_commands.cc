@@ -178,6 +178,8 @@ struct ActiveMedia {
   std::unique_ptr<call::CallMediaRunner> runner;
   crypto::Fingerprint fingerprint;
   TimePoint started;
+  call::ConnectivityState connectivity = call::ConnectivityState::kConnecting;  // handover
+  bool rebind_forced = false;  // --rebind-after done
 };
 
 Result<std::unique_ptr<ActiveMedia>> StartMedia(signal::StartMediaAction& start, const CallOptions& o,
@@ -451,6 +453,19 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
         apply(std::move(offer));
       }
       if (auto moved = media->paths->Supervise(media->runner->stats().paths, Now())) std::printf("%s\n", moved->c_str());
+      // Network handover: rebinds, fresh sockets, "reconnecting", and the end after 30 s.
+      if (o.rebind_after_s > 0 && !media->rebind_forced && ToSeconds(Now() - media->started) >= o.rebind_after_s) {
+        media->rebind_forced = true;
+        media->paths->ForceNetworkChange(Now());
+      }
+      const ConnectivityWatch watch = media->paths->WatchConnectivity(media->runner->stats().paths, Now());
+      media->connectivity = watch.state;
+      for (const std::string& notice : watch.notices) std::printf("%s%s\n", tty ? "\r\x1b[K" : "", notice.c_str());
+      if (watch.give_up) {
+        std::printf("%s%s\n", tty ? "\r\x1b[K" : "", watch.give_up->c_str());
+        exit_code = 1;
+        apply(session.HangUp(Now()));
+      }
     }
     if (media && o.max_duration_s > 0 && ToSeconds(Now() - media->started) >= o.max_duration_s) {
       apply(session.HangUp(Now()));
@@ -458,7 +473,9 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
     if (media && Now() >= next_status) {
       next_status += seconds(1);
       const call::CallMediaStats st = media->runner->stats();
-      const std::string_view state = signal::ToString(session.state());
+      const std::string_view state = media->connectivity == call::ConnectivityState::kReconnecting
+                                         ? std::string_view("reconnecting")
+                                         : signal::ToString(session.state());
       if (stats_out) {
         nlohmann::json line = StatsJson(st, state, media->fingerprint, ToSeconds(Now() - media->started));
         line["audio"] = AudioStatsJson(*media->input, *media->output);

@@ -208,6 +208,10 @@ int main(int argc, char** argv) {
                     "tls (relay over TLS on the server's web port), p2p (direct only)")
         ->check(CLI::IsMember({"auto", "udp", "tls", "p2p"}))
         ->capture_default_str();
+    cmd->add_option("--rebind-after", call_options.rebind_after_s,
+                    "testing handover: this many seconds into the call, switch to a fresh UDP socket (new port) "
+                    "as if the network had changed")
+        ->check(CLI::NonNegativeNumber);
     // Microphone clean-up, on by default for a device; a --in WAV file is sent unprocessed.
     cmd->add_flag("!--no-aec", call_options.echo_cancellation, "no echo cancellation (use with headphones)");
     cmd->add_flag("!--no-ns", call_options.noise_suppression, "no noise suppression");
