@@ -1,11 +1,11 @@
-// The WebAssembly Opus fallback (opusscript's libopus) round-trips speech-like audio in
+// The WebAssembly Opus fallback (libopus from @evan/opus) round-trips speech-like audio in
 // node: what the decoder gives back is the tone that went in, Opus' delay aside.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { WasmOpusDecoder, WasmOpusEncoder } from '../src/media/wasm_opus';
 
-const wasmPath = createRequire(import.meta.url).resolve('opusscript/build/opusscript_native_wasm.wasm');
+const wasmPath = createRequire(import.meta.url).resolve('@evan/opus/wasm/opus.wasm');
 const wasmBytes = (): ArrayBuffer => {
   const b = readFileSync(wasmPath);
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;

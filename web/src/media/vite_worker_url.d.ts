@@ -1,4 +1,4 @@
-// Module declarations for what Vite and opusscript give untyped. `?worker&url`: the URL
+// Module declarations for what Vite gives untyped. `?worker&url`: the URL
 // of the module bundled as a worker script (the worklets are loaded from such URLs).
 declare module '*?worker&url' {
   const url: string;
@@ -11,8 +11,3 @@ declare module '*?url' {
   export default url;
 }
 
-// opusscript's Emscripten glue (CommonJS): a factory for the libopus module.
-declare module 'opusscript/build/opusscript_native_wasm.js' {
-  const factory: (module?: object) => unknown;
-  export default factory;
-}

@@ -1,12 +1,13 @@
 // Media loopback check in a real browser (Debian's chromium via playwright-core):
-// starts a parleyd on 127.0.0.1, builds and serves media_loopback.html, and has the page
+// builds media_loopback.html, serves it as the web app of a parleyd on 127.0.0.1 (at an
+// invite path), and has the page
 // send speech from the fake microphone through BrowserCallMedia -> media WebSocket ->
 // parleyd's relay -> a second BrowserCallMedia, which records what it plays out.
 // Prints the qualities and the envelope correlation with what was sent.
 //   node test/browser/media_loopback.mjs [PARLEYD] [SECONDS] [auto|webcodecs|wasm]
 // Bounded (about 30 s), 127.0.0.1 only, removes its work directory.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,7 +23,6 @@ const opus = process.argv[4] ?? 'auto';
 const speech = join(repo, 'build/testdata/speech_en_male.wav');
 const work = mkdtempSync(join(tmpdir(), 'parley_media_loopback.'));
 let server;
-let httpServer;
 let browser;
 
 function freePort() {
@@ -47,10 +47,19 @@ function wav16(samples, rate) {
 }
 
 try {
+  const out = join(work, 'page');
+  await build({ root: here, base: './', logLevel: 'warn', configFile: false,
+    build: { outDir: out, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096,
+      rollupOptions: { input: join(here, 'media_loopback.html') } } });
+  renameSync(join(out, 'media_loopback.html'), join(out, 'index.html')); // what /<invite>/ serves
+
+  // The page must come from parleyd itself (its WebSocket endpoints refuse other
+  // origins): served as the web app at an invite path.
   const port = await freePort();
+  const serverArgs = ['--data', join(work, 'data'), '--host', '127.0.0.1', '--port', String(port),
+    '--server-name', '127.0.0.1', '--allow-loopback', '--log-level', 'warn', '--web-app', out];
   const log = [];
-  server = spawn(parleyd, ['--data', join(work, 'data'), '--host', '127.0.0.1', '--port', String(port),
-    '--server-name', '127.0.0.1', '--allow-loopback', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(parleyd, serverArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   const websocketPath = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`parleyd not ready: ${log.join('')}`)), 15000);
     const onData = (chunk) => {
@@ -64,23 +73,9 @@ try {
     server.stdout.on('data', onData);
     server.stderr.on('data', onData);
   });
-
-  const out = join(work, 'page');
-  await build({ root: here, base: './', logLevel: 'warn', configFile: false,
-    build: { outDir: out, emptyOutDir: true, target: 'es2022', rollupOptions: { input: join(here, 'media_loopback.html') } } });
-  httpServer = http.createServer((req, res) => {
-    const path = join(out, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    try {
-      const body = readFileSync(path.endsWith('/') ? join(path, 'media_loopback.html') : path);
-      const type = path.endsWith('.js') ? 'text/javascript' : path.endsWith('.html') ? 'text/html' : 'application/octet-stream';
-      res.writeHead(200, { 'content-type': type });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise((ok) => httpServer.listen(0, '127.0.0.1', ok));
+  const inviteOutput = execFileSync(parleyd, [...serverArgs, 'invite']).toString();
+  const link = /https:\/\/\S+\/[A-Za-z0-9_-]{22}\//.exec(inviteOutput)?.[0];
+  if (!link) throw new Error(`parleyd invite printed no link: ${inviteOutput}`);
 
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -91,7 +86,7 @@ try {
   const page = await browser.newPage({ ignoreHTTPSErrors: true });
   page.on('console', (m) => console.log(`page: ${m.text()}`));
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  await page.goto(`http://127.0.0.1:${httpServer.address().port}/media_loopback.html`);
+  await page.goto(link);
   await page.waitForFunction(() => 'loopback' in window);
   const result = await page.evaluate(([host, path, s, o]) => window.loopback(host, path, s, o),
     [`127.0.0.1:${port}`, websocketPath, seconds, opus]);
@@ -103,7 +98,6 @@ try {
     recordedSeconds: result.recording.length / 48000, correlation: Number(correlation) }, null, 1));
 } finally {
   await browser?.close();
-  httpServer?.close();
   server?.kill();
   if (!process.env.KEEP) rmSync(work, { recursive: true, force: true });
 }
