@@ -71,7 +71,7 @@ fuzz-long: fuzz
 bench: build speech
 	@scripts/run-bench $(RELEASE) build/testdata
 
-demo: build speech
+demo: build speech web
 	@scripts/demo $(RELEASE) build/testdata
 
 # The censor lab (tests/netlab; root): every policy, the DPI check and the prober; writes docs/censorship.md.

@@ -18,12 +18,15 @@
 #include "parley/crypto/key_source.h"
 #include "parley/server/data_directory.h"
 #include "parley/server/hub_signaling_sink.h"
+#include "parley/server/invite_admin.h"
 #include "parley/server/relay_ticket.h"
 #include "parley/server/server_config.h"
 #include "parley/server/signaling_hub.h"
 #include "parley/server/sqlite_store.h"
+#include "parley/server/store_invite_directory.h"
 #include "parley/server/tls_certificate.h"
 #include "parley/server/udp_relay.h"
+#include "parley/server/web_app_site.h"
 #include "parley/server/web_front.h"
 
 namespace {
@@ -49,6 +52,58 @@ struct Flags {
   bool print_config = false;
   std::vector<std::pair<std::string, std::string>> settings;
 };
+
+int64_t NowUnixMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// `parleyd invite`: makes a web app invite in the data directory's store and prints its
+// link (the server may be running: SQLite serialises the two processes), or lists or
+// revokes invites. Takes effect at the running server's next request.
+struct InviteCommand {
+  bool list = false;
+  std::string revoke;
+};
+
+int RunInvite(const ServerConfig& config, const InviteCommand& command) {
+  auto dir = DataDirectory::Open(config.data_dir);
+  if (!dir) return Fail(kExitRuntime, dir.error().message);
+  auto store = SqliteStore::Open(dir->File("parley.db"));
+  if (!store) return Fail(kExitRuntime, store.error().message);
+  InviteAdmin admin(**store);
+  if (command.list) {
+    auto text = admin.List();
+    if (!text) return Fail(kExitRuntime, text.error().message);
+    std::fputs(text->empty() ? "no invites yet: `parleyd invite` makes one\n" : text->c_str(), stdout);
+    return 0;
+  }
+  if (!command.revoke.empty()) {
+    auto revoked = admin.Revoke(command.revoke, NowUnixMs());
+    if (!revoked) return Fail(kExitRuntime, revoked.error().message);
+    std::printf("revoked invite %s: its link now shows the decoy site\n",
+                InviteCode::ShortId(revoked->hash).c_str());
+    return 0;
+  }
+  crypto::SystemKeySource random;
+  auto invite = admin.Create(random, "", NowUnixMs());
+  if (!invite) return Fail(kExitRuntime, invite.error().message);
+  const uint16_t port = config.web_public_port != 0 ? config.web_public_port : config.tcp_port;
+  if (port == 0) {
+    std::fprintf(stderr,
+                 "parleyd: listen.tcp_port is 0 (any free port), so the link's port is unknown: set "
+                 "web.public_port, or replace PORT below with the port parleyd reports\n");
+    std::printf("https://%s:PORT/%s/\n", config.server_name.c_str(), invite->text().c_str());
+  } else {
+    std::printf("%s\n", invite->Link(config.server_name, port).c_str());
+  }
+  if (config.web_app_dir.empty()) {
+    std::fprintf(stderr,
+                 "parleyd: note: web.app_dir is not set, so the link shows the decoy site until parleyd "
+                 "runs with --web-app DIR (make web builds the app into build/web)\n");
+  }
+  return 0;
+}
 
 int Run(const ServerConfig& config_in) {
   ServerConfig config = config_in;
@@ -113,6 +168,30 @@ int Run(const ServerConfig& config_in) {
   // Media over TLS: tickets verify under the same key the relay checks them with.
   options.media_tickets = &tickets;
   options.relay_bridge_port = relay.bridge_port();
+  // The web app at live invites' paths (docs/protocol.md, "Web app and invites"). The
+  // front looks invites up through a store connection of its own, so `parleyd invite`
+  // run beside this process takes effect at once. A missing app is a warning, not a
+  // failure: native clients still work, and invite paths look like any missing page.
+  std::optional<WebAppSite> web_app;
+  std::unique_ptr<StoreInviteDirectory> invite_directory;
+  std::string web_app_status = "off (set web.app_dir or --web-app to the built app, e.g. build/web)";
+  if (!config.web_app_dir.empty()) {
+    auto files = WebAppFiles::Load(config.web_app_dir);
+    auto invite_store = SqliteStore::Open(dir->File("parley.db"));
+    if (!files) {
+      std::fprintf(stderr, "parleyd: warning: %s; the web app is off until then.\n", files.error().message.c_str());
+      web_app_status = "off (" + config.web_app_dir + " is not a built app)";
+    } else if (!invite_store) {
+      relay.Stop();
+      return Fail(kExitRuntime, invite_store.error().message);
+    } else {
+      web_app_status = config.web_app_dir + " (" + std::to_string(files->file_count()) + " files)";
+      web_app.emplace(std::move(*files), WebAppSite::Config{config.server_name, config.websocket_path});
+      invite_directory = std::make_unique<StoreInviteDirectory>(std::move(*invite_store));
+      options.web_app = &*web_app;
+      options.invites = invite_directory.get();
+    }
+  }
   auto front = WebFront::Start(ioc, *certificate, sink, options);
   if (!front) {
     relay.Stop();
@@ -140,6 +219,11 @@ int Run(const ServerConfig& config_in) {
   });
 
   const uint16_t port = (*front)->bound_port();
+  if (web_app) {
+    const uint16_t link_port = config.web_public_port != 0 ? config.web_public_port : port;
+    web_app_status += " at https://" + HostPort(config.server_name, link_port) +
+                      "/<invite>/ (`parleyd invite` makes an invite)";
+  }
   const std::string relay_host = hub_config.relay_host;
   // What a user gives `parley init` (signal::ParseServerAddress reads it). A pin only
   // for a self-signed certificate: a CA-issued one changes at every renewal.
@@ -152,13 +236,14 @@ int Run(const ServerConfig& config_in) {
       "  websocket: wss://%s%s\n"
       "  relay: udp %s (clients are told %s)\n"
       "  media_over_tls: on the web front (bridged to the relay at 127.0.0.1:%u)\n"
+      "  web_app: %s\n"
       "  certificate_sha256: %s (%s)\n"
       "  join: %s\n"
       "  data: %s\n",
       HostPort(config.listen_host, port).c_str(), HostPort(config.server_name, port).c_str(),
       config.websocket_path.c_str(), HostPort(config.listen_host, relay.bound_port()).c_str(),
       HostPort(relay_host, hub_config.relay_port).c_str(), static_cast<unsigned>(relay.bridge_port()),
-      certificate->fingerprint_sha256().c_str(),
+      web_app_status.c_str(), certificate->fingerprint_sha256().c_str(),
       certificate->generated()          ? "self-signed, generated now: clients pin this"
       : config.certificate_file.empty() ? "self-signed, from the data directory: clients pin this"
                                         : config.certificate_file.c_str(),
@@ -204,6 +289,14 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-loopback", allow_loopback, "let the relay use loopback addresses (tests, demo)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
   app.add_option("--set", sets, "any setting as KEY=VALUE, e.g. --set limits.max_connections=200");
+  std::string web_app;
+  app.add_option("--web-app", web_app, "built web app directory served at invite paths (web.app_dir)");
+  InviteCommand invite_command;
+  CLI::App* invite = app.add_subcommand(
+      "invite", "make a web app invite and print its link https://HOST:PORT/<invite>/ (or --list, --revoke)");
+  invite->fallthrough();  // parleyd invite --data DIR --port 8443 reads the server's options
+  invite->add_flag("--list", invite_command.list, "list invites (id, created, by whom, live or revoked)");
+  invite->add_option("--revoke", invite_command.revoke, "revoke an invite: its link, its 22 characters or its id");
   CLI11_PARSE(app, argc, argv);
 
   ServerConfig config;
@@ -235,6 +328,7 @@ int main(int argc, char** argv) {
   named("signaling.websocket_path", ws_path);
   if (allow_loopback) named("relay.allow_loopback", "true");
   named("log_level", log_level);
+  named("web.app_dir", web_app);
   for (const auto& [k, v] : flags.settings) {
     if (auto applied = ApplyServerConfigOverride(config, k, v); !applied) {
       return Fail(kExitConfig, applied.error().message);
@@ -246,6 +340,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (auto valid = ValidateServerConfig(config); !valid) return Fail(kExitConfig, valid.error().message);
+  if (invite->parsed()) return RunInvite(config, invite_command);
   // A client that vanishes mid-write must not kill the server.
   ::signal(SIGPIPE, SIG_IGN);
   return Run(config);

@@ -79,7 +79,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownKey", "[listen]\nhost = \"::\"\nprot = 1\n",
                 {"parleyd.toml:3:", "unknown key 'listen.prot'", "host, tcp_port, udp_port"}},
         BadCase{"UnknownTopLevel", "\n\ndatadir = \"x\"\n", {"parleyd.toml:3:", "unknown key 'datadir'", "[tls]"}},
-        BadCase{"UnknownSection", "[web]\nport = 1\n", {"parleyd.toml:1:", "unknown key 'web'"}},
+        BadCase{"UnknownSection", "[www]\nport = 1\n", {"parleyd.toml:1:", "unknown key 'www'"}},
         BadCase{"WrongType", "[listen]\ntcp_port = \"443\"\n",
                 {"parleyd.toml:2:", "listen.tcp_port must be an integer from 0 to 65535"}},
         BadCase{"OutOfRange", "[listen]\n\nudp_port = 70000\n", {"parleyd.toml:3:", "listen.udp_port"}},

@@ -41,6 +41,12 @@ struct ServerConfig {
   uint16_t relay_public_port = 0;  // relay.public_port: given to clients; 0 = udp_port
   bool allow_loopback = false;     // relay.allow_loopback: relay to 127.0.0.0/8 (tests, demo)
 
+  // web.app_dir: the built web app (`make web` writes build/web), served at each live
+  // invite's path; empty = no web app (invite paths then look like any missing page).
+  std::string web_app_dir;
+  uint16_t web_public_port = 0;  // web.public_port: the port invite links name; 0 = tcp_port
+  int64_t app_invites_per_day = 5;  // limits.app_invites_per_day: invites one account may make
+
   int64_t max_connections = 1024;       // limits.max_connections: TCP connections in total
   int64_t max_connections_per_ip = 32;  // limits.max_connections_per_ip
   std::chrono::milliseconds tls_handshake_timeout{10000};  // limits.tls_handshake_timeout_ms

@@ -92,6 +92,17 @@ CREATE TABLE missed_calls (
   UNIQUE (callee_id, call_id)
 );
 )sql"},
+    // App invites (docs/protocol.md, "Web app and invites"): only the keyed hash of
+    // each invite, so a copy of the database opens no app path.
+    {2, R"sql(
+CREATE TABLE app_invites (
+  hash BLOB PRIMARY KEY CHECK (length(hash) = 32),
+  created_by TEXT NOT NULL,
+  created_unix_ms INTEGER NOT NULL,
+  revoked_unix_ms INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX app_invites_by_creator ON app_invites(created_by, created_unix_ms);
+)sql"},
 };
 static_assert(std::size(kMigrations) == SqliteStore::kLatestSchemaVersion);
 
@@ -951,6 +962,94 @@ Result<std::vector<CallLogEntry>> SqliteStore::TakeMissedCalls(const std::string
   }
   STORE_TRY(tx.Commit(doing));
   return entries;
+}
+
+// --- App invites ---
+
+Status SqliteStore::AddInvite(const InviteRecord& invite) {
+  if (invite.created_by.size() > kMaxPartyNameBytes) {
+    return Error{"the creator of an invite must be a name of at most 64 bytes"};
+  }
+  const char* doing = "adding an app invite";
+  Tx tx(*this);
+  STORE_TRY(tx.BeginWrite(doing));
+  {
+    Stmt q(*this, "SELECT 1 FROM app_invites WHERE hash = ?1", doing);
+    q.BindBlob(1, invite.hash.data(), invite.hash.size());
+    auto row = q.Step();
+    if (!row.ok()) return row.error();
+    if (*row) return Error{"this invite is already stored: make a new one"};
+  }
+  STORE_TRY(Stmt(*this,
+                 "INSERT INTO app_invites (hash, created_by, created_unix_ms, revoked_unix_ms) "
+                 "VALUES (?1, ?2, ?3, ?4)",
+                 doing)
+                .BindBlob(1, invite.hash.data(), invite.hash.size())
+                .Bind(2, invite.created_by)
+                .Bind(3, invite.created_unix_ms)
+                .Bind(4, invite.revoked_unix_ms)
+                .Run());
+  return tx.Commit(doing);
+}
+
+Result<std::optional<InviteRecord>> SqliteStore::FindInvite(const std::array<uint8_t, 32>& hash) {
+  const char* doing = "looking up an app invite";
+  Stmt q(*this, "SELECT created_by, created_unix_ms, revoked_unix_ms FROM app_invites WHERE hash = ?1", doing);
+  q.BindBlob(1, hash.data(), hash.size());
+  auto row = q.Step();
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<InviteRecord>();
+  return std::optional<InviteRecord>(InviteRecord{hash, q.Text(0), q.Int(1), q.Int(2)});
+}
+
+Result<std::vector<InviteRecord>> SqliteStore::ListInvites() {
+  const char* doing = "listing app invites";
+  std::vector<InviteRecord> out;
+  Stmt q(*this,
+         "SELECT hash, created_by, created_unix_ms, revoked_unix_ms FROM app_invites "
+         "ORDER BY created_unix_ms, hash",
+         doing);
+  for (;;) {
+    auto row = q.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    const std::string_view blob = q.Blob(0);
+    if (blob.size() != 32) return Damaged(path_, "an invite hash");
+    InviteRecord r;
+    std::copy(blob.begin(), blob.end(), r.hash.begin());
+    r.created_by = q.Text(1);
+    r.created_unix_ms = q.Int(2);
+    r.revoked_unix_ms = q.Int(3);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::RevokeInvite(const std::array<uint8_t, 32>& hash, int64_t now_unix_ms) {
+  const char* doing = "revoking an app invite";
+  Tx tx(*this);
+  STORE_TRY(tx.BeginWrite(doing));
+  STORE_TRY(Stmt(*this,
+                 "UPDATE app_invites SET revoked_unix_ms = ?2 WHERE hash = ?1 AND revoked_unix_ms = 0",
+                 doing)
+                .BindBlob(1, hash.data(), hash.size())
+                .Bind(2, std::max<int64_t>(now_unix_ms, 1))
+                .Run());
+  const bool changed = sqlite3_changes(db_) > 0;
+  STORE_TRY(tx.Commit(doing));
+  return changed;
+}
+
+Result<int64_t> SqliteStore::CountInvitesBy(const std::string& user, int64_t since_unix_ms) {
+  const char* doing = "counting app invites";
+  Stmt q(*this,
+         "SELECT count(*) FROM app_invites WHERE created_by = ?1 AND created_unix_ms >= ?2 "
+         "AND revoked_unix_ms = 0",
+         doing);
+  q.Bind(1, user).Bind(2, since_unix_ms);
+  auto row = q.Step();
+  if (!row.ok()) return row.error();
+  return *row ? q.Int(0) : int64_t{0};
 }
 
 }  // namespace parley::server

@@ -31,7 +31,7 @@ struct SqlitePairTable;  // the SQL of contacts or blocks; defined in sqlite_sto
 class SqliteStore final : public Store {
  public:
   // The schema version this build creates and understands.
-  static constexpr int kLatestSchemaVersion = 1;
+  static constexpr int kLatestSchemaVersion = 2;
   static constexpr std::chrono::milliseconds kDefaultBusyTimeout{5000};
 
   // Opens (creating if needed) the database at `path`: missing directories are made
@@ -72,6 +72,12 @@ class SqliteStore final : public Store {
 
   Status AddMissedCall(const std::string& callee, const CallLogEntry& entry) override;
   Result<std::vector<CallLogEntry>> TakeMissedCalls(const std::string& callee) override;
+
+  Status AddInvite(const InviteRecord& invite) override;
+  Result<std::optional<InviteRecord>> FindInvite(const std::array<uint8_t, 32>& hash) override;
+  Result<std::vector<InviteRecord>> ListInvites() override;
+  Result<bool> RevokeInvite(const std::array<uint8_t, 32>& hash, int64_t now_unix_ms) override;
+  Result<int64_t> CountInvitesBy(const std::string& user, int64_t since_unix_ms) override;
 
   // Caps the database at `pages` pages (SQLite's max_page_count), so tests can see
   // what a full disk does without filling one.

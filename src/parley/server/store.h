@@ -53,6 +53,15 @@ struct CallLogEntry {
   CallOutcome outcome = CallOutcome::kFailed;
 };
 
+// An app invite (docs/protocol.md, "Web app and invites"), kept only as the hash of
+// its 16 bytes (InviteCode::hash), so a copy of the database opens no app path.
+struct InviteRecord {
+  std::array<uint8_t, 32> hash{};
+  std::string created_by;        // the account that asked for it; empty = the operator
+  int64_t created_unix_ms = 0;
+  int64_t revoked_unix_ms = 0;   // 0 while the invite is live
+};
+
 // Errors are readable sentences for the operator's log and, where safe, the client.
 // Implementations are called from the server's worker context; each method is one
 // transaction. Not required to be thread-safe: the owner serialises calls.
@@ -104,6 +113,19 @@ class Store {
   // (or empty, then it is filled in). Taken oldest first.
   virtual Status AddMissedCall(const std::string& callee, const CallLogEntry& entry) = 0;
   virtual Result<std::vector<CallLogEntry>> TakeMissedCalls(const std::string& callee) = 0;
+
+  // App invites. The hash is unique (adding it again is an error); the creator is a
+  // name as text, so an invite outlives a deleted account, like the call log's names.
+  virtual Status AddInvite(const InviteRecord& invite) = 0;
+  // nullopt if no invite has this hash; revoked ones are returned (revoked_unix_ms set).
+  virtual Result<std::optional<InviteRecord>> FindInvite(const std::array<uint8_t, 32>& hash) = 0;
+  // Every invite, live and revoked, oldest first.
+  virtual Result<std::vector<InviteRecord>> ListInvites() = 0;
+  // Marks a live invite revoked; false if there is none with this hash or it is
+  // already revoked (so a retried revoke is harmless).
+  virtual Result<bool> RevokeInvite(const std::array<uint8_t, 32>& hash, int64_t now_unix_ms) = 0;
+  // Live invites `user` created since `since_unix_ms`, for the hub's per-account cap.
+  virtual Result<int64_t> CountInvitesBy(const std::string& user, int64_t since_unix_ms) = 0;
 };
 
 }  // namespace parley::server

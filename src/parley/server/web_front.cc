@@ -31,6 +31,8 @@
 #include "parley/net/tls_frame_queue.h"
 #include "parley/net/tls_media_target.h"
 #include "parley/server/decoy_site.h"
+#include "parley/server/web_app_site.h"
+#include "parley/server/web_app_target.h"
 
 namespace parley::server {
 namespace {
@@ -87,6 +89,14 @@ std::string ClientIp(const net::ip::address& a) {
 }
 
 std::string_view Sv(beast::string_view s) { return std::string_view(s.data(), s.size()); }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
 
 bool IsParseError(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
@@ -516,18 +526,23 @@ class HttpSession final : public Closable, public std::enable_shared_from_this<H
     if (ec && IsParseError(ec)) return Respond(shared_->site.BadRequest(UnixSeconds()));
     if (ec) return;  // timeout, reset, TLS error: close silently, as nginx does
     http::request<http::string_body> request = parser_->release();
-    if (IsSignalingUpgrade(request)) {
+    if (websocket::is_upgrade(request) && !IsSameOriginOrNative(request)) {
+      // A page of another site driving this visitor's browser: it gets what any
+      // stranger gets (see IsSameOriginOrNative).
+      std::lock_guard lock(shared_->mu);
+      ++shared_->stats.foreign_origin_refused;
+    } else if (IsSignalingUpgrade(request)) {
       upgraded_ = true;
       auto ws = std::make_shared<WsSession>(shared_, std::move(stream_), std::move(slot_), ip_);
       ws->Run(std::move(request));
       return;
-    }
-    if (IsAuthenticMediaUpgrade(request)) {
+    } else if (IsAuthenticMediaUpgrade(request)) {
       upgraded_ = true;
       auto media = std::make_shared<MediaSession>(shared_, std::move(stream_), std::move(slot_));
       media->Run(std::move(request));
       return;
     }
+    if (auto app = AnswerFromWebApp(request)) return Respond(std::move(*app));
     DecoyRequest decoy;
     decoy.method = Sv(request.method_string());
     decoy.target = Sv(request.target());
@@ -535,6 +550,43 @@ class HttpSession final : public Closable, public std::enable_shared_from_this<H
     decoy.if_none_match = Sv(request[http::field::if_none_match]);
     decoy.if_modified_since = Sv(request[http::field::if_modified_since]);
     Respond(shared_->site.Respond(decoy, UnixSeconds()));
+  }
+
+  // RFC 6455 §4.2.1 item 8 / §10.2: browsers send Origin on every WebSocket upgrade;
+  // the native client sends none. The hub authenticates by device signatures, not
+  // cookies, so another site cannot act as the visitor; but it could still use the
+  // visitor's browser to reach the hub (register names, or confirm to a censor's page
+  // that this host runs Parley once the path has leaked). So an upgrade that carries
+  // an Origin must come from this very host: "https://" + its Host header.
+  static bool IsSameOriginOrNative(const http::request<http::string_body>& request) {
+    const auto origin = request.find(http::field::origin);
+    if (origin == request.end()) return true;
+    const std::string host = Lower(Sv(request[http::field::host]));
+    return !host.empty() && Lower(Sv(origin->value())) == "https://" + host;
+  }
+
+  // GET/HEAD under a live invite, answered by the web app; nothing for everything else
+  // (then the decoy answers, byte for byte as for any missing page). The invite is
+  // looked up by its hash, so no comparison of secrets leaks timing.
+  std::optional<DecoyResponse> AnswerFromWebApp(const http::request<http::string_body>& request) const {
+    const WebFrontOptions& o = shared_->options;
+    if (o.web_app == nullptr || o.invites == nullptr) return std::nullopt;
+    const std::optional<WebAppTarget> target = WebAppTarget::Parse(Sv(request.target()));
+    if (!target) return std::nullopt;
+    auto invite = InviteCode::Parse(target->invite);
+    if (!invite.ok() || !o.invites->IsLive(*invite)) return std::nullopt;
+    WebAppRequest app;
+    app.method = Sv(request.method_string());
+    app.target = &*target;
+    app.keep_alive = request.keep_alive();
+    app.if_none_match = Sv(request[http::field::if_none_match]);
+    app.if_modified_since = Sv(request[http::field::if_modified_since]);
+    std::optional<DecoyResponse> response = o.web_app->Respond(app, UnixSeconds());
+    if (response) {
+      std::lock_guard lock(shared_->mu);
+      ++shared_->stats.app_responses;
+    }
+    return response;
   }
 
   // Only a complete RFC 6455 §4.2.1 upgrade on the exact signaling path; anything

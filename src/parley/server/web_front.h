@@ -9,6 +9,7 @@
 #include <string>
 
 #include "parley/base/result.h"
+#include "parley/server/invite_directory.h"
 #include "parley/server/relay_ticket.h"
 #include "parley/server/signaling_sink.h"
 #include "parley/server/tls_certificate.h"
@@ -18,6 +19,8 @@ class io_context;
 }
 
 namespace parley::server {
+
+class WebAppSite;  // web_app_site.h
 
 struct WebFrontOptions {
   std::string host = "127.0.0.1";  // an IP address
@@ -43,6 +46,13 @@ struct WebFrontOptions {
   size_t max_media_queue_frames = 32;    // toward the client (~0.6 s of audio); the oldest is dropped beyond
   size_t max_media_queue_bytes = 48 * 1024;
   std::chrono::seconds media_idle_timeout{30};  // nothing from the client (not even a ping): closed
+
+  // The web app (docs/protocol.md, "Web app and invites"): GET/HEAD of /<invite>/... is
+  // answered from web_app when `invites` finds the invite live; every other target, a
+  // wrong or revoked invite, and a file the app does not have get the decoy's answer.
+  // Off while either is null. Both must outlive the WebFront.
+  const WebAppSite* web_app = nullptr;
+  InviteDirectory* invites = nullptr;
 };
 
 // Counters for tests and the operator's log; all since Start.
@@ -54,14 +64,18 @@ struct WebFrontStats {
   int64_t media_sessions = 0;       // media upgrades accepted (ticket verified)
   int64_t media_refused = 0;        // upgrades off the signaling path without a valid ticket: decoy 404
   int64_t media_frames_dropped = 0;  // toward clients, dropped oldest-first by the queue cap
+  int64_t app_responses = 0;         // answered from the web app (live invite)
+  int64_t foreign_origin_refused = 0;  // upgrades with an Origin other than this host: decoy
 };
 
 // Behaviour a prober sees (docs/protocol.md, "Web front"): TLS 1.2/1.3 with ALPN
 // http/1.1 only (h2 is not implemented: a client offering only h2 gets no ALPN and
 // speaks HTTP/1.1, like an nginx without http2); HTTP/1.1 keep-alive; the decoy site's
 // exact responses for every request that is not a valid WebSocket upgrade on
-// websocket_path, including a plain GET to websocket_path (404), and for every media
-// upgrade whose ticket does not verify. Binary frames on the signaling WebSocket are
+// websocket_path, including a plain GET to websocket_path (404), for every media
+// upgrade whose ticket does not verify, for every upgrade whose Origin header (sent by
+// browsers, never by the native client) is not https:// + its own Host, and for every
+// app path whose invite is not live. Binary frames on the signaling WebSocket are
 // refused (close 1003); media has its own WebSocket (see WebFrontOptions).
 //
 // Threads: any number of threads may run the io_context. Each connection runs on its
