@@ -189,6 +189,8 @@ describe('ClientController', () => {
     expect(hooks.quality()).toMatchObject({ path: 'relay-tls', connected: true });
     expect(t.media[0]!.recording).toBe(true);
     expect(hooks.takeRecording()).toEqual([0.25, -0.5]);
+    // 0.25 -> round(8191.75) = 8192 (0x2000), -0.5 -> round(-16383.5) = -16383 (0xc001), little-endian
+    expect(hooks.takeRecordingPcm16()).toBe(Buffer.from([0x00, 0x20, 0x01, 0xc0]).toString('base64'));
     t.controller.toggleMute();
     expect(t.media[0]!.muted).toBe(true);
     expect(t.controller.snapshot().call!.muted).toBe(true);
