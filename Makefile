@@ -32,7 +32,7 @@ asan: deps $(ASAN)/build.ninja
 speech: deps
 	@scripts/make-speech build/testdata
 
-unit-test: build speech
+unit-test: build speech web  # web: tests/web_e2e serves build/web
 	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS)
 
 asan-test: asan speech
@@ -74,8 +74,8 @@ bench: build speech
 demo: build speech web
 	@scripts/demo $(RELEASE) build/testdata
 
-# The censor lab (tests/netlab; root): every policy, the DPI check and the prober; writes docs/censorship.md.
-netlab: build speech
+# The censor lab (tests/netlab; root): every policy, the DPI check, the prober and the browser calls; writes docs/censorship.md.
+netlab: build speech web
 	python3 tests/netlab/netlab.py --build $(RELEASE) --testdata build/testdata --report docs/censorship.md \
 	  --json build/netlab.json
 

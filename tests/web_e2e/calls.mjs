@@ -70,7 +70,12 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
   if (shots.inCall) await app.shoot(shots.inCall);
   await sleep(CALL_SECONDS * 1000 - 3000);
   const heard = await app.takeRecording();
-  writeWav(browserRecording, 48000, heard);
+  // The page records from "in call" on, a moment after the far end started sending;
+  // correlate.py looks for the recording 0..3 s behind the input, so 1 s of silence in
+  // front lets it find a recording that starts up to 1 s late.
+  const leadIn = new Float32Array(48000 + heard.length);
+  leadIn.set(heard, 48000);
+  writeWav(browserRecording, 48000, leadIn);
   await app.hangUp();
   const exit = await Promise.race([native.exited, sleep(15000).then(() => 'still running 15 s after hang-up')]);
   const nativeOutput = readLog(native);

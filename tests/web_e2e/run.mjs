@@ -54,6 +54,7 @@ mkdirSync(screenshots, { recursive: true });
 const procs = new Processes(work);
 const report = { checks: [] };
 let browser = null;
+let lastPage = null; // for a screenshot when the test fails
 let failed = false;
 
 function check(what, ok, detail = '') {
@@ -106,6 +107,7 @@ async function main() {
   const launched = await launchBrowser({ fakeAudioWav: browserSends });
   browser = launched.browser;
   const page = await launched.context.newPage();
+  lastPage = page;
   const pageErrors = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => { if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`); });
@@ -119,6 +121,7 @@ async function main() {
   check('the browser at a wrong invite gets the decoy 404', wrong.status() === 404 &&
     await page.evaluate(() => !document.querySelector('[data-testid]')));
 
+  pageErrors.length = 0; // the decoy 404 above is logged as a failed load: not the app's
   await page.goto(`${link}#test`);
   await app.byId('signup-username').waitFor({ timeout: 15000 });
   await app.byId('signup-username').fill(BROWSER_USER);
@@ -157,15 +160,18 @@ async function main() {
   check('no errors on the page', pageErrors.length === 0, pageErrors.slice(0, 5).join(' | '));
 }
 
+const startedAt = Date.now();
 const timer = setTimeout(() => { console.log('FAIL: the test took over 150 s'); process.exit(1); }, 150_000);
 try {
   await main();
 } catch (error) {
   check('the test ran to its end', false, error.stack ?? String(error));
+  await lastPage?.screenshot({ path: path.join(work, 'failure.png') }).catch(() => {});
 } finally {
   clearTimeout(timer);
   if (browser) await browser.close().catch(() => {});
   await procs.stopAll();
+  console.log(`web_e2e: ${failed ? 'FAIL' : 'PASS'} in ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
   if (failed || args.keep) {
     console.log(`logs, recordings and screenshots in ${work}`);

@@ -4,15 +4,25 @@
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 
-/** Sends `request` (a full HTTP/1.1 request text) over TLS; resolves with the raw answer. */
+/**
+ * Sends `request` (a full HTTP/1.1 request text) over TLS; resolves with the raw answer
+ * once its headers and Content-Length bytes of body are in (or the server closes).
+ */
 export function rawRequest(host, port, request) {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({ host, port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
     const chunks = [];
-    const timer = setTimeout(() => { socket.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); }, 3000);
+    const finish = () => { clearTimeout(timer); socket.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); };
+    const timer = setTimeout(finish, 3000);
     socket.on('secureConnect', () => socket.write(request));
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('end', () => { clearTimeout(timer); socket.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); });
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      const length = text.match(/^Content-Length: (\d+)$/mi);
+      if (end >= 0 && length && text.length >= end + 4 + Number(length[1])) finish();
+    });
+    socket.on('end', finish);
     socket.on('error', (error) => { clearTimeout(timer); reject(error); });
   });
 }
@@ -48,9 +58,12 @@ export function base64url(bytes) {
  */
 export async function checkStrangers({ host, port, invite, revokedInvite, websocketPath }) {
   const results = [];
+  // References: a missing page, asked for with the same request shape as each probe
+  // (a plain GET, or a complete WebSocket upgrade, which keeps the connection alive).
   const missing = withoutDate(await get(host, port, `/${randomBytes(6).toString('hex')}.html`));
-  const sameAsMissing = async (what, answer) => {
-    const ok = withoutDate(answer) === missing;
+  const missingUpgrade = withoutDate(await upgrade(host, port, `/${randomBytes(6).toString('hex')}.html`));
+  const sameAsMissing = async (what, answer, reference = missing) => {
+    const ok = withoutDate(answer) === reference;
     results.push({ what, ok, detail: ok ? 'byte for byte the decoy 404' : firstLines(answer) });
   };
   const status = (answer) => answer.split('\r\n', 1)[0];
@@ -75,11 +88,14 @@ export async function checkStrangers({ host, port, invite, revokedInvite, websoc
     await sameAsMissing('config.json under a revoked invite', await get(host, port, `/${revokedInvite}/config.json`));
   }
   await sameAsMissing('a plain GET of the WebSocket path', await get(host, port, websocketPath));
-  await sameAsMissing('a WebSocket upgrade of the path with no ticket', await upgrade(host, port, `${websocketPath}/m/`));
-  await sameAsMissing('a WebSocket upgrade with a forged ticket',
-    await upgrade(host, port, `${websocketPath}/m/${base64url(randomBytes(73))}`));
+  await sameAsMissing('a WebSocket upgrade of the media path with no ticket',
+    await upgrade(host, port, `${websocketPath}/m/`), missingUpgrade);
+  await sameAsMissing('a WebSocket upgrade of the media path with a forged ticket',
+    await upgrade(host, port, `${websocketPath}/m/${base64url(randomBytes(73))}`), missingUpgrade);
   await sameAsMissing('a WebSocket upgrade of a wrong signaling path',
-    await upgrade(host, port, `/ws/${base64url(randomBytes(16))}`));
+    await upgrade(host, port, `/ws/${base64url(randomBytes(16))}`), missingUpgrade);
+  await sameAsMissing('a WebSocket upgrade of a wrong invite', await upgrade(host, port, `/${wrongInvite}/`),
+    missingUpgrade);
 
   // And the live invite is not the decoy: the comparisons above could fail.
   const live = await get(host, port, `/${invite}/`);
