@@ -1,5 +1,5 @@
-// Control messages: the probe and probe reply layouts byte for byte, round trips, and
-// the one-sentence errors of the strict parsers.
+// Control messages: the probe, probe reply and quality report layouts byte for byte,
+// round trips, and the one-sentence errors of the strict parsers.
 #include "parley/call/control_message.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +36,53 @@ TEST(ControlMessageTest, ParsersSayWhatIsWrong) {
   EXPECT_EQ(ParseProbeReply(std::vector<uint8_t>(reply.begin(), reply.end() - 1)).error().message,
             "probe reply is 13 bytes, expected 14");
   EXPECT_FALSE(ParseReceiverReport(SerializeProbe({})).ok());
+}
+
+TEST(ControlMessageTest, QualityReportLayoutAndRoundTrip) {
+  QualityReport report;
+  report.data_saving = true;
+  report.loss_before_recovery = 1500;  // 15 %
+  report.loss_after_recovery = 30;
+  report.jitter_ms = 0x0102;
+  report.jitter_buffer_ms = 80;
+  report.queue_delay_ms = 65535;
+  report.received_bps = 0x00012345;
+  report.interval_ms = 250;
+  const std::vector<uint8_t> bytes = SerializeQualityReport(report);
+  EXPECT_EQ(bytes, (std::vector<uint8_t>{0x04, 0x01, 0x05, 0xDC, 0x00, 0x1E, 0x01, 0x02, 0x00, 0x50, 0xFF, 0xFF,
+                                         0x00, 0x01, 0x23, 0x45, 0x00, 0xFA}));
+  auto parsed = ParseQualityReport(bytes);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, report);
+  EXPECT_DOUBLE_EQ(parsed->loss_before_fraction(), 0.15);
+}
+
+TEST(ControlMessageTest, QualityReportIgnoresUnknownFlagsAndClampsLoss) {
+  std::vector<uint8_t> bytes = SerializeQualityReport({});
+  bytes[1] = 0xFE;  // every bit but data saving: reserved
+  bytes[2] = 0xFF;  // loss_before 65280/10000: more than all
+  auto parsed = ParseQualityReport(bytes);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(parsed->data_saving);
+  EXPECT_EQ(parsed->loss_before_fraction(), 1.0);
+}
+
+TEST(ControlMessageTest, QualityReportErrors) {
+  EXPECT_EQ(ParseQualityReport({}).error().message, "control message is empty");
+  EXPECT_EQ(ParseQualityReport(SerializeProbe({})).error().message, "control message type 2 is unknown");
+  std::vector<uint8_t> bytes = SerializeQualityReport({});
+  bytes.pop_back();
+  EXPECT_EQ(ParseQualityReport(bytes).error().message, "quality report is 17 bytes, expected 18");
+  EXPECT_FALSE(ParseReceiverReport(SerializeQualityReport({})).ok());
+}
+
+TEST(ControlMessageTest, SaturatingConversions) {
+  EXPECT_EQ(LossUnits(-0.5), 0);
+  EXPECT_EQ(LossUnits(0.1234), 1234);
+  EXPECT_EQ(LossUnits(2), 10000);
+  EXPECT_EQ(SaturatedMs(-3), 0);
+  EXPECT_EQ(SaturatedMs(12.6), 13);
+  EXPECT_EQ(SaturatedMs(1e9), 65535);
 }
 
 }  // namespace

@@ -358,6 +358,8 @@ Json SignalingVectors() {
       R"({"type":"history","id":17,"limit":20})",
       R"({"type":"history"})",
       R"({"type":"path_test","id":21})",
+      R"({"type":"new_app_invite","id":22})",
+      R"({"type":"app_invite","id":22,"invite":"AAECAwQFBgcICQoLDA0ODw"})",
       R"({"type":"path_test_tickets","id":21,"call_id":")" + call_id + R"(","host":"127.0.0.1","port":8443,"ticket_0":")" + B64(Sequence(0x06, 73)) + R"(","hop_key_0":")" + key32 + R"(","ticket_1":")" + B64(Sequence(0x07, 73)) + R"(","hop_key_1":")" + key32 + R"(","bind_key":")" + key32 + R"("})",
   };
   Json valid = Json::array();
@@ -408,6 +410,9 @@ Json SignalingVectors() {
       R"({"type":"candidates","call_id":")" + call_id + R"(","candidates":["[::ffff:1.2.3.4]:5"]})",
       R"({"type":"peer_candidates","call_id":")" + call_id + R"(","candidates":["[1:2:3:4:5:6:7:8:9]:5"]})",
       R"({"type":"history","limit":0})",
+      R"({"type":"app_invite","id":22,"invite":"AAECAwQFBgcICQoLDA0O"})",
+      R"({"type":"app_invite","id":22,"invite":"AAECAwQFBgcICQoLDA0ODwA"})",
+      R"({"type":"new_app_invite","id":22,"invite":"AAECAwQFBgcICQoLDA0ODw"})",
       R"({"type":"history","limit":101})",
       R"({"type":"welcome","user":"bob","device":"phone","missed_calls":[{"call_id":")" + call_id + R"("}]})",
       R"({"type":"welcome","user":"bob","device":"phone","missed_calls":[7]})",
@@ -447,6 +452,47 @@ Json ProbeVectors() {
            {{"path", reply.path}, {"sequence", reply.sequence}, {"echo_ms", reply.echo_ms},
             {"reply_delay_ms", reply.reply_delay_ms}}},
           {"reply_bytes", ToHex(call::SerializeProbeReply(reply))},
+          {"invalid", invalid}};
+}
+
+// The quality report (0x04): every field distinct, the data-saving flag, and refusals.
+Json QualityReportVectors() {
+  call::QualityReport report;
+  report.data_saving = true;
+  report.loss_before_recovery = 1500;
+  report.loss_after_recovery = 37;
+  report.jitter_ms = 0x0102;
+  report.jitter_buffer_ms = 80;
+  report.queue_delay_ms = 65535;
+  report.received_bps = 0x89abcdefu;
+  report.interval_ms = 250;
+  Json invalid = Json::array();
+  for (const char* hex : {"", "04", "0401000000000000000000000000000000",
+                          "04010000000000000000000000000000000000",
+                          "020100000000000000000000000000000000"}) {
+    auto bytes = crypto::FromHex(hex).value();
+    auto parsed = call::ParseQualityReport(bytes);
+    Require(!parsed.ok(), std::string("quality report accepted: ") + hex);
+    invalid.push_back({{"bytes", hex}, {"error", parsed.error().message}});
+  }
+  return {{"report",
+           {{"data_saving", report.data_saving},
+            {"loss_before_recovery", report.loss_before_recovery},
+            {"loss_after_recovery", report.loss_after_recovery},
+            {"jitter_ms", report.jitter_ms},
+            {"jitter_buffer_ms", report.jitter_buffer_ms},
+            {"queue_delay_ms", report.queue_delay_ms},
+            {"received_bps", report.received_bps},
+            {"interval_ms", report.interval_ms}}},
+          {"bytes", ToHex(call::SerializeQualityReport(report))},
+          // Reserved flag bits are ignored: this reads as the report without data saving.
+          {"reserved_flags_bytes", ToHex([&] {
+             call::QualityReport plain = report;
+             plain.data_saving = false;
+             auto bytes = call::SerializeQualityReport(plain);
+             bytes[1] = 0xfe;
+             return bytes;
+           }())},
           {"invalid", invalid}};
 }
 
@@ -597,6 +643,7 @@ Json AllVectors() {
       {"media_packet", MediaPacketVectors()},
       {"receiver_report", ReceiverReportVectors()},
       {"path_probe", ProbeVectors()},
+      {"quality_report", QualityReportVectors()},
       {"relay", RelayVectors()},
       {"signaling", SignalingVectors()},
   };

@@ -1,8 +1,11 @@
 // A connected call's media: frame assembly, sealing, the two streams' openers, the
-// once-a-second receiver report with its round-trip echo, and path probes.
+// once-a-second receiver and quality reports with the round-trip echo, the bitrate
+// controller's choices applied to the sender, and path probes.
 #include "parley/call/call_media.h"
 
 #include <algorithm>
+
+#include "parley/call/quality_estimate.h"
 
 namespace parley::call {
 
@@ -11,7 +14,15 @@ Result<std::unique_ptr<CallMedia>> CallMedia::Create(crypto::CallKeys keys, cons
   if (config.encoder.frame_ms % media::kBlockMs != 0) {
     return Error{"the Opus frame length must be a multiple of 10 ms"};
   }
-  auto sender = MediaSender::Create(config.encoder, config.first_timestamp, config.first_sequence);
+  media::OpusEncoderConfig encoder = config.encoder;
+  if (config.adapt_bitrate) {
+    // Start as the controller would, so the first frames already fit its budget.
+    const MediaSettings first = BitrateController(config.bitrate).settings();
+    encoder.bitrate_bps = first.opus_bitrate_bps;
+    encoder.frame_ms = first.frame_ms;
+    encoder.dtx = encoder.dtx || first.dtx;
+  }
+  auto sender = MediaSender::Create(encoder, config.first_timestamp, config.first_sequence);
   if (!sender) return sender.error();
   auto receiver = MediaReceiver::Create(config.jitter_buffer);
   if (!receiver) return receiver.error();
@@ -31,9 +42,19 @@ CallMedia::CallMedia(crypto::CallKeys& keys, const CallMediaConfig& config, Medi
       control_opener_(keys.control.receive),
       sender_(std::move(sender)),
       receiver_(std::move(receiver)),
+      controller_(config.bitrate),
       frame_(static_cast<std::size_t>(sender_->frame_samples())),
       next_report_(now + config.report_interval),
-      next_paths_report_(now) {}
+      last_report_(now),
+      next_paths_report_(now) {
+  applied_.opus_bitrate_bps = sender_->encoder().config().bitrate_bps;
+  applied_.frame_ms = sender_->encoder().config().frame_ms;
+  applied_.dtx = sender_->encoder().config().dtx;
+  stats_.opus_bitrate_bps = applied_.opus_bitrate_bps;
+  stats_.frame_ms = applied_.frame_ms;
+  stats_.data_saving = controller_.data_saving();
+  stats_.target_wire_kbps = controller_.target_wire_bps() / 1000;
+}
 
 uint32_t CallMedia::ClockMs(TimePoint now) const {
   // Offset by one so that a report sent at the very start is not mistaken for "none".
@@ -41,6 +62,18 @@ uint32_t CallMedia::ClockMs(TimePoint now) const {
 }
 
 Status CallMedia::OnCapturedBlock(std::span<const media::Sample, media::kBlockSamples> block, TimePoint now) {
+  // Reports due go out before this block's media packet: on a full drop-tail queue the
+  // first packet after a departure gets in, so a report always sent right after a media
+  // packet would always be the one dropped, and congestion would hide its own signal.
+  if (Status s = SendReportsIfDue(now); !s) return s;
+  if (pending_frame_ms_ && frame_fill_ == 0) {
+    // Frame length changes only between frames.
+    if (Status s = sender_->SetFrameMs(*pending_frame_ms_); !s) return s;
+    frame_.assign(static_cast<std::size_t>(sender_->frame_samples()), 0);
+    applied_.frame_ms = *pending_frame_ms_;
+    stats_.frame_ms = applied_.frame_ms;
+    pending_frame_ms_.reset();
+  }
   std::copy(block.begin(), block.end(), frame_.begin() + static_cast<std::ptrdiff_t>(frame_fill_));
   frame_fill_ += block.size();
   if (frame_fill_ < frame_.size()) return Ok{};
@@ -52,6 +85,7 @@ Status CallMedia::OnCapturedBlock(std::span<const media::Sample, media::kBlockSa
   auto sealed = media_sealer_.Seal(**payload, now);
   if (!sealed) return sealed.error();
   payload_bytes_in_interval_ += (*payload)->size();
+  controller_.OnPacketSent(sealed->size(), now);
   ++stats_.media_packets_sent;
   transport_->Send(*sealed, now);
   return Ok{};
@@ -64,7 +98,7 @@ void CallMedia::OnPacket(std::span<const uint8_t> sealed, TimePoint now, PathId 
   if (auto media = media_opener_.Open(sealed)) {
     ++stats_.media_packets_received;
     transport_->OnAuthenticated(path, now);
-    receiver_->OnPayload(*media, now);
+    receiver_->OnPayload(*media, now, sealed.size());
     return;
   }
   if (auto control = control_opener_.Open(sealed)) {
@@ -83,6 +117,9 @@ void CallMedia::OnControl(std::span<const uint8_t> content, PathId path, TimePoi
   switch (content[0]) {
     case kReceiverReportType:
       if (auto report = ParseReceiverReport(content)) OnReceiverReport(*report, now);
+      return;
+    case kQualityReportType:
+      if (auto report = ParseQualityReport(content)) OnQualityReport(*report, now);
       return;
     case kProbeType:
       if (auto probe = ParseProbe(content)) {
@@ -120,12 +157,42 @@ void CallMedia::OnReceiverReport(const ReceiverReport& report, TimePoint now) {
   if (loss.expected > 0) transport_->OnSendLossReport(stats_.send_loss_fraction, now);
   if (report.echo_ms != 0) {
     const uint32_t rtt = ClockMs(now) - report.echo_ms - report.echo_delay_ms;  // wraps
-    if (rtt < 60'000) stats_.rtt_ms = rtt;  // else: a bogus echo; keep the last value
+    if (rtt < 60'000) {
+      stats_.rtt_ms = rtt;
+      controller_.OnRtt(rtt);
+    }  // else: a bogus echo; keep the last value
   }
-  const LossProtection& protection = policy_.OnLossReport(stats_.send_loss_fraction);
-  if (sender_->SetProtection(protection)) {
-    stats_.fec = protection.fec;
-    stats_.redundant_copies = static_cast<int>(protection.redundant_distances.size());
+  // Protection from this report only while the peer sends no quality reports.
+  ApplySettings(controller_.OnReceiverReportLoss(stats_.send_loss_fraction, now));
+}
+
+void CallMedia::OnQualityReport(const QualityReport& report, TimePoint now) {
+  stats_.peer_queue_delay_ms = report.queue_delay_ms;
+  stats_.send_loss_after_recovery = report.loss_after_fraction();
+  ApplySettings(controller_.OnQualityReport(report, now));
+}
+
+void CallMedia::ApplySettings(const MediaSettings& settings) {
+  stats_.data_saving = controller_.data_saving();
+  stats_.target_wire_kbps = controller_.target_wire_bps() / 1000;
+  if (settings.protection != applied_.protection && sender_->SetProtection(settings.protection)) {
+    applied_.protection = settings.protection;
+    stats_.fec = settings.protection.fec;
+    stats_.redundant_copies = static_cast<int>(settings.protection.redundant_distances.size());
+  }
+  if (!config_.adapt_bitrate) return;
+  if (settings.opus_bitrate_bps != applied_.opus_bitrate_bps) {
+    applied_.opus_bitrate_bps = sender_->SetBitrate(settings.opus_bitrate_bps);
+    stats_.opus_bitrate_bps = applied_.opus_bitrate_bps;
+  }
+  if (settings.dtx != applied_.dtx) {
+    sender_->SetDtx(settings.dtx || config_.encoder.dtx);
+    applied_.dtx = settings.dtx;
+  }
+  if (settings.frame_ms != applied_.frame_ms) {
+    pending_frame_ms_ = settings.frame_ms;
+  } else {
+    pending_frame_ms_.reset();
   }
 }
 
@@ -147,14 +214,47 @@ Status CallMedia::OnTick(TimePoint now) {
   const media::JitterBufferStats jb = receiver_->jitter_buffer_stats();
   stats_.jitter_buffer_delay_ms = jb.current_delay_ms;
   stats_.frames_concealed = jb.frames_concealed;
+  ApplySettings(controller_.OnTick(now));
+  return SendReportsIfDue(now);
+}
+
+Status CallMedia::SendReportsIfDue(TimePoint now) {
   if (now < next_report_) return Ok{};
-  const double interval_s = ToSeconds(config_.report_interval + (now - next_report_));
-  next_report_ = now + config_.report_interval;
+  const media::JitterBufferStats jb = receiver_->jitter_buffer_stats();
+  const double interval_s = ToSeconds(now - last_report_);
+  last_report_ = now;
 
   const LossReport loss = receiver_->TakeLossReport();
-  stats_.receive_loss_fraction = std::clamp(loss.loss_fraction(), 0.0, 1.0);
+  // The status line's loss covers about a second even when reports come faster.
+  loss_expected_ += loss.expected;
+  loss_received_ += loss.received;
+  loss_span_s_ += interval_s;
+  if (loss_span_s_ >= 0.99) {
+    stats_.receive_loss_fraction = std::clamp(LossReport{loss_expected_, loss_received_}.loss_fraction(), 0.0, 1.0);
+    loss_expected_ = loss_received_ = 0;
+    loss_span_s_ = 0;
+  }
   stats_.send_bitrate_kbps = static_cast<double>(payload_bytes_in_interval_) * 8.0 / interval_s / 1000.0;
+  stats_.send_wire_kbps = controller_.SentWireBps(now) / 1000;
   payload_bytes_in_interval_ = 0;
+
+  // Loss after recovery: frames played as concealment among the frames due.
+  const uint64_t concealed = jb.frames_concealed - last_report_jb_.frames_concealed;
+  const uint64_t due = concealed + (jb.frames_decoded - last_report_jb_.frames_decoded) +
+                       (jb.frames_from_redundancy - last_report_jb_.frames_from_redundancy) +
+                       (jb.frames_from_fec - last_report_jb_.frames_from_fec);
+  last_report_jb_ = jb;
+  stats_.receive_loss_after_recovery = due == 0 ? 0 : static_cast<double>(concealed) / static_cast<double>(due);
+  stats_.receive_jitter_ms = loss.jitter_ms;
+  if (loss.opus_bitrate_bps > 0) {
+    QualityInputs inputs;
+    inputs.one_way_delay_ms = stats_.rtt_ms.value_or(0) / 2 + jb.current_delay_ms + loss.frame_ms + 6.5;
+    inputs.loss_after_recovery = stats_.receive_loss_after_recovery;
+    inputs.opus_bitrate_bps = static_cast<int>(loss.opus_bitrate_bps);
+    const QualityEstimate estimate = EstimateQuality(inputs);
+    stats_.mos = estimate.mos;
+    stats_.r_factor = estimate.r_factor;
+  }
 
   ReceiverReport report;
   report.expected = loss.expected;
@@ -165,6 +265,23 @@ Status CallMedia::OnTick(TimePoint now) {
     report.echo_delay_ms =
         static_cast<uint32_t>(std::chrono::duration_cast<milliseconds>(now - peer_report_arrival_).count());
   }
+
+  QualityReport quality;
+  quality.data_saving = config_.bitrate.data_saving;
+  quality.loss_before_recovery = LossUnits(loss.loss_fraction());
+  quality.loss_after_recovery = LossUnits(stats_.receive_loss_after_recovery);
+  quality.jitter_ms = SaturatedMs(loss.jitter_ms);
+  quality.jitter_buffer_ms = SaturatedMs(jb.current_delay_ms);
+  quality.queue_delay_ms = SaturatedMs(loss.queue_delay_ms);
+  quality.received_bps = static_cast<uint32_t>(std::min(4e9, static_cast<double>(loss.bytes) * 8 / interval_s));
+  quality.interval_ms = SaturatedMs(interval_s * 1000);
+  // While a queue builds or packets go missing, report four times as often: the sender
+  // learns sooner, and a report has more chances through a full queue.
+  const bool trouble = loss.queue_delay_ms >= 40 || loss.loss_fraction() > 0.02;
+  next_report_ = now + (trouble ? config_.report_interval / 4 : config_.report_interval);
+  // The quality report first: on a full drop-tail queue only the first of two packets
+  // sent back to back tends to get in, and the quality report is what ends the queue.
+  if (Status s = SendControl(SerializeQualityReport(quality), std::nullopt, now); !s) return s;
   return SendControl(SerializeReceiverReport(report), std::nullopt, now);
 }
 

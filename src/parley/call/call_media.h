@@ -1,7 +1,8 @@
 // A connected call's media, as logic without I/O: 10 ms microphone blocks in -> Opus
 // -> sealed media packets out; sealed packets in -> jitter buffer -> 10 ms playout
-// blocks; receiver reports once a second over the sealed control stream, steering the
-// sender's loss protection; path probes and their replies for the transport's path
+// blocks; receiver and quality reports once a second over the sealed control stream,
+// steering the sender's bitrate controller (bitrate, frame length, loss protection,
+// data saving); an E-model quality estimate; path probes and their replies for the transport's path
 // manager; statistics for the status line.
 #pragma once
 
@@ -14,6 +15,7 @@
 
 #include "parley/base/result.h"
 #include "parley/base/time.h"
+#include "parley/call/bitrate_controller.h"
 #include "parley/call/control_message.h"
 #include "parley/call/loss_protection_policy.h"
 #include "parley/call/media_receiver.h"
@@ -26,7 +28,13 @@
 namespace parley::call {
 
 struct CallMediaConfig {
-  media::OpusEncoderConfig encoder;  // frame_ms must be a multiple of 10
+  // frame_ms must be a multiple of 10. With adapt_bitrate on, the controller's first
+  // choice replaces bitrate_bps and frame_ms (and dtx in data-saving mode).
+  media::OpusEncoderConfig encoder;
+  // On: the bitrate controller sets Opus bitrate, frame length and loss protection
+  // from the peer's quality reports. Off: only loss protection follows the reports.
+  bool adapt_bitrate = true;
+  BitrateControllerConfig bitrate;  // bitrate.data_saving: the user's --data-saving
   media::JitterBufferConfig jitter_buffer;
   Duration report_interval = seconds(1);
   uint32_t first_timestamp = 0;  // random per call in production (wrap is tested)
@@ -47,6 +55,21 @@ struct CallMediaStats {
   double send_loss_fraction = 0;        // of the media we send, as the peer last reported
   double jitter_buffer_delay_ms = 0;
   double send_bitrate_kbps = 0;         // media payload before sealing, last interval
+  // Adaptation (bitrate controller) and quality.
+  double send_wire_kbps = 0;            // sealed packets + UDP/IP, last interval
+  double target_wire_kbps = 0;          // the controller's budget
+  int opus_bitrate_bps = 0;             // what the encoder is set to now
+  int frame_ms = 0;
+  bool data_saving = false;             // ours or asked for by the peer
+  double peer_queue_delay_ms = 0;       // of what we send, as the peer last reported
+  double send_loss_after_recovery = 0;  // as the peer last reported
+  double receive_loss_after_recovery = 0;  // frames we concealed, last interval
+  double receive_jitter_ms = 0;         // RFC 3550 interarrival jitter of what we receive
+  // ITU-T G.107 E-model of what we hear, per report interval: delay RTT/2 + jitter
+  // buffer + frame, loss after recovery, the far end's Opus bitrate. Unset before the
+  // first interval with audio.
+  std::optional<double> mos;
+  std::optional<double> r_factor;
   uint64_t frames_concealed = 0;
   bool fec = false;                      // current loss protection
   int redundant_copies = 0;
@@ -86,6 +109,9 @@ class CallMedia {
   uint32_t ClockMs(TimePoint now) const;
   void OnControl(std::span<const uint8_t> content, PathId path, TimePoint now);
   void OnReceiverReport(const ReceiverReport& report, TimePoint now);
+  void OnQualityReport(const QualityReport& report, TimePoint now);
+  void ApplySettings(const MediaSettings& settings);
+  Status SendReportsIfDue(TimePoint now);
   Status SendControl(std::span<const uint8_t> content, std::optional<PathId> path, TimePoint now);
 
   CallMediaConfig config_;
@@ -98,11 +124,18 @@ class CallMedia {
   crypto::PacketOpener control_opener_;
   std::unique_ptr<MediaSender> sender_;
   std::unique_ptr<MediaReceiver> receiver_;
-  LossProtectionPolicy policy_;
+  BitrateController controller_;
+  MediaSettings applied_;                // what the sender was last set to
+  std::optional<int> pending_frame_ms_;  // applied at the next frame boundary
+  media::JitterBufferStats last_report_jb_;  // at the previous report, for interval deltas
 
   media::Samples frame_;          // the frame being captured
   std::size_t frame_fill_ = 0;    // samples of frame_ filled
   TimePoint next_report_;
+  TimePoint last_report_;
+  uint32_t loss_expected_ = 0;  // since the status line's loss was last updated
+  uint32_t loss_received_ = 0;
+  double loss_span_s_ = 0;
   TimePoint next_paths_report_;
   uint64_t payload_bytes_in_interval_ = 0;
   std::optional<uint32_t> peer_sent_ms_;  // newest report's sent_ms, for our echo

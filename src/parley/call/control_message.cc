@@ -1,7 +1,8 @@
 // In-call control messages: the fixed big-endian layouts of the receiver report, the
-// path probe and the probe reply.
+// quality report, the path probe and the probe reply.
 #include "parley/call/control_message.h"
 
+#include <cmath>
 #include <string>
 
 namespace parley::call {
@@ -9,6 +10,15 @@ namespace {
 
 void PutU32(std::vector<uint8_t>& out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+void PutU16(std::vector<uint8_t>& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v >> 8));
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+uint16_t GetU16(std::span<const uint8_t> bytes, std::size_t at) {
+  return static_cast<uint16_t>(bytes[at] << 8 | bytes[at + 1]);
 }
 
 uint32_t GetU32(std::span<const uint8_t> bytes, std::size_t at) {
@@ -89,6 +99,47 @@ Result<ReceiverReport> ParseReceiverReport(std::span<const uint8_t> bytes) {
   report.echo_ms = GetU32(bytes, 13);
   report.echo_delay_ms = GetU32(bytes, 17);
   return report;
+}
+
+std::vector<uint8_t> SerializeQualityReport(const QualityReport& report) {
+  std::vector<uint8_t> out;
+  out.reserve(kQualityReportSize);
+  out.push_back(kQualityReportType);
+  out.push_back(report.data_saving ? kQualityFlagDataSaving : 0);
+  PutU16(out, report.loss_before_recovery);
+  PutU16(out, report.loss_after_recovery);
+  PutU16(out, report.jitter_ms);
+  PutU16(out, report.jitter_buffer_ms);
+  PutU16(out, report.queue_delay_ms);
+  PutU32(out, report.received_bps);
+  PutU16(out, report.interval_ms);
+  return out;
+}
+
+Result<QualityReport> ParseQualityReport(std::span<const uint8_t> bytes) {
+  if (Status s = CheckLayout(bytes, kQualityReportType, kQualityReportSize, "quality report"); !s) return s.error();
+  QualityReport report;
+  report.data_saving = (bytes[1] & kQualityFlagDataSaving) != 0;
+  report.loss_before_recovery = GetU16(bytes, 2);
+  report.loss_after_recovery = GetU16(bytes, 4);
+  report.jitter_ms = GetU16(bytes, 6);
+  report.jitter_buffer_ms = GetU16(bytes, 8);
+  report.queue_delay_ms = GetU16(bytes, 10);
+  report.received_bps = GetU32(bytes, 12);
+  report.interval_ms = GetU16(bytes, 16);
+  return report;
+}
+
+uint16_t LossUnits(double fraction) {
+  if (!(fraction > 0)) return 0;  // also NaN
+  if (fraction >= 1) return 10000;
+  return static_cast<uint16_t>(std::lround(fraction * 10000));
+}
+
+uint16_t SaturatedMs(double ms) {
+  if (!(ms > 0)) return 0;
+  if (ms >= 65535) return 65535;
+  return static_cast<uint16_t>(std::lround(ms));
 }
 
 }  // namespace parley::call

@@ -1,6 +1,7 @@
 // In-call control messages carried in the sealed control stream: the receiver report
-// (loss figures and timestamps for the round-trip time) and the path probe and its
-// reply. docs/protocol.md, "In-call control messages", "Path probes and path choice".
+// (loss figures and timestamps for the round-trip time), the quality report (what the
+// bitrate controller steers by) and the path probe and its reply. docs/protocol.md,
+// "In-call control messages", "Path probes and path choice".
 #pragma once
 
 #include <cstdint>
@@ -66,6 +67,46 @@ inline constexpr uint8_t kProbeType = 0x02;
 inline constexpr std::size_t kProbeSize = 10;
 inline constexpr uint8_t kProbeReplyType = 0x03;
 inline constexpr std::size_t kProbeReplySize = 14;
+
+// Sent by each side once per report interval, next to the receiver report, about the
+// media it receives: what the peer's bitrate controller steers by.
+//   quality = 0x04 || u8 flags || u16be loss_before || u16be loss_after
+//             || u16be jitter_ms || u16be jitter_buffer_ms || u16be queue_delay_ms
+//             || u32be received_bps || u16be interval_ms                (18 bytes)
+// Losses are in units of 1/10000 (0..10000; a reader clamps larger values); ms values
+// saturate at 65535. Flag bit 0 (kQualityFlagDataSaving): the sender of the report
+// asks its peer to keep what it sends within data-saving limits; other bits are sent 0
+// and ignored.
+struct QualityReport {
+  bool data_saving = false;
+  uint16_t loss_before_recovery = 0;  // 1/10000 of packets expected (as the 0x01 report)
+  uint16_t loss_after_recovery = 0;   // 1/10000 of frames due that were concealed (PLC)
+  uint16_t jitter_ms = 0;             // RFC 3550 §6.4.1 interarrival jitter of media packets
+  uint16_t jitter_buffer_ms = 0;      // audio buffered at the receiver now
+  // Mean one-way delay of media packets in the interval above the lowest seen in the
+  // last ~10 s: a queue building somewhere on the path (delay-based congestion signal).
+  uint16_t queue_delay_ms = 0;
+  uint32_t received_bps = 0;  // sealed media bytes that arrived in the interval, bit/s
+  uint16_t interval_ms = 0;   // the interval these figures cover (reports come every
+                              // second, every 250 ms while the receiver sees trouble)
+  bool operator==(const QualityReport&) const = default;
+
+  double loss_before_fraction() const { return loss_before_recovery > 10000 ? 1.0 : loss_before_recovery / 10000.0; }
+  double loss_after_fraction() const { return loss_after_recovery > 10000 ? 1.0 : loss_after_recovery / 10000.0; }
+};
+
+inline constexpr uint8_t kQualityReportType = 0x04;
+inline constexpr std::size_t kQualityReportSize = 18;
+inline constexpr uint8_t kQualityFlagDataSaving = 0x01;
+
+std::vector<uint8_t> SerializeQualityReport(const QualityReport& report);
+// Strict as ParseReceiverReport (exact size and type), but unknown flag bits are
+// ignored rather than refused, so they can carry later requests. Fuzzed. Pure.
+Result<QualityReport> ParseQualityReport(std::span<const uint8_t> bytes);
+
+// Saturating conversions for filling a QualityReport.
+uint16_t LossUnits(double fraction);   // 0..1 -> 0..10000
+uint16_t SaturatedMs(double ms);       // <0 -> 0, > 65535 -> 65535
 
 std::vector<uint8_t> SerializeProbe(const ProbeMessage& probe);
 std::vector<uint8_t> SerializeProbeReply(const ProbeReply& reply);

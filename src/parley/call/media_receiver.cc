@@ -13,13 +13,14 @@ MediaReceiver::MediaReceiver(std::unique_ptr<media::OpusDecoder> decoder,
                              media::JitterBufferConfig config)
     : decoder_(std::move(decoder)), jitter_buffer_(*decoder_, config) {}
 
-void MediaReceiver::OnPayload(std::span<const uint8_t> payload, TimePoint arrival) {
+void MediaReceiver::OnPayload(std::span<const uint8_t> payload, TimePoint arrival, std::size_t wire_bytes) {
   auto packet = media::ParseMediaPacket(payload);
   if (!packet) {
     ++malformed_payloads_;
     return;
   }
   receive_statistics_.OnPacket(packet->sequence);
+  receive_statistics_.OnArrival(packet->primary.timestamp, wire_bytes, packet->primary.payload.size(), arrival);
   jitter_buffer_.Insert(*packet, arrival);
 }
 

@@ -3,6 +3,7 @@
 // receiver reports back. Runs in one context (the receive/playout strand).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -19,9 +20,10 @@ class MediaReceiver {
  public:
   static Result<std::unique_ptr<MediaReceiver>> Create(media::JitterBufferConfig config = {});
 
-  // A media payload that arrived at `arrival` (already authenticated and opened).
-  // A payload that does not parse is counted and dropped.
-  void OnPayload(std::span<const uint8_t> payload, TimePoint arrival);
+  // A media payload that arrived at `arrival` (already authenticated and opened) in a
+  // packet of `wire_bytes` (for the received bitrate; 0 if unknown). A payload that
+  // does not parse is counted and dropped.
+  void OnPayload(std::span<const uint8_t> payload, TimePoint arrival, std::size_t wire_bytes = 0);
   void Pull(TimePoint now, std::span<media::Sample, media::kBlockSamples> out) {
     jitter_buffer_.Pull(now, out);
   }

@@ -27,6 +27,9 @@ class MediaSender {
 
   Status SetProtection(const LossProtection& protection);
   int SetBitrate(int bitrate_bps) { return encoder_->SetBitrate(bitrate_bps); }
+  // From the next frame on; the caller hands frames of the new frame_samples().
+  Status SetFrameMs(int frame_ms) { return encoder_->SetFrameMs(frame_ms); }
+  void SetDtx(bool on) { encoder_->SetDtx(on); }
   int frame_samples() const { return encoder_->FrameSamples(); }
   const media::OpusEncoder& encoder() const { return *encoder_; }
 

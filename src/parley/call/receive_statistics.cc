@@ -1,5 +1,9 @@
-// Interval loss counting by sequence number (RFC 3550 appendix A.3, simplified).
+// Interval loss counting by sequence number (RFC 3550 appendix A.3, simplified), and
+// arrival timing: jitter (RFC 3550 §6.4.1), queueing delay over a sliding minimum.
 #include "parley/call/receive_statistics.h"
+
+#include <algorithm>
+#include <cmath>
 
 namespace parley::call {
 
@@ -14,6 +18,7 @@ void ReceiveStatistics::OnPacket(uint16_t sequence) {
   // Unwrap relative to the highest seen: the nearest value with these low 16 bits.
   const int64_t delta = static_cast<int16_t>(static_cast<uint16_t>(sequence - static_cast<uint16_t>(*highest_)));
   const int64_t unwrapped = *highest_ + delta;
+  newest_follows_previous_ = delta == 1;
   if (delta > 0) {
     recent_seen_ = delta >= 64 ? 0 : recent_seen_ << delta;
     recent_seen_ |= 1;
@@ -28,8 +33,60 @@ void ReceiveStatistics::OnPacket(uint16_t sequence) {
   ++received_in_interval_;
 }
 
+void ReceiveStatistics::OnArrival(uint32_t timestamp, std::size_t bytes, std::size_t primary_bytes,
+                                  TimePoint arrival) {
+  bytes_in_interval_ += bytes;
+  int64_t unwrapped = timestamp;
+  if (last_timestamp_) {
+    const auto delta = static_cast<int32_t>(timestamp - static_cast<uint32_t>(*last_timestamp_));
+    unwrapped = *last_timestamp_ + delta;
+    // The step between consecutive packets (10..60 ms) is the frame length; steps over
+    // a lost packet, DTX gaps and reordering are not.
+    if (newest_follows_previous_ && delta >= 480 && delta <= 2880) frame_samples_ = delta;
+  }
+  // A packet leaves when its frame's LAST sample is captured: measure from there, so a
+  // change of frame length does not look like a change of delay.
+  if (frame_samples_ > 0) {
+    primary_bytes_in_interval_ += primary_bytes;
+    audio_samples_in_interval_ += frame_samples_;
+  }
+  const double capture_ms = static_cast<double>(unwrapped + frame_samples_) / 48.0;
+  const double relative_ms = ToMillis(arrival.time_since_epoch()) - capture_ms;
+  if (last_timestamp_) {
+    // RFC 3550 §6.4.1: J += (|D(i-1,i)| - J) / 16, in arrival order.
+    const double d = std::abs(relative_ms - last_relative_delay_ms_);
+    jitter_ms_ += (d - jitter_ms_) / 16.0;
+  }
+  last_timestamp_ = unwrapped;
+  last_relative_delay_ms_ = relative_ms;
+  delay_sum_ms_ += relative_ms;
+  ++delay_count_;
+  interval_min_delay_ms_ = interval_min_delay_ms_ ? std::min(*interval_min_delay_ms_, relative_ms) : relative_ms;
+}
+
 LossReport ReceiveStatistics::TakeInterval() {
   LossReport report;
+  report.jitter_ms = jitter_ms_;
+  report.bytes = bytes_in_interval_;
+  bytes_in_interval_ = 0;
+  report.frame_ms = static_cast<int>(frame_samples_ / 48);
+  if (audio_samples_in_interval_ > 0) {
+    report.opus_bitrate_bps = static_cast<double>(primary_bytes_in_interval_) * 8 * 48000 /
+                              static_cast<double>(audio_samples_in_interval_);
+  }
+  primary_bytes_in_interval_ = 0;
+  audio_samples_in_interval_ = 0;
+  if (interval_min_delay_ms_) {
+    interval_minima_[minima_next_] = *interval_min_delay_ms_;
+    minima_next_ = (minima_next_ + 1) % kBaseDelayIntervals;
+    minima_count_ = std::min(minima_count_ + 1, kBaseDelayIntervals);
+    double base = interval_minima_[0];
+    for (std::size_t i = 0; i < minima_count_; ++i) base = std::min(base, interval_minima_[i]);
+    report.queue_delay_ms = std::max(0.0, delay_sum_ms_ / delay_count_ - base);
+  }
+  delay_sum_ms_ = 0;
+  delay_count_ = 0;
+  interval_min_delay_ms_.reset();
   if (highest_) {
     const int64_t expected = *highest_ - interval_base_;
     report.expected = static_cast<uint32_t>(expected > 0 ? expected : 0);

@@ -1,9 +1,15 @@
-// Loss as the receiver sees it, per report interval: which sequence numbers were
-// expected and how many arrived (before any recovery). Feeds the receiver reports.
+// What the receiver sees of the media it gets, per report interval: which sequence
+// numbers were expected and how many arrived (before any recovery), and, from arrival
+// times against the frames' capture timestamps, interarrival jitter, a queueing-delay
+// estimate and the received bitrate. Feeds the receiver and quality reports.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+
+#include "parley/base/time.h"
 
 namespace parley::call {
 
@@ -14,13 +20,34 @@ struct LossReport {
   double loss_fraction() const {
     return expected == 0 ? 0.0 : 1.0 - static_cast<double>(received) / expected;
   }
+  // From OnArrival (all 0 when it was never called).
+  double jitter_ms = 0;        // RFC 3550 §6.4.1 interarrival jitter, at the interval's end
+  double queue_delay_ms = 0;   // mean relative one-way delay in the interval minus the
+                               // lowest of the last kBaseDelayIntervals intervals
+  uint64_t bytes = 0;          // wire bytes that arrived in the interval (as given)
+  // The far end's Opus bitrate while it sends (DTX pauses excluded): primary frame
+  // bytes over the audio they carry; 0 when nothing arrived.
+  double opus_bitrate_bps = 0;
+  int frame_ms = 0;            // the newest packet's frame length (timestamp step)
 };
 
 // Counts by 16-bit sequence number with wrap; a late packet from an earlier interval
 // is counted as received in the interval it arrives in (as RTCP does, RFC 3550 A.3).
+// Single-threaded: the call's media thread.
 class ReceiveStatistics {
  public:
+  // The one-way delay baseline is the lowest seen over this many intervals (~10 s):
+  // long enough that a queue the sender keeps standing shows, short enough that a
+  // path whose base delay grew (a longer route, a handover) stops looking congested.
+  static constexpr std::size_t kBaseDelayIntervals = 10;
+
   void OnPacket(uint16_t sequence);
+  // Timing of one media packet: `timestamp` is its primary frame's capture time in
+  // 48 kHz samples (wraps), `bytes` what it cost on the wire, `primary_bytes` the size
+  // of its primary Opus frame, `arrival` the local time.
+  // The relative delay arrival - capture has an unknown clock offset, but its changes
+  // are the changes of the one-way delay.
+  void OnArrival(uint32_t timestamp, std::size_t bytes, std::size_t primary_bytes, TimePoint arrival);
   // The figures since the last call, and starts a new interval.
   LossReport TakeInterval();
 
@@ -29,6 +56,22 @@ class ReceiveStatistics {
   int64_t interval_base_ = 0;      // highest unwrapped sequence at the last report
   uint32_t received_in_interval_ = 0;
   uint64_t recent_seen_ = 0;  // bit i: highest_ - i arrived; detects duplicates within 64
+
+  // Arrival timing. Relative delays are in ms with an arbitrary origin.
+  std::optional<int64_t> last_timestamp_;  // unwrapped, samples
+  double last_relative_delay_ms_ = 0;
+  double jitter_ms_ = 0;
+  double delay_sum_ms_ = 0;  // this interval
+  uint32_t delay_count_ = 0;
+  std::optional<double> interval_min_delay_ms_;
+  std::array<double, kBaseDelayIntervals> interval_minima_{};  // ring of past minima
+  std::size_t minima_count_ = 0;
+  std::size_t minima_next_ = 0;
+  uint64_t bytes_in_interval_ = 0;
+  uint64_t primary_bytes_in_interval_ = 0;
+  int64_t audio_samples_in_interval_ = 0;
+  int64_t frame_samples_ = 0;  // the newest plausible timestamp step
+  bool newest_follows_previous_ = false;  // OnPacket's sequence was the highest + 1
 };
 
 }  // namespace parley::call

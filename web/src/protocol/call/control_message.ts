@@ -1,6 +1,6 @@
 // In-call control messages, the content of sealed control packets: the receiver
-// report, the path probe and its reply. docs/protocol.md, "In-call control messages"
-// and "Path probes and path choice"; same errors as control_message.cc.
+// report, the quality report, the path probe and its reply. docs/protocol.md, "In-call
+// control messages" and "Path probes and path choice"; same errors as control_message.cc.
 import { type Bytes, readU32be, writeU32be } from '../bytes';
 
 export const RECEIVER_REPORT_TYPE = 0x01;
@@ -94,4 +94,71 @@ export function serializeProbeReply(reply: ProbeReply): Bytes {
 export function parseProbeReply(bytes: Bytes): ProbeReply {
   checkLayout(bytes, PROBE_REPLY_TYPE, PROBE_REPLY_SIZE, 'probe reply');
   return { path: bytes[1]!, sequence: readU32be(bytes, 2), echoMs: readU32be(bytes, 6), replyDelayMs: readU32be(bytes, 10) };
+}
+
+export const QUALITY_REPORT_TYPE = 0x04;
+export const QUALITY_REPORT_SIZE = 18;
+export const QUALITY_FLAG_DATA_SAVING = 0x01;
+
+// quality = 0x04 || u8 flags || u16be lossBefore || u16be lossAfter || u16be jitterMs
+//           || u16be jitterBufferMs || u16be queueDelayMs || u32be receivedBps || u16be intervalMs
+// Losses in 1/10000 (a reader clamps above 10000); ms saturate at 65535. Flag bit 0:
+// the sender asks its peer for data saving; other bits sent 0 and ignored.
+export interface QualityReport {
+  dataSaving: boolean;
+  lossBeforeRecovery: number; // 1/10000 of packets expected
+  lossAfterRecovery: number; // 1/10000 of frames due that were concealed
+  jitterMs: number; // RFC 3550 interarrival jitter
+  jitterBufferMs: number;
+  queueDelayMs: number; // mean one-way delay above its ~10 s minimum
+  receivedBps: number; // sealed media bytes that arrived, bit/s
+  intervalMs: number; // what the figures cover: 1000, or 250 while the receiver sees trouble
+}
+
+function writeU16be(out: Uint8Array, at: number, v: number): void {
+  out[at] = (v >>> 8) & 0xff;
+  out[at + 1] = v & 0xff;
+}
+
+function readU16be(bytes: Bytes, at: number): number {
+  return (bytes[at]! << 8) | bytes[at + 1]!;
+}
+
+export function serializeQualityReport(report: QualityReport): Bytes {
+  const out = new Uint8Array(QUALITY_REPORT_SIZE);
+  out[0] = QUALITY_REPORT_TYPE;
+  out[1] = report.dataSaving ? QUALITY_FLAG_DATA_SAVING : 0;
+  [report.lossBeforeRecovery, report.lossAfterRecovery, report.jitterMs, report.jitterBufferMs, report.queueDelayMs]
+    .forEach((v, i) => writeU16be(out, 2 + 2 * i, v));
+  writeU32be(out, 12, report.receivedBps);
+  writeU16be(out, 16, report.intervalMs);
+  return out;
+}
+
+// Strict: exactly 18 bytes of type 0x04; unknown flag bits are ignored.
+export function parseQualityReport(bytes: Bytes): QualityReport {
+  checkLayout(bytes, QUALITY_REPORT_TYPE, QUALITY_REPORT_SIZE, 'quality report');
+  return {
+    dataSaving: (bytes[1]! & QUALITY_FLAG_DATA_SAVING) !== 0,
+    lossBeforeRecovery: readU16be(bytes, 2),
+    lossAfterRecovery: readU16be(bytes, 4),
+    jitterMs: readU16be(bytes, 6),
+    jitterBufferMs: readU16be(bytes, 8),
+    queueDelayMs: readU16be(bytes, 10),
+    receivedBps: readU32be(bytes, 12),
+    intervalMs: readU16be(bytes, 16),
+  };
+}
+
+// 0..1 -> 0..10000 and ms -> 0..65535, saturating, as the native LossUnits/SaturatedMs.
+export function lossUnits(fraction: number): number {
+  if (!(fraction > 0)) return 0;
+  if (fraction >= 1) return 10000;
+  return Math.round(fraction * 10000);
+}
+
+export function saturatedMs(ms: number): number {
+  if (!(ms > 0)) return 0;
+  if (ms >= 65535) return 65535;
+  return Math.round(ms);
 }

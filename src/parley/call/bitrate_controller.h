@@ -1,0 +1,120 @@
+// Chooses what the sender sends (Opus bitrate, frame length, FEC, redundant copies) from
+// the peer's quality reports and the round-trip time, so that a call uses what the path
+// carries without building a queue. Logic without I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "parley/base/time.h"
+#include "parley/call/control_message.h"
+#include "parley/call/loss_protection_policy.h"
+
+namespace parley::call {
+
+struct BitrateControllerConfig {
+  // Wire rates, bit/s, counting everything a packet costs: sealed packet (header, tag,
+  // padding bucket) plus UDP/IPv4 (28 bytes).
+  double start_wire_bps = 64000;
+  double min_wire_bps = 12000;
+  double max_wire_bps = 64000;
+  double data_saving_wire_bps = 12000;
+  int udp_ip_overhead_bytes = 28;
+  Duration report_interval = seconds(1);
+  bool data_saving = false;  // the local user's --data-saving
+};
+
+// What the sender uses from now on. `frame_ms` changes take effect at a frame boundary.
+struct MediaSettings {
+  int opus_bitrate_bps = 24000;  // 6000..64000
+  int frame_ms = 20;             // 20, 40 or 60
+  LossProtection protection;
+  bool dtx = false;              // on in data-saving mode
+  double budget_wire_bps = 0;    // the wire budget these were chosen for
+  double expected_wire_bps = 0;  // what they should cost on the wire with steady VBR
+  bool operator==(const MediaSettings&) const = default;
+};
+
+// The controller, after GCC (draft-ietf-rmcat-gcc-02) in spirit, on once-a-second
+// reports rather than per-packet feedback:
+//  - delay first: the peer reports the queueing delay of our media (one-way delay over
+//    its recent minimum). A queue that grows (>= 40 ms and rising, or >= 40 ms with
+//    what arrives clearly below what we sent and loss) means we exceed the bottleneck:
+//    the budget drops to 85 % of what the peer received (a real bandwidth estimate,
+//    where libtgvoip stepped 1 kbit/s a second), once per report, so the queue drains.
+//  - a queue of 25–40 ms, or one that is high but flat (a longer route, not our queue):
+//    hold.
+//  - otherwise grow: +20 % a second, but only +3 kbit/s a second within ±15 % of the
+//    rate that last congested (a bottleneck we already know), never above 1.5x what we
+//    actually sent (silence and DTX don't count as headroom).
+//  - loss alone never lowers the budget: random loss is met with protection
+//    (LossProtectionPolicy, fed per second, and only loss seen without a queue, since
+//    loss with a queue is our own overflow), whose copies come out of the same budget.
+//  - no report (an outage, a handover, or reports lost in our own queue): nothing
+//    changes for 4 intervals; then, while we keep sending, 70 % of the budget every 4
+//    intervals. A 3 s outage costs nothing; a flood that drowns the reports ends.
+// The budget is then spent (ChooseSettings) on the frame length and Opus bitrate that
+// give the best E-model equipment impairment, counting padding buckets and UDP/IP, with
+// a small preference for shorter frames (latency).
+// Data saving (local, or asked for by the peer's flag): budget capped at 12 kbit/s,
+// 60 ms frames, 6 kbit/s, DTX on.
+// Single-threaded: the call's media thread. `now` never goes backwards.
+class BitrateController {
+ public:
+  explicit BitrateController(BitrateControllerConfig config = {});
+
+  // Every media packet we send: its sealed size in bytes.
+  void OnPacketSent(std::size_t sealed_bytes, TimePoint now);
+  // The newest round-trip time measurement.
+  void OnRtt(double rtt_ms) { rtt_ms_ = rtt_ms; }
+  // The loss the peer reported in a 0x01 receiver report. Used for protection only and
+  // only while the peer sends no quality reports (an older peer).
+  const MediaSettings& OnReceiverReportLoss(double loss_fraction, TimePoint now);
+  // Timers: the feedback timeout. Every ~10 ms.
+  const MediaSettings& OnTick(TimePoint now);
+  // The peer's quality report on what we send.
+  const MediaSettings& OnQualityReport(const QualityReport& report, TimePoint now);
+
+  const MediaSettings& settings() const { return settings_; }
+  double target_wire_bps() const { return target_wire_bps_; }
+  bool data_saving() const { return config_.data_saving || peer_wants_data_saving_; }
+  // The rate of the newest congestion, if we know a bottleneck.
+  std::optional<double> known_bottleneck_wire_bps() const { return congested_at_wire_bps_; }
+  // What we sent on the wire over the last report interval (for stats).
+  double SentWireBps(TimePoint now) const;
+
+  // The best settings for a wire budget with this protection (pure; for tests and the
+  // lab). `current_frame_ms` gets a small hysteresis so frame length does not flap.
+  static MediaSettings ChooseSettings(double budget_wire_bps, const LossProtection& protection, bool data_saving,
+                                      int current_frame_ms, int udp_ip_overhead_bytes);
+
+ private:
+  double SentWireBpsBetween(TimePoint from, TimePoint to) const;
+  double SentSealedBpsBetween(TimePoint from, TimePoint to) const;
+  void Choose();
+
+  struct Sent {
+    TimePoint at;
+    std::size_t sealed_bytes;
+  };
+
+  BitrateControllerConfig config_;
+  LossProtectionPolicy policy_;
+  MediaSettings settings_;
+  double target_wire_bps_;
+  std::optional<double> rtt_ms_;
+  std::optional<double> last_queue_delay_ms_;
+  std::optional<double> congested_at_wire_bps_;
+  std::optional<TimePoint> last_decrease_;
+  std::optional<TimePoint> last_feedback_;  // newest quality report, or the last timeout cut
+  bool peer_sends_quality_ = false;
+  bool peer_wants_data_saving_ = false;
+  std::deque<Sent> sent_;  // the last few seconds of packets sent
+  double loss_weighted_ = 0;  // loss x seconds, not yet given to the policy
+  double loss_seconds_ = 0;
+  double wire_overshoot_ = 1.0;  // smoothed sent / expected wire rate (VBR over buckets)
+};
+
+}  // namespace parley::call

@@ -1,0 +1,36 @@
+// A call's listening quality as the ITU-T G.107 E-model (06/2015) estimates it from
+// mouth-to-ear delay, the loss left after recovery and the codec at its bitrate.
+// Pure functions; any thread.
+#pragma once
+
+namespace parley::call {
+
+struct QualityInputs {
+  double one_way_delay_ms = 0;    // mouth to ear: RTT/2 + jitter buffer + frame + lookahead
+  double loss_after_recovery = 0; // 0..1: frames concealed (after FEC and redundant copies)
+  int opus_bitrate_bps = 24000;   // what the far end encodes at
+  double burst_ratio = 1;         // G.107 BurstR: 1 for random loss
+};
+
+struct QualityEstimate {
+  double r_factor = 0;  // 0..100 (93.2 is the best narrowband connection)
+  double mos = 1;       // 1..4.5, MOS-CQE of G.107 Annex B
+};
+
+QualityEstimate EstimateQuality(const QualityInputs& inputs);
+
+// G.107 §7.4: the delay impairment Idd for absolute delay `ta_ms` (0 up to 100 ms).
+// Talker and listener echo (Idte, Idle) are taken as 0: echo is cancelled (media/aec)
+// and the defaults put them well below Idd at call delays.
+double DelayImpairment(double ta_ms);
+// Equipment impairment Ie of Opus (SILK/hybrid, VOIP mode, 48 kHz mono) at a
+// bitrate, interpolated over a table derived from `parley lab`'s quality score on
+// generated speech (see quality_estimate.cc and docs/benchmarks.md): G.113 lists no
+// Opus values.
+double OpusIe(int bitrate_bps);
+// Packet-loss robustness Bpl of Opus with its PLC (derived likewise).
+double OpusBpl();
+// G.107 Annex B (B-4): MOS from R.
+double MosFromR(double r);
+
+}  // namespace parley::call

@@ -1,0 +1,158 @@
+// BitrateController on hand-made reports: settings fit their wire budget (padding
+// buckets and UDP/IP counted), a rising queue cuts to below what arrived, a flat high
+// queue holds, quiet grows, no report changes nothing, loss buys protection and not a
+// cut, data saving from either side.
+#include "parley/call/bitrate_controller.h"
+
+#include <gtest/gtest.h>
+
+namespace parley::call {
+namespace {
+
+constexpr Duration kInterval = seconds(1);
+
+// Feeds `kbps` of 20 ms packets of the right size for a second, then a report.
+struct Driver {
+  BitrateController controller;
+  TimePoint now{};
+  explicit Driver(BitrateControllerConfig config = {}) : controller(config) {}
+  void SendFor(Duration d, double wire_kbps) {
+    const auto packets = d / milliseconds(20);
+    const auto sealed = static_cast<std::size_t>(wire_kbps * 1000 / 8 / 50 - 28);
+    for (int64_t i = 0; i < packets; ++i) {
+      now += milliseconds(20);
+      controller.OnPacketSent(sealed, now);
+    }
+  }
+  const MediaSettings& Report(double queue_ms, double received_kbps, double loss = 0) {
+    QualityReport r;
+    r.queue_delay_ms = static_cast<uint16_t>(queue_ms);
+    r.received_bps = static_cast<uint32_t>(received_kbps * 1000 * 0.8);  // sealed share, roughly
+    r.loss_before_recovery = LossUnits(loss);
+    return controller.OnQualityReport(r, now);
+  }
+};
+
+double WireBps(const MediaSettings& s) { return s.expected_wire_bps; }
+
+TEST(BitrateControllerTest, SettingsFitTheBudget) {
+  for (double budget : {17000.0, 20000.0, 24000.0, 32000.0, 48000.0, 64000.0, 96000.0}) {
+    const MediaSettings s = BitrateController::ChooseSettings(budget, {}, false, 20, 28);
+    EXPECT_LE(WireBps(s), budget) << budget;
+    EXPECT_GE(s.opus_bitrate_bps, 6000);
+    EXPECT_LE(s.opus_bitrate_bps, 64000);
+  }
+  // The floor: 6 kbit/s in 60 ms frames is 45 bytes, + 7 + 25 sealed -> the 96-byte
+  // bucket, + 28 UDP/IP = 124 bytes 16.7 times a second. No smaller budget buys less.
+  const MediaSettings floor = BitrateController::ChooseSettings(12000, {}, false, 20, 28);
+  EXPECT_EQ(floor.frame_ms, 60);
+  EXPECT_EQ(floor.opus_bitrate_bps, 6000);
+  EXPECT_NEAR(floor.expected_wire_bps, 16533, 1);
+  // 20 ms packets cost at least (64 + 28) * 8 * 50 = 36.8 kbit/s: below that, longer frames.
+  EXPECT_GT(BitrateController::ChooseSettings(30000, {}, false, 20, 28).frame_ms, 20);
+  EXPECT_EQ(BitrateController::ChooseSettings(64000, {}, false, 20, 28).frame_ms, 20);
+  // Below the 24 kbit/s bottleneck the best is 60 ms at more than 10 kbit/s.
+  const MediaSettings at_20k = BitrateController::ChooseSettings(21000, {}, false, 20, 28);
+  EXPECT_EQ(at_20k.frame_ms, 60);
+  EXPECT_GT(at_20k.opus_bitrate_bps, 10000);
+}
+
+TEST(BitrateControllerTest, CopiesArePaidFromTheBudget) {
+  LossProtection copies;
+  copies.redundant_distances = {1, 2};
+  const MediaSettings plain = BitrateController::ChooseSettings(64000, {}, false, 20, 28);
+  const MediaSettings safe = BitrateController::ChooseSettings(64000, copies, false, 20, 28);
+  EXPECT_EQ(safe.protection.redundant_distances.size(), 2u);
+  EXPECT_LT(safe.opus_bitrate_bps, plain.opus_bitrate_bps);
+  EXPECT_LE(WireBps(safe), 64000);
+  // Too little budget for two copies: fewer.
+  const MediaSettings tight = BitrateController::ChooseSettings(14000, copies, false, 60, 28);
+  EXPECT_LT(tight.protection.redundant_distances.size(), 2u);
+}
+
+TEST(BitrateControllerTest, RisingQueueCutsBelowWhatArrived) {
+  Driver d;
+  d.SendFor(kInterval, 60);
+  d.Report(0, 60);
+  d.SendFor(kInterval, 60);
+  d.Report(10, 60);
+  d.SendFor(kInterval, 60);
+  d.Report(120, 24);  // a queue builds and only 24 kbit/s get through
+  EXPECT_LE(d.controller.target_wire_bps(), 0.85 * 24000 + 1);
+  EXPECT_LE(d.controller.settings().expected_wire_bps, 24000);
+  // The queue drains (still high, but falling): no second cut.
+  const double after_cut = d.controller.target_wire_bps();
+  d.SendFor(kInterval, 20);
+  d.Report(60, 24);
+  EXPECT_GE(d.controller.target_wire_bps(), after_cut);
+}
+
+TEST(BitrateControllerTest, FlatHighQueueHoldsAndQuietGrows) {
+  Driver d;
+  d.SendFor(kInterval, 60);
+  d.Report(150, 60);  // first report: no trend yet, no loss: a long path, not our queue
+  const double start = d.controller.target_wire_bps();
+  for (int i = 0; i < 5; ++i) {
+    d.SendFor(kInterval, 60);
+    d.Report(150, 60);
+  }
+  EXPECT_EQ(d.controller.target_wire_bps(), start);
+  BitrateControllerConfig config;
+  config.start_wire_bps = 20000;
+  Driver quiet(config);
+  quiet.SendFor(kInterval, 20);
+  quiet.Report(0, 20);
+  EXPECT_NEAR(quiet.controller.target_wire_bps(), 24000, 1);  // +20 % a second
+}
+
+TEST(BitrateControllerTest, NoReportsNoChange) {
+  Driver d;
+  d.SendFor(kInterval, 60);
+  d.Report(0, 60);
+  const MediaSettings before = d.controller.settings();
+  d.SendFor(seconds(5), 60);  // an outage: nothing comes back
+  EXPECT_EQ(d.controller.settings(), before);
+}
+
+TEST(BitrateControllerTest, RandomLossBuysProtectionNotACut) {
+  Driver d;
+  d.SendFor(kInterval, 60);
+  d.Report(0, 60);
+  const double before = d.controller.target_wire_bps();
+  d.SendFor(kInterval, 60);
+  const MediaSettings& s = d.Report(2, 51, 0.15);
+  EXPECT_EQ(s.protection.redundant_distances.size(), 2u);
+  EXPECT_GE(d.controller.target_wire_bps(), before);
+}
+
+TEST(BitrateControllerTest, OlderPeerStillSteersProtection) {
+  BitrateController c;
+  EXPECT_TRUE(c.OnReceiverReportLoss(0.02, TimePoint{}).protection.fec);
+  // Once quality reports come, 0x01 loss no longer counts.
+  c.OnQualityReport({}, TimePoint{} + seconds(1));
+  const MediaSettings s = c.OnReceiverReportLoss(0.5, TimePoint{} + seconds(2));
+  EXPECT_TRUE(s.protection.redundant_distances.empty());
+}
+
+TEST(BitrateControllerTest, DataSavingFromEitherSide) {
+  BitrateControllerConfig config;
+  config.data_saving = true;
+  BitrateController local(config);
+  EXPECT_TRUE(local.data_saving());
+  EXPECT_EQ(local.settings().frame_ms, 60);
+  EXPECT_EQ(local.settings().opus_bitrate_bps, 6000);
+  EXPECT_TRUE(local.settings().dtx);
+
+  BitrateController asked;
+  EXPECT_FALSE(asked.data_saving());
+  QualityReport r;
+  r.data_saving = true;
+  EXPECT_EQ(asked.OnQualityReport(r, TimePoint{} + seconds(1)).frame_ms, 60);
+  EXPECT_TRUE(asked.data_saving());
+  r.data_saving = false;
+  asked.OnQualityReport(r, TimePoint{} + seconds(2));
+  EXPECT_FALSE(asked.data_saving());
+}
+
+}  // namespace
+}  // namespace parley::call
