@@ -229,6 +229,7 @@ Result<std::unique_ptr<ActiveMedia>> StartMedia(signal::StartMediaAction& start,
   }
   m->fingerprint = start.keys.fingerprint;
   call::CallMediaConfig config;
+  config.bitrate.data_saving = o.data_saving;
   crypto::SystemKeySource random;
   std::array<uint8_t, 6> r{};
   random.Fill(r);
@@ -274,6 +275,21 @@ nlohmann::json StatsJson(const call::CallMediaStats& st, std::string_view state,
           {"send_loss", st.send_loss_fraction},
           {"jitter_buffer_ms", st.jitter_buffer_delay_ms},
           {"bitrate_kbps", st.send_bitrate_kbps},
+          // Adaptation: what goes on the wire (sealed + UDP/IP), the controller's budget and
+          // choice, and the E-model's estimate of what we hear (null before audio).
+          {"wire_kbps", st.send_wire_kbps},
+          {"target_kbps", st.target_wire_kbps},
+          {"opus_bitrate_bps", st.opus_bitrate_bps},
+          {"frame_ms", st.frame_ms},
+          {"fec", st.fec},
+          {"redundant_copies", st.redundant_copies},
+          {"data_saving", st.data_saving},
+          {"peer_queue_delay_ms", st.peer_queue_delay_ms},
+          {"loss_after_recovery", st.receive_loss_after_recovery},
+          {"send_loss_after_recovery", st.send_loss_after_recovery},
+          {"jitter_ms", st.receive_jitter_ms},
+          {"mos", st.mos ? nlohmann::json(std::round(*st.mos * 100) / 100) : nlohmann::json(nullptr)},
+          {"r_factor", st.r_factor ? nlohmann::json(std::round(*st.r_factor * 10) / 10) : nlohmann::json(nullptr)},
           {"frames_encoded", st.frames_encoded},
           {"packets_sent", st.media_packets_sent},
           {"packets_received", st.media_packets_received},
@@ -283,9 +299,11 @@ nlohmann::json StatsJson(const call::CallMediaStats& st, std::string_view state,
 
 std::string StatusLine(const call::CallMediaStats& st, std::string_view state, const crypto::Fingerprint& fp) {
   const std::string path = st.paths.active_kind.empty() ? std::string("finding a path") : st.paths.active_kind;
-  return fmt::format("{} | {} | rtt {} | loss {:.1f}% | jb {:.0f} ms | {:.1f} kbit/s | {} ({})", state, path,
+  return fmt::format("{} | {} | rtt {} | loss {:.1f}% | jb {:.0f} ms | {:.1f} kbit/s{} | MOS {} | {} ({})", state, path,
                      st.rtt_ms ? fmt::format("{:.0f} ms", *st.rtt_ms) : std::string("-"),
-                     st.receive_loss_fraction * 100, st.jitter_buffer_delay_ms, st.send_bitrate_kbps, fp.Emoji(),
+                     st.receive_loss_fraction * 100, st.jitter_buffer_delay_ms, st.send_wire_kbps,
+                     st.data_saving ? std::string(" data saving") : std::string(),
+                     st.mos ? fmt::format("{:.1f}", *st.mos) : std::string("-"), fp.Emoji(),
                      fp.Words());
 }
 

@@ -34,6 +34,9 @@ struct CallOptions {
   bool echo_cancellation = true;
   bool noise_suppression = true;
   bool gain_control = true;
+  // --data-saving: send at most what data saving allows and ask the peer to do the same
+  // (docs/protocol.md, "In-call control messages").
+  bool data_saving = false;
 };
 
 int RunInit(const CommonOptions& common, const InitOptions& options);

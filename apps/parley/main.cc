@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adaptation_lab_command.h"
 #include "audio_lab_command.h"
 #include "client_commands.h"
 #include "doctor_command.h"
@@ -170,6 +171,10 @@ int main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(protections, CLI::ignore_case))
       ->default_str("auto");
   lab_cmd->add_flag("--list-networks", list_networks, "list the network presets and exit");
+  std::string adapt_preset;
+  lab_cmd->add_option("--adapt", adapt_preset,
+                      "a whole call on a scripted network, showing the bitrate controller second by second: "
+                      "bottleneck, loss-steps, rtt-steps, outage, address-change, data-saving (or list)");
   parley::app::AudioLabOptions audio_lab;
   lab_cmd->add_option("--scene", audio_lab.scene,
                       "instead of a network, measure audio processing on generated scenes: echo (ERLE and "
@@ -282,6 +287,9 @@ int main(int argc, char** argv) {
       audio_lab.seed = lab.seed;
       audio_lab.json = lab_json;
       return parley::app::RunAudioLab(audio_lab);
+    }
+    if (!adapt_preset.empty()) {
+      return parley::app::RunAdaptationLab({.preset = adapt_preset, .speech = lab_in, .seed = lab.seed, .json = lab_json});
     }
     if (lab_in.empty()) return Fail("lab needs --in speech.wav (try scripts/make-speech DIR for test speech)");
     return RunLab(lab, lab_in, lab_out, lab_json);

@@ -60,7 +60,7 @@ const relay = (callId: Uint8Array, ticket: number): MessageOf<'relay'> => ({
   hop_key: new Uint8Array(32).fill(3), bind_key: new Uint8Array(32).fill(4),
 });
 
-async function setup(options: { micFails?: boolean; known?: KnownDevice[] } = {}) {
+async function setup(options: { micFails?: boolean; mediaFails?: boolean; known?: KnownDevice[] } = {}) {
   const timers = new FakeTimers();
   const sockets: FakeSocket[] = [];
   const identity = SeedIdentityKey.generate(new SeededKeySource(21n));
@@ -95,6 +95,7 @@ async function setup(options: { micFails?: boolean; known?: KnownDevice[] } = {}
     },
     startMedia: (o) => {
       started.push(o);
+      if (options.mediaFails) return Promise.reject(new Error('this browser has no Opus encoder'));
       const m = new FakeMedia();
       media.push(m);
       return Promise.resolve(m);
@@ -247,6 +248,28 @@ describe('ClientController', () => {
       keyWarning: "Warning: bob's identity key has changed since your last call; compare the call fingerprint out loud." });
     await t.controller.answer();
     expect(t.controller.snapshot().call).toMatchObject({ phase: 'connecting', identityChanged: true });
+  });
+
+  it('hangs up with a clear notice when the media cannot start', async () => {
+    const t = await setup({ mediaFails: true });
+    await t.signUp();
+    const bob = new BrowserCallSession({ user: 'bob', device: 'laptop' }, SeedIdentityKey.generate(new SeededKeySource(71n)),
+      new KnownPeers({ save: () => Promise.resolve() }), new SeededKeySource(72n));
+    const invite = sent(await bob.call('alice', 0), 'invite');
+    const offer = sent(await bob.onMessage({ type: 'route', id: invite.id!, call_id: invite.call_id, to_device: 'web-t1' }, 0), 'offer');
+    t.reply({ type: 'incoming', call_id: invite.call_id, from: 'bob', from_device: 'laptop', commit: offer.commit });
+    await settle();
+    await t.controller.answer();
+    const accept = lastSent(t.socket(), 'accept');
+    const reveal = sent(await bob.onMessage({ type: 'accepted', call_id: invite.call_id, key: accept.key }, 0), 'reveal');
+    t.reply(relay(invite.call_id, 1));
+    t.reply({ type: 'revealed', call_id: invite.call_id, key: reveal.key });
+    await settle();
+    await settle();
+    expect(lastSent(t.socket(), 'hangup').call_id).toEqual(invite.call_id);
+    expect(t.controller.snapshot().call).toMatchObject({ phase: 'ended', endedSentence: 'You hung up the call with bob.' });
+    expect(t.controller.snapshot().notice).toBe("The call's audio could not start (this browser has no Opus encoder); hanging up.");
+    expect(t.audio.tracksStopped).toBe(1);
   });
 
   it('keeps ringing with a clear notice when the microphone is blocked', async () => {

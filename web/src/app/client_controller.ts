@@ -398,7 +398,7 @@ export class ClientController {
   private async startMedia(action: Extract<CallAction, { kind: 'start_media' }>): Promise<void> {
     try {
       if (!this.ensureAudioContext() || !(await this.ensureMicrophone())) {
-        await this.hangUp(); // the notice says what to fix
+        this.hangUpAfterMediaFailed(); // the notice says what to fix
         return;
       }
       const media = await this.deps.startMedia({
@@ -416,8 +416,15 @@ export class ClientController {
       if (this.recordingWanted) media.startRecording();
     } catch (e) {
       this.update({ notice: `The call's audio could not start (${(e as Error).message}); hanging up.` });
-      await this.hangUp();
+      this.hangUpAfterMediaFailed();
     }
+  }
+
+  // Called from inside startMedia, whose promise the hang-up's stop_media would wait
+  // for: it must not be awaited there, and it must not wait for itself.
+  private hangUpAfterMediaFailed(): void {
+    this.mediaStarting = undefined;
+    if (this.session && this.session.state !== 'idle') void this.hangUp();
   }
 
   private async stopMedia(): Promise<void> {
