@@ -9,7 +9,7 @@ FUZZ := build/fuzz
 FUZZ_SECONDS ?= 10
 SECONDS ?= 600
 
-.PHONY: all deps build asan test unit-test asan-test web web-test fuzz fuzz-smoke fuzz-long bench demo speech netlab clean
+.PHONY: all deps build asan test unit-test asan-test web web-test fuzz fuzz-smoke fuzz-long bench demo speech netlab soak clean
 
 all: build
 
@@ -78,6 +78,12 @@ demo: build speech web
 netlab: build speech web
 	python3 tests/netlab/netlab.py --build $(RELEASE) --testdata build/testdata --report docs/censorship.md \
 	  --json build/netlab.json
+
+# A bounded soak (issue #7): calls on loopback for MINUTES; parleyd's memory, descriptors
+# and call counts every minute; growth under the steady load fails.
+MINUTES ?= 10
+soak: build speech
+	@scripts/soak $(RELEASE) build/testdata $(MINUTES)
 
 clean:
 	rm -rf build
