@@ -9,6 +9,10 @@ Topology (created and removed by this script, names unique per run):
 Nothing leaves the machine: the namespaces have no link to the host's network.
 
 Usage: netlab.py --build BUILD_DIR --testdata DIR [--bounded] [--policies a,b] [--report FILE]
+                 [--web WEB_DIR] [--no-browser]
+With the web app built (make web) and Chromium installed, the policies in
+expectations.BROWSER_POLICIES also run a browser call: Chromium in cli1 (through a
+wrapper around `ip netns exec`, tests/web_e2e/netlab_call.mjs) calls the native client in cli2.
 Exit: 0 all assertions held, 1 an assertion failed, 77 skipped (not root / no netns).
 """
 import argparse
@@ -42,6 +46,8 @@ RELAY_DIES_SECONDS = 14
 RELAY_DIES_AT_S = 5.0
 SPEECH_CALLER = "speech_en_male.wav"
 SPEECH_CALLEE = "speech_fa.wav"
+WEB_E2E = os.path.join(HERE, "..", "web_e2e")
+CHROMIUM = "/usr/bin/chromium"
 FORBIDDEN = ["STUN", "RTP", "RTCP", "SRTP", "DTLS", "Telegram", "WhatsApp", "Signal", "WireGuard", "Skype",
              "Zoom", "SIP", "H323", "IAX", "MGCP", "Teams", "GoogleCall", "FacebookVoip", "Viber", "VoIP", "Line"]
 TSHARK_FORBIDDEN = {"stun", "classicstun", "rtp", "rtcp", "srtp", "srtcp", "dtls", "wg", "sip", "iax2", "mgcp",
@@ -316,8 +322,9 @@ def read_stats(path):
 # ---------------------------------------------------------------- one call
 
 class Server:
-    def __init__(self, lab, build, work):
+    def __init__(self, lab, build, work, web_app=None):
         self.lab, self.build, self.work = lab, build, work
+        self.web_app = web_app  # the built web app served at invite paths, or None
         self.proc = None
         self.ws = None
         self.starts = 0
@@ -329,7 +336,8 @@ class Server:
             os.path.join(self.build, "apps", "parleyd", "parleyd"), "--data", os.path.join(self.work, "srvdata"),
             "--host", "0.0.0.0", "--tcp-port", str(TLS_PORT), "--udp-port", str(RELAY_PORT),
             "--server-name", SERVER_NAME, "--set", "relay.public_host=" + SRV_IP,
-            "--set", "signaling.ring_timeout_s=15", "--set", "limits.invites_per_minute=1000", "--log-level", "warn"],
+            "--set", "signaling.ring_timeout_s=15", "--set", "limits.invites_per_minute=1000", "--log-level", "warn"]
+            + (["--web-app", self.web_app] if self.web_app else []),
             out)
         m = wait_for(out, r"websocket: (\S+)", 20, self.proc)
         self.ws = m.group(1)
@@ -339,6 +347,15 @@ class Server:
         if self.proc:
             self.lab.stop(self.proc)
             self.proc = None
+
+    def make_invite(self):
+        """A web app invite in the server's store (`parleyd invite`); returns its link."""
+        out = run([os.path.join(self.build, "apps", "parleyd", "parleyd"), "--data", os.path.join(self.work, "srvdata"),
+                   "--tcp-port", str(TLS_PORT), "--server-name", SERVER_NAME, "invite"])
+        m = re.search(r"https://\S+/[A-Za-z0-9_-]{22}/", out)
+        if not m:
+            raise Failed("parleyd invite printed no link: " + out)
+        return m.group(0)
 
 
 class Capture:
@@ -548,6 +565,75 @@ def dpi_verdict(build, pcaps):
     return findings, flows_out, sorted(ja3)
 
 
+# ---------------------------------------------------------------- browser client
+
+def browser_unavailable(web):
+    """Why the lab cannot run a browser client here, or None if it can."""
+    if not shutil.which("node"):
+        return "node is missing (the web client's tests need Node.js 20.19+)"
+    if not os.path.exists(CHROMIUM):
+        return "%s is missing; run scripts/install-deps as root" % CHROMIUM
+    if not web or not os.path.exists(os.path.join(web, "index.html")):
+        return "the web app is not built; run `make web`"
+    if not os.path.isdir(os.path.join(HERE, "..", "..", "web", "node_modules", "playwright-core")):
+        return "playwright-core is not installed; run `make web`"
+    return None
+
+
+def run_browser_call(lab, build, testdata, work, policy, link):
+    """Chromium in cli1 signs up at the invite link and calls bob (native, cli2) under the
+    current policy (tests/web_e2e/netlab_call.mjs). Returns the result dict."""
+    d = os.path.join(work, policy + "-browser")
+    os.makedirs(d, exist_ok=True)
+    wrapper = os.path.join(work, "chromium-cli1.sh")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\n# Chromium inside the lab's cli1 namespace; playwright talks to it over a pipe.\n"
+                "exec ip netns exec %s %s \"$@\"\n" % (lab.ns["cli1"], CHROMIUM))
+    os.chmod(wrapper, 0o755)
+    caps = [Capture(lab, "cli1", os.path.join(d, "cli1.pcap")), Capture(lab, "cli2", os.path.join(d, "cli2.pcap"))]
+    result = {"policy": policy, "client": "browser", "connected": False, "audio_both_ways": False,
+              "time_to_audio_s": None, "path": None, "dir": d}
+    try:
+        p = subprocess.run(["node", os.path.join(WEB_E2E, "netlab_call.mjs"), "--link", link,
+                            "--native-ns", lab.ns["cli2"], "--parley", os.path.join(build, "apps", "parley", "parley"),
+                            "--profile", os.path.join(work, "bob"), "--native-name", "bob",
+                            "--browser-name", "web-" + policy, "--testdata", testdata, "--work", d],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180,
+                           env=dict(os.environ, PARLEY_CHROMIUM=wrapper))
+        with open(os.path.join(d, "netlab_call.log"), "w") as f:
+            f.write(p.stdout)
+        lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
+        call = json.loads(lines[-1]) if lines else {"error": (p.stdout.strip().splitlines() or ["no output"])[-1]}
+    except subprocess.TimeoutExpired:
+        call = {"error": "the browser call did not finish within 180 s"}
+    for c in caps:
+        c.stop()
+    result["call"] = call
+    if call.get("connected_after_ms") is not None:
+        result["connected"] = True
+        result["connect_s"] = round(call["connected_after_ms"] / 1000.0, 2)
+        result["path"] = (call.get("quality") or {}).get("path")
+        result["fingerprints_equal"] = call.get("fingerprints_equal")
+        result["correlation"] = {"browser_to_bob": call.get("correlation_browser_to_native"),
+                                 "bob_to_browser": call.get("correlation_native_to_browser"),
+                                 "unrelated": call.get("correlation_browser_unrelated")}
+        result["audio_both_ways"] = bool(call.get("audio_ok"))
+        heard = os.path.join(d, "browser_heard_a.wav")
+        onset_rec = speech_onset_s(heard) if os.path.exists(heard) else None
+        onset_src = speech_onset_s(os.path.join(testdata, SPEECH_CALLEE))
+        if onset_rec is not None and onset_src is not None:
+            # The page records from "in call" on, so its onset counts from there (after the
+            # silence calls.mjs puts in front of the recording).
+            onset_rec -= call.get("browser_recording_lead_in_s", 0)
+            result["time_to_audio_s"] = round(result["connect_s"] + max(0.0, onset_rec - onset_src), 2)
+    if call.get("error"):
+        result["error"] = call["error"]
+    elif not call.get("fingerprints_equal") or call.get("native_exit") != 0:
+        result["error"] = "fingerprints equal: %s, native exit %s" % (call.get("fingerprints_equal"),
+                                                                     call.get("native_exit"))
+    return result
+
+
 # ---------------------------------------------------------------- prober
 
 def run_prober(lab, build, server, work, replay_pcap):
@@ -666,7 +752,7 @@ def source_revision():
     return "commit %s%s" % (rev, " + local changes to src/ or apps/" if dirty else "")
 
 
-def write_report(path, results, prober, ja3, bounded, started):
+def write_report(path, results, prober, ja3, bounded, started, browser_results=(), browser_note=None):
     lines = ["# The censor lab", "",
              "Generated by `make netlab` (tests/netlab/netlab.py) on %s from %s; do not edit by hand." %
              (time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)), source_revision()), "",
@@ -697,6 +783,34 @@ def write_report(path, results, prober, ja3, bounded, started):
               "cut); *path*: the last `path` in the caller's `--stats`; *DPI verdict*: findings per tool with the "
               "number of flows (details in `--json`); tshark counts a flow if any frame dissects as RTP, RTCP, STUN, "
               "DTLS, WireGuard or a VoIP protocol."]
+    if browser_results or browser_note:
+        lines += ["", "## The web client", "",
+                  "The same lab with a browser at one end (issue #9): Debian's Chromium runs headless inside cli1 "
+                  "(a wrapper around `ip netns exec`; playwright-core drives it over a pipe, "
+                  "tests/web_e2e/netlab_call.mjs), opens the invite link `https://%s/<invite>/` that parleyd serves, "
+                  "signs up, and calls bob (the native client in cli2), its fake microphone playing %s. Media goes "
+                  "over the WebSocket on the TLS front, the browser's only path; the relay bridges it to bob on "
+                  "whichever path bob's client picks. *connect*: dial to \"in call\" on the page; *time to audio*: "
+                  "connect + the speech onset in what the page played; *audio both ways*: what the page played "
+                  "and what bob recorded correlate with the far end's speech (correlate.py on 4 s from 4 s into the "
+                  "call, > 0.6; the 10 s call leaves bob's move to relay-tls out of the judged part); *fingerprints*: the page's "
+                  "emoji and words equal the CLI's." % (SERVER_NAME, SPEECH_CALLER), ""]
+        if browser_note:
+            lines.append("Not run: %s." % browser_note)
+        else:
+            lines += ["| policy | connected | audio both ways | connect (s) | time to audio (s) | path (page) | "
+                      "fingerprints equal | DPI verdict | target |",
+                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+            for r in browser_results:
+                exp = expectations.BROWSER_FULL[r["policy"]]
+                target = "connects, audio <= %.0f s, DPI clean" % exp["time_to_audio_s"]
+                conn = fmt(r["connected"]) if "error" not in r else "no (%s)" % r["error"][:120].replace("|", "/")
+                corr = r.get("correlation") or {}
+                audio = fmt(r["audio_both_ways"]) + (" (%s / %s)" % (corr.get("browser_to_bob"), corr.get("bob_to_browser"))
+                                                     if corr else "")
+                lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    r["policy"], conn, audio, fmt(r.get("connect_s")), fmt(r["time_to_audio_s"]), fmt(r["path"]),
+                    fmt(r.get("fingerprints_equal")), dpi_summary(r.get("dpi_findings")), target))
     lines += ["", "What each policy models (threats and sources: notes/censorship.md, issue #5):", ""]
     for r in results:
         lines.append("- **%s**: %s" % (r["policy"], POLICY_TEXT[r["policy"]]))
@@ -740,14 +854,18 @@ def write_report(path, results, prober, ja3, bounded, started):
 
 # ---------------------------------------------------------------- main
 
-def check(results, prober, bounded):
+def check(results, prober, bounded, browser_results=()):
     table = expectations.BOUNDED if bounded else expectations.FULL
+    browser_table = expectations.BROWSER_BOUNDED if bounded else expectations.BROWSER_FULL
     failures = []
-    for r in results:
-        exp = table.get(r["policy"], {})
+    for r in list(results) + list(browser_results):
+        exp = (browser_table if r.get("client") == "browser" else table).get(r["policy"], {})
         if exp.get("connect") and not (r["connected"] and r["audio_both_ways"]):
-            failures.append("%s: the call did not connect with audio both ways (%s)" % (
-                r["policy"], r.get("error", "correlation %s" % r.get("correlation"))))
+            failures.append("%s%s: the call did not connect with audio both ways (%s)" % (
+                r["policy"], " (browser)" if r.get("client") == "browser" else "",
+                r.get("error", "correlation %s" % r.get("correlation"))))
+        if r.get("client") == "browser" and exp.get("connect") and r["connected"] and not r.get("fingerprints_equal"):
+            failures.append("%s (browser): the page's fingerprint differs from the CLI's" % r["policy"])
         t = exp.get("time_to_audio_s")
         if t is not None and r["connected"] and (r["time_to_audio_s"] is None or r["time_to_audio_s"] > t):
             failures.append("%s: time to audio %s s, expected <= %s s" % (r["policy"], r["time_to_audio_s"], t))
@@ -784,6 +902,9 @@ def main():
     ap.add_argument("--report", help="write the Markdown report here")
     ap.add_argument("--json", help="write the raw results here")
     ap.add_argument("--keep", action="store_true", help="keep logs, captures and recordings")
+    ap.add_argument("--web", default=os.path.join(HERE, "..", "..", "build", "web"),
+                    help="the built web app (make web) for the browser calls")
+    ap.add_argument("--no-browser", action="store_true", help="no browser calls")
     args = ap.parse_args()
 
     if os.geteuid() != 0:
@@ -808,6 +929,14 @@ def main():
 
     policies = (args.policies.split(",") if args.policies else
                 expectations.BOUNDED_POLICIES if args.bounded else expectations.POLICIES)
+    browser_policies, browser_note = [], None
+    if not args.no_browser:
+        wanted = expectations.BROWSER_BOUNDED_POLICIES if args.bounded else expectations.BROWSER_POLICIES
+        browser_policies = [p for p in policies if p in wanted]
+        browser_note = browser_unavailable(os.path.abspath(args.web)) if browser_policies else None
+        if browser_note:
+            log("netlab: no browser calls: " + browser_note)
+            browser_policies = []
     started = time.time()
     work = tempfile.mkdtemp(prefix="parley_netlab.")
     lab = Lab(work)
@@ -817,13 +946,14 @@ def main():
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(s, on_signal)
 
-    results, prober, ja3, failures = [], None, [], []
+    results, prober, ja3, failures, browser_results = [], None, [], [], []
     ok = False
     try:
         lab.setup()
         log("netlab: namespaces %s-*; work in %s" % (lab.tag, work))
-        server = Server(lab, args.build, work)
+        server = Server(lab, args.build, work, os.path.abspath(args.web) if browser_policies else None)
         server.start()
+        invite_link = server.make_invite() if browser_policies else None
         for who, ns in [("alice", "cli1"), ("bob", "cli2")]:
             lab.nsrun(lab.ns[ns], parley(lab, args.build, who, work, ["init", "--server", server.ws, "--name", who]),
                       timeout=60)
@@ -862,8 +992,25 @@ def main():
                 log("netlab: prober: relay answered %d random, %d replayed; %s" % (
                     prober["udp_answers_to_random"], prober["udp_answers_to_replays"],
                     "; ".join("%s: %s" % (c["probe"], "ok" if c["ok"] else c["observed"]) for c in prober["tcp"])))
+            if policy in browser_policies:
+                server.stop()
+                server.start()
+                censor.apply(policy, work)
+                t0 = time.monotonic()
+                b = run_browser_call(lab, args.build, args.testdata, work, policy, invite_link)
+                censor.clear()
+                findings, flows, ja3s = dpi_verdict(args.build, [os.path.join(b["dir"], "cli1.pcap"),
+                                                                 os.path.join(b["dir"], "cli2.pcap")])
+                all_ja3.update(ja3s)
+                b["dpi_findings"], b["flows"], b["wall_s"] = findings, flows, round(time.monotonic() - t0, 1)
+                browser_results.append(b)
+                log("netlab: %-16s browser: connected=%s audio=%s connect=%s time_to_audio=%s path=%s "
+                    "fingerprints_equal=%s dpi=%s %s" % (
+                        policy, fmt(b["connected"]), fmt(b["audio_both_ways"]), fmt(b.get("connect_s")),
+                        fmt(b["time_to_audio_s"]), fmt(b["path"]), fmt(b.get("fingerprints_equal")),
+                        dpi_summary(findings), ("(" + b["error"] + ")") if "error" in b else ""))
         ja3 = sorted(all_ja3)
-        failures = check(results, prober, args.bounded)
+        failures = check(results, prober, args.bounded, browser_results)
         ok = not failures
     except KeyboardInterrupt as e:
         failures.append("interrupted (%s)" % e)
@@ -873,9 +1020,10 @@ def main():
         lab.teardown()
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"results": results, "prober": prober, "ja3": ja3}, f, indent=1, default=str)
+                json.dump({"results": results, "prober": prober, "ja3": ja3, "browser": browser_results}, f, indent=1,
+                          default=str)
         if args.report and results:
-            write_report(args.report, results, prober, ja3, args.bounded, started)
+            write_report(args.report, results, prober, ja3, args.bounded, started, browser_results, browser_note)
         if not args.keep and ok:
             shutil.rmtree(work, ignore_errors=True)
         elif not ok:

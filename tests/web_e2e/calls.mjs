@@ -10,17 +10,16 @@ import { writeWav } from './wav.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const correlateScript = path.join(here, '..', 'integration', 'correlate.py');
 
-export const CALL_SECONDS = 8;
-// Audio is judged on 4 s from 2 s into the call, as the censor lab does: speech sent
-// while a native client's relay-udp is raced before relay-tls takes over is lost by
-// design (netlab.py, no-udp) and the fake microphone starts when the page opens it.
+// Audio is judged on 4 s of speech from `judgeFromSeconds` into the call, as the censor
+// lab does: speech sent while a native client's relay-udp is raced before relay-tls
+// takes over is lost by design (netlab.py, no-udp: up to ~2.7 s on a loaded machine),
+// and the fake microphone starts when the page opens it. The call lasts `callSeconds`.
 const JUDGE_SECONDS = 4;
-const JUDGE_FROM_SECONDS = 2;
 
 /** correlate.py's peak envelope correlation (0..1) of SENT with RECEIVED. */
-export function correlate(sent, received) {
+export function correlate(sent, received, judgeFromSeconds) {
   return Number(execFileSync('python3', [correlateScript, sent, received, String(JUDGE_SECONDS),
-    String(JUDGE_FROM_SECONDS)], { encoding: 'utf8' }).trim());
+    String(judgeFromSeconds)], { encoding: 'utf8' }).trim());
 }
 
 /** The fingerprint line `parley` prints: "fingerprint: EMOJI (WORDS)". */
@@ -38,7 +37,7 @@ export function cliFingerprint(output) {
  * Returns the figures; throws with the page's and the client's view on failure.
  */
 export async function runCall({ direction, app, procs, nativeArgv, nativeName, browserName, work,
-  browserSends, nativeSends, shots = {}, dialBy = 'contact' }) {
+  browserSends, nativeSends, shots = {}, dialBy = 'contact', callSeconds = 8, judgeFromSeconds = 2 }) {
   const tag = direction === 'browser-calls-native' ? 'a' : 'b';
   const nativeRecording = path.join(work, `native_heard_${tag}.wav`);
   const browserRecording = path.join(work, `browser_heard_${tag}.wav`);
@@ -67,9 +66,12 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
   const quality = await app.quality();
   const qualityText = await app.qualityText();
   const pageFingerprint = await app.fingerprint();
-  if (shots.inCall) await app.shoot(shots.inCall);
-  await sleep(CALL_SECONDS * 1000 - 3000);
+  await sleep(callSeconds * 1000 - 3000);
   const heard = await app.takeRecording();
+  // The screenshot comes after the judged audio: rendering it stalls the page's main
+  // thread (where the media is encoded and sent) for long enough that the far end's
+  // jitter buffer grows by up to a second, which moves the lag correlate.py looks for.
+  if (shots.inCall) await app.shoot(shots.inCall);
   // The page records from "in call" on, a moment after the far end started sending;
   // correlate.py looks for the recording 0..3 s behind the input, so 1 s of silence in
   // front lets it find a recording that starts up to 1 s late.
@@ -91,11 +93,13 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
     quality,
     quality_text: qualityText,
     browser_heard_seconds: heard.length / 48000,
+    browser_recording_lead_in_s: 1, // the silence put in front of browser_heard_*.wav
     // What each end heard against what the other end sent, and against its own input
     // (an echo or a loopback would correlate there instead).
-    correlation_native_to_browser: correlate(nativeSends, browserRecording),
-    correlation_browser_to_native: correlate(browserSends, nativeRecording),
-    correlation_browser_unrelated: correlate(browserSends, browserRecording),
+    judged_from_s: judgeFromSeconds,
+    correlation_native_to_browser: correlate(nativeSends, browserRecording, judgeFromSeconds),
+    correlation_browser_to_native: correlate(browserSends, nativeRecording, judgeFromSeconds),
+    correlation_browser_unrelated: correlate(browserSends, browserRecording, judgeFromSeconds),
   };
   result.audio_ok = result.correlation_native_to_browser > 0.6 && result.correlation_browser_to_native > 0.6 &&
     result.correlation_browser_unrelated < Math.min(result.correlation_native_to_browser, result.correlation_browser_to_native);

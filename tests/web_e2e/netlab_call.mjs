@@ -48,7 +48,7 @@ try {
     '--profile', args.profile, ...parleyArgs];
   Object.assign(result, await runCall({ direction: 'browser-calls-native', app, procs, nativeArgv,
     nativeName: args['native-name'], browserName: args['browser-name'], work: args.work, browserSends, nativeSends,
-    shots: { inCall: 'in-call' }, dialBy: 'input' }));
+    shots: { inCall: 'in-call' }, dialBy: 'input', callSeconds: 10, judgeFromSeconds: 4 }));
 } catch (error) {
   result.ok = false;
   result.error = (error.message ?? String(error)).split('\n').slice(0, 6).join(' / ');
