@@ -60,7 +60,9 @@ const relay = (callId: Uint8Array, ticket: number): MessageOf<'relay'> => ({
   hop_key: new Uint8Array(32).fill(3), bind_key: new Uint8Array(32).fill(4),
 });
 
-async function setup(options: { micFails?: boolean; mediaFails?: boolean; known?: KnownDevice[] } = {}) {
+async function setup(options: { micFails?: boolean; mediaFails?: boolean; mediaWaits?: boolean; known?: KnownDevice[] } = {}) {
+  let releaseMedia = () => {};
+  const mediaGate = new Promise<void>((resolve) => { releaseMedia = resolve; });
   const timers = new FakeTimers();
   const sockets: FakeSocket[] = [];
   const identity = SeedIdentityKey.generate(new SeededKeySource(21n));
@@ -98,7 +100,7 @@ async function setup(options: { micFails?: boolean; mediaFails?: boolean; known?
       if (options.mediaFails) return Promise.reject(new Error('this browser has no Opus encoder'));
       const m = new FakeMedia();
       media.push(m);
-      return Promise.resolve(m);
+      return options.mediaWaits ? mediaGate.then(() => m) : Promise.resolve(m);
     },
     mediaSocketUrl: (ticket) => `wss://h:8443/ws/x/m/${[...ticket].join('.')}`,
   });
@@ -123,7 +125,7 @@ async function setup(options: { micFails?: boolean; mediaFails?: boolean; known?
     reply({ type: 'call_history', id: lastSent(socket(), 'history').id!, calls: [] });
     await settle();
   };
-  return { controller, socket, reply, signUp, audio, started, media, timers };
+  return { controller, socket, reply, signUp, audio, started, media, timers, releaseMedia };
 }
 
 describe('ClientController', () => {
@@ -248,6 +250,30 @@ describe('ClientController', () => {
       keyWarning: "Warning: bob's identity key has changed since your last call; compare the call fingerprint out loud." });
     await t.controller.answer();
     expect(t.controller.snapshot().call).toMatchObject({ phase: 'connecting', identityChanged: true });
+  });
+
+  it('a hang-up while the media is still starting stops that media once it is up', async () => {
+    const t = await setup({ mediaWaits: true });
+    await t.signUp();
+    const bob = new BrowserCallSession({ user: 'bob', device: 'laptop' }, SeedIdentityKey.generate(new SeededKeySource(81n)),
+      new KnownPeers({ save: () => Promise.resolve() }), new SeededKeySource(82n));
+    const invite = sent(await bob.call('alice', 0), 'invite');
+    const offer = sent(await bob.onMessage({ type: 'route', id: invite.id!, call_id: invite.call_id, to_device: 'web-t1' }, 0), 'offer');
+    t.reply({ type: 'incoming', call_id: invite.call_id, from: 'bob', from_device: 'laptop', commit: offer.commit });
+    await settle();
+    await t.controller.answer();
+    const reveal = sent(await bob.onMessage({ type: 'accepted', call_id: invite.call_id, key: lastSent(t.socket(), 'accept').key }, 0), 'reveal');
+    t.reply(relay(invite.call_id, 1));
+    t.reply({ type: 'revealed', call_id: invite.call_id, key: reveal.key });
+    await settle();
+    expect(t.started).toHaveLength(1);
+    await t.controller.hangUp();
+    expect(t.controller.snapshot().call!.phase).toBe('ended'); // without waiting for the media
+    t.releaseMedia();
+    await settle();
+    expect(t.media[0]!.stopped).toBe(true);
+    expect(t.controller.quality()).toBeNull();
+    expect(t.controller.snapshot().notice).toBe('');
   });
 
   it('hangs up with a clear notice when the media cannot start', async () => {

@@ -90,7 +90,9 @@ export class ClientController {
   private microphone: MediaStream | undefined;
   private media: CallMediaHandle | undefined;
   private lastMedia: CallMediaHandle | undefined;
-  private mediaStarting: Promise<void> | undefined;
+  // Counts media starts and stops: a start that resolves after its call stopped (or
+  // after a later start) stops what it made instead of installing it.
+  private mediaGeneration = 0;
   private recordingWanted = false; // test hook: record the next media from its start
   private state: Snapshot = {
     connection: 'offline', connectionSentence: '', signInError: '', busySigningIn: false, contacts: [],
@@ -370,10 +372,10 @@ export class ClientController {
         case 'start_media':
           this.updateCall({ phase: 'in call', connectedAt: this.deps.now(), keyBlocked: false,
             fingerprintEmoji: action.keys.fingerprint.emoji(), fingerprintWords: action.keys.fingerprint.words() });
-          this.mediaStarting = this.startMedia(action);
+          void this.startMedia(action, ++this.mediaGeneration);
           break;
         case 'stop_media':
-          await this.stopMedia();
+          this.stopMedia();
           break;
         case 'notice':
           this.update({ notice: action.sentence });
@@ -395,7 +397,7 @@ export class ClientController {
     }
   }
 
-  private async startMedia(action: Extract<CallAction, { kind: 'start_media' }>): Promise<void> {
+  private async startMedia(action: Extract<CallAction, { kind: 'start_media' }>, generation: number): Promise<void> {
     try {
       if (!this.ensureAudioContext() || !(await this.ensureMicrophone())) {
         this.hangUpAfterMediaFailed(); // the notice says what to fix
@@ -405,7 +407,7 @@ export class ClientController {
         mediaSocketUrl: this.deps.mediaSocketUrl(action.relay.ticket), relay: action.relay, callKeys: action.keys,
         isCaller: action.isCaller, microphone: this.microphone!, audioContext: this.audioContext!,
       });
-      if (this.session?.state !== 'connected') {
+      if (generation !== this.mediaGeneration || this.session?.state !== 'connected') {
         media.stop(); // the call ended while the media started
         this.lastMedia = media;
         return;
@@ -415,21 +417,21 @@ export class ClientController {
       if (this.state.call?.muted) media.setMuted(true);
       if (this.recordingWanted) media.startRecording();
     } catch (e) {
+      if (generation !== this.mediaGeneration) return; // the call is over anyway
       this.update({ notice: `The call's audio could not start (${(e as Error).message}); hanging up.` });
       this.hangUpAfterMediaFailed();
     }
   }
 
-  // Called from inside startMedia, whose promise the hang-up's stop_media would wait
-  // for: it must not be awaited there, and it must not wait for itself.
+  // Not awaited: startMedia runs outside the action sequence, and the hang-up's own
+  // stop_media must not wait for it.
   private hangUpAfterMediaFailed(): void {
-    this.mediaStarting = undefined;
     if (this.session && this.session.state !== 'idle') void this.hangUp();
   }
 
-  private async stopMedia(): Promise<void> {
-    await this.mediaStarting;
-    this.mediaStarting = undefined;
+  // A start still under way stops its media itself when it resolves (the generation).
+  private stopMedia(): void {
+    this.mediaGeneration++;
     this.media?.stop();
     this.media = undefined;
   }
