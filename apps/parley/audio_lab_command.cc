@@ -42,6 +42,7 @@ int RunEcho(const media::Samples& near, const media::Samples& far, bool json) {
                       {"near_mos_processed", OrNull(result->near_mos_processed)},
                       {"near_correlation_unprocessed", OrNull(result->near_correlation_unprocessed)},
                       {"near_correlation_processed", OrNull(result->near_correlation_processed)},
+                      {"near_correlation_aec_only", OrNull(result->near_correlation_aec_only)},
                       {"estimated_echo_delay_ms", OrNull(result->estimated_echo_delay_ms)}});
     } else {
       fmt::print("{:<18} {:>8} {:>7} {:>8} {:>9} {:>8} {:>9} {:>8} {:>9}\n", result->name, result->echo_delay_ms,

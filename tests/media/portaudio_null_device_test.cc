@@ -127,5 +127,46 @@ TEST_F(PortAudioNullDeviceTest, StreamsMayOutliveTheDeviceList) {
   ASSERT_TRUE((*input)->Stop().ok());
 }
 
+TEST_F(PortAudioNullDeviceTest, ProcessingRunsInTheCaptureCallbackWithTheOutputAsItsFarEnd) {
+  // Both directions share one far-end reference, as in a call with devices.
+  auto far_end = std::make_shared<FarEndReference>();
+  PortAudioOptions input_options;
+  input_options.processing = AudioProcessingConfig{};
+  input_options.far_end = far_end;
+  PortAudioOptions output_options;
+  output_options.far_end = far_end;
+  auto input = pa_->OpenInput(kDevice, input_options);
+  ASSERT_TRUE(input.ok()) << input.error().message;
+  auto output = pa_->OpenOutput(kDevice, output_options);
+  ASSERT_TRUE(output.ok()) << output.error().message;
+  AudioInput& in = **input;
+  AudioOutput& out = **output;
+  ASSERT_TRUE(out.Start().ok());
+  ASSERT_TRUE(in.Start().ok());
+  Block block;
+  block.fill(1000);
+  int blocks = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (blocks < 50 && std::chrono::steady_clock::now() < until) {
+    out.WriteBlock(block);
+    if (!in.WaitReadable(milliseconds(100))) continue;
+    while (blocks < 50 && in.ReadBlock(block)) ++blocks;
+  }
+  EXPECT_EQ(blocks, 50);
+  ASSERT_TRUE(in.Stop().ok());
+  ASSERT_TRUE(out.Stop().ok());
+  const std::optional<CaptureProcessingStats> stats = in.processing_stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_TRUE(stats->config.echo_cancellation);
+  EXPECT_GE(stats->blocks_processed, 50u);
+  // The output callback played blocks into the reference (fed, dropped or stale: the
+  // null device runs without a clock, so how many were due is not fixed).
+  EXPECT_GT(stats->far_end_blocks_fed + stats->far_end_blocks_dropped + stats->far_end_blocks_stale, 0u);
+  // Without processing there are no processing stats.
+  auto raw = pa_->OpenInput(kDevice);
+  ASSERT_TRUE(raw.ok()) << raw.error().message;
+  EXPECT_FALSE((*raw)->processing_stats().has_value());
+}
+
 }  // namespace
 }  // namespace parley::media

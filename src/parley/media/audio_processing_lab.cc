@@ -136,6 +136,12 @@ Result<EchoLabResult> RunEchoLab(const EchoLabCase& lab_case, std::span<const Sa
   if (!cleaned.ok()) return cleaned.error();
   result.near_correlation_unprocessed = Correlation(reference, std::span(scene.mic).subspan(from, to - from));
   result.near_correlation_processed = BestLagCorrelation(reference, std::span(processed.out).subspan(from, to - from));
+  auto aec_only = AudioProcessor::Create(
+      {.echo_cancellation = true, .noise_suppression = false, .gain_control = false, .high_pass_filter = true});
+  if (!aec_only.ok()) return aec_only.error();
+  const ProcessedScene echo_cancelled = ProcessScene(std::move(*aec_only), scene.far_end, scene.mic, offset);
+  result.near_correlation_aec_only =
+      BestLagCorrelation(reference, std::span(echo_cancelled.out).subspan(from, to - from));
   result.near_mos_unprocessed = unprocessed->mos;
   result.near_mos_processed = cleaned->mos;
   return result;

@@ -50,6 +50,7 @@ struct EchoLabResult {
   // speech: echo lowers it, and so does near-end speech the processing removed.
   std::optional<double> near_correlation_unprocessed;
   std::optional<double> near_correlation_processed;
+  std::optional<double> near_correlation_aec_only;  // the echo canceller (and high-pass) alone
   std::optional<int> estimated_echo_delay_ms;  // the canceller's own estimate, at the end
 };
 

@@ -63,8 +63,8 @@ Result<std::unique_ptr<AudioProcessor>> AudioProcessor::Create(const AudioProces
   if (config.echo_cancellation) {
     webrtc::EchoCancellation& aec = *apm.echo_cancellation();
     if (Status s = check(aec.enable_drift_compensation(false), "echo drift"); !s) return s.error();
-    // Low suppression: in the lab it kept clearly more near-end speech in double talk
-    // (quality 1.66 against 1.41 with moderate) for 43 instead of 46 dB of ERLE.
+    // Low suppression: in the echo lab it kept clearly more near-end speech in double
+    // talk (quality 1.66 against 1.41 with moderate) for 43 instead of 46 dB of ERLE.
     if (Status s = check(aec.set_suppression_level(webrtc::EchoCancellation::kLowSuppression),
                          "echo suppression level");
         !s) {
@@ -75,6 +75,8 @@ Result<std::unique_ptr<AudioProcessor>> AudioProcessor::Create(const AudioProces
     if (Status s = check(aec.Enable(true), "echo cancellation"); !s) return s.error();
   }
   if (config.noise_suppression) {
+    // Moderate, not high: in the noise lab high took 1-3 dB more noise out of pauses but
+    // scored lower at 10-20 dB SNR (white at 20 dB: 2.39 against 2.75).
     webrtc::NoiseSuppression& ns = *apm.noise_suppression();
     if (Status s = check(ns.set_level(webrtc::NoiseSuppression::kModerate), "noise level"); !s) return s.error();
     if (Status s = check(ns.Enable(true), "noise suppression"); !s) return s.error();

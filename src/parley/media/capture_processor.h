@@ -3,6 +3,7 @@
 // each block and hands it on.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <climits>
 #include <cstdint>

@@ -2,6 +2,7 @@
 // it played, carried from the playout callback to the capture callback.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>

@@ -85,9 +85,15 @@ class PortAudioStream {
     sem_init(&ready_, /*pshared=*/0, 0);
   }
   ~PortAudioStream() {
-    if (stream_ != nullptr) Pa_CloseStream(stream_);  // stops the callback first
+    CloseStream();
     Pa_Terminate();  // drops this stream's reference to the library
     sem_destroy(&ready_);
+  }
+  // Stops the callback for good. The derived streams call it first in their destructors,
+  // since the callback uses their members, which die before this base.
+  void CloseStream() {
+    if (stream_ != nullptr) Pa_CloseStream(stream_);  // stops the callback first
+    stream_ = nullptr;
   }
   PortAudioStream(const PortAudioStream&) = delete;
   PortAudioStream& operator=(const PortAudioStream&) = delete;
@@ -162,6 +168,7 @@ class PortAudioInput final : public AudioInput, private PortAudioStream {
  public:
   PortAudioInput(const PortAudioOptions& options, int channels)
       : PortAudioStream(options, channels), processing_(options.processing), far_end_(options.far_end) {}
+  ~PortAudioInput() override { CloseStream(); }
 
   Status OpenDevice(const PaStreamParameters& params, const std::string& name) {
     if (processing_) {  // allocated here, before the callback can run
@@ -278,6 +285,7 @@ class PortAudioOutput final : public AudioOutput, private PortAudioStream {
         target_samples_(static_cast<size_t>(std::max(options.output_target_blocks, 1)) *
                         kBlockSamples),
         far_end_(options.far_end) {}
+  ~PortAudioOutput() override { CloseStream(); }
 
   Status OpenDevice(const PaStreamParameters& params, const std::string& name) {
     Status opened = Open(nullptr, &params, &PortAudioOutput::Callback, this, name);
