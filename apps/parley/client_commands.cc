@@ -22,6 +22,7 @@
 #include "parley/call/call_media_runner.h"
 #include "audio_stats.h"
 #include "call_paths.h"
+#include "parley/crypto/encoding.h"
 #include "parley/crypto/identity_key.h"
 #include "parley/crypto/identity_store.h"
 #include "parley/crypto/key_source.h"
@@ -581,6 +582,26 @@ int RunContacts(const CommonOptions& common, const std::string& action, const st
   auto s = ConnectAndLogin(common);
   if (!s) return Fail(s.error().message);
   if (action == "list") {
+int RunInvite(const CommonOptions& common) {
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  auto reply = Request(**s, signal::NewAppInvite{});
+  if (!reply) return Fail(reply.error().message);
+  const auto* invite = std::get_if<signal::AppInvite>(&*reply);
+  if (!invite) return Fail("parleyd answered with an unexpected message; try again.");
+  // The web app is on the same TLS port as signaling (docs/protocol.md, "Web app and invites").
+  const std::string& host = (*s)->profile.server_host;
+  const uint16_t port = (*s)->profile.server_port;
+  std::string link = "https://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host);
+  if (port != 443) link += ":" + std::to_string(port);
+  link += "/" + crypto::ToBase64(invite->invite) + "/";
+  std::printf("%s\n", link.c_str());
+  std::fprintf(stderr,
+               "Give this link only to people you want to reach the web app: anyone with it sees the app, "
+               "everyone else sees an ordinary website.\n");
+  return 0;
+}
+
     auto reply = Request(**s, signal::ContactsList{});
     if (!reply) return Fail(reply.error().message);
     const auto* list = std::get_if<signal::ContactList>(&*reply);

@@ -261,6 +261,7 @@ int main(int argc, char** argv) {
   auto* doctor_cmd = app.add_subcommand("doctor", "What works from this network: tries each way of reaching the "
                                                   "server and says what calls will use");
   doctor_cmd->add_flag("--json", doctor.json, "print the findings as JSON");
+  auto* invite_cmd = app.add_subcommand("invite", "Make a link to the web app on your server, to give to someone");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -282,6 +283,7 @@ int main(int argc, char** argv) {
       std::fputs(PresetList().c_str(), stdout);
       return 0;
     }
+  if (*invite_cmd) return parley::app::RunInvite(common);
     if (!audio_lab.scene.empty()) {
       audio_lab.near_in = lab_in;
       audio_lab.seed = lab.seed;

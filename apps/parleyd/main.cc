@@ -149,6 +149,7 @@ int Run(const ServerConfig& config_in) {
   hub_config.invites_per_caller =
       RateLimit{static_cast<int>(config.invites_per_minute),
                 Duration(std::chrono::minutes(1)) / config.invites_per_minute};
+  hub_config.app_invites_per_day = config.app_invites_per_day;
   std::array<uint8_t, 32> challenge_seed{};
   random.Fill(challenge_seed);
   SignalingHub hub(**store, tickets, hub_config, challenge_seed);

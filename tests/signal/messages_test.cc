@@ -94,6 +94,8 @@ std::vector<Message> Samples() {
       PathTest{21},
       PathTestTickets{21, call, "relay.example", 443, Bytes(73, 1), Bytes(32, 2), Bytes(73, 3), Bytes(32, 4),
                       Bytes(32, 5)},
+      NewAppInvite{22},
+      AppInvite{22, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
   };
 }
 

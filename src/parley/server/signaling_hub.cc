@@ -10,6 +10,7 @@
 #include "parley/crypto/encoding.h"
 #include "parley/crypto/handshake_message.h"
 #include "parley/crypto/identity_key.h"
+#include "parley/server/invite_admin.h"
 #include "parley/server/username.h"
 
 namespace parley::server {
@@ -235,6 +236,8 @@ void SignalingHub::Handle(Out& out, ConnectionId id, Session& s, const Message& 
           OnCandidates(out, id, s, m);
         } else if constexpr (std::is_same_v<T, signal::PathTest>) {
           OnPathTest(out, id, s, m, now);
+        } else if constexpr (std::is_same_v<T, signal::NewAppInvite>) {
+          OnNewAppInvite(out, id, s, m, now);
         } else if constexpr (std::is_same_v<T, signal::ContactsAdd>) {
           OnContactsChange(out, id, s, m.id, m.user, /*contact=*/true, /*add=*/true);
         } else if constexpr (std::is_same_v<T, signal::ContactsRemove>) {
@@ -577,6 +580,33 @@ void SignalingHub::OnPathTest(Out& out, ConnectionId id, Session& s, const signa
   const std::array<uint8_t, 32>& bind_key = tickets_.bind_key();
   reply.bind_key.assign(bind_key.begin(), bind_key.end());
   Send(out, id, reply);
+}
+
+void SignalingHub::OnNewAppInvite(Out& out, ConnectionId id, Session& s, const signal::NewAppInvite& m,
+                                  HubTime now) {
+  if (config_.app_invites_per_day <= 0) {
+    return SendError(out, id, m.id, ErrorCode::kNotAllowed,
+                     "On this server only the operator makes web app invites; ask them for a link.");
+  }
+  // The count is of live invites in the store, so it holds across restarts and
+  // connections, and a revoked invite gives its slot back.
+  const int64_t day_ago = now.unix_ms - 24 * 3600 * 1000;
+  auto made = store_.CountInvitesBy(s.user, day_ago);
+  if (!made.ok()) {
+    return SendError(out, id, m.id, ErrorCode::kInternal, "The server could not make an invite; try again later.");
+  }
+  if (*made >= config_.app_invites_per_day) {
+    return SendError(out, id, m.id, ErrorCode::kRateLimited,
+                     "You made " + std::to_string(*made) +
+                         " web app invites in the last 24 hours, the most this server allows; use one of "
+                         "those, or try again tomorrow.");
+  }
+  // The hub's randomness is a secret-seeded stream, like the call ids and challenges.
+  auto invite = InviteAdmin(store_).Create(challenge_source_, s.user, now.unix_ms);
+  if (!invite.ok()) {
+    return SendError(out, id, m.id, ErrorCode::kInternal, "The server could not make an invite; try again later.");
+  }
+  Send(out, id, signal::AppInvite{m.id, invite->bytes()});
 }
 
 bool SignalingHub::AllowsP2P(const std::string& user, const std::string& other) {

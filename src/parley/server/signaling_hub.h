@@ -53,6 +53,9 @@ struct HubConfig {
   // path_test (`parley doctor`): one run asks for three pairs.
   RateLimit path_tests_per_user{6, seconds(20)};
   Duration path_test_ticket_lifetime = seconds(60);
+  // new_app_invite: live web app invites one account may make in 24 hours; 0 = only
+  // the operator makes them (docs/protocol.md, "Web app and invites").
+  int64_t app_invites_per_day = 5;
 };
 
 // Not thread-safe: the web front calls every method from one strand. Sessions and
@@ -141,6 +144,7 @@ class SignalingHub {
   void OnCandidates(Out& out, ConnectionId id, Session& s, const signal::Candidates& m);
   // Two tickets of a fresh test call id, both to this session; no call, no log, no ring.
   void OnPathTest(Out& out, ConnectionId id, Session& s, const signal::PathTest& m, HubTime now);
+  void OnNewAppInvite(Out& out, ConnectionId id, Session& s, const signal::NewAppInvite& m, HubTime now);
   void OnContactsChange(Out& out, ConnectionId id, Session& s, signal::RequestId request,
                         const std::string& other, bool contact, bool add);
   void OnSettings(Out& out, ConnectionId id, Session& s, const signal::Settings& m);

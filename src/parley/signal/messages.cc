@@ -512,6 +512,8 @@ template <class V> void Describe(V& v, Settings& m) {
 }
 template <class V> void Describe(V& v, History& m) { v.Field("limit", m.limit, kHistoryLimitRange); }
 template <class V> void Describe(V&, PathTest&) {}
+template <class V> void Describe(V& v, AppInvite& m) { v.Field("invite", m.invite); }
+template <class V> void Describe(V&, NewAppInvite&) {}
 template <class V> void Describe(V& v, Candidates& m) {
   v.Field("call_id", m.call_id);
   v.Field("candidates", m.candidates);

@@ -263,6 +263,15 @@ struct PathTestTickets {
   bool operator==(const PathTestTickets&) const = default;
 };
 
+// Reply to `new_app_invite`: a fresh web app invite (docs/protocol.md, "Web app and
+// invites"); its link is https://<the server's host:port>/<base64url(invite)>/.
+struct AppInvite {
+  static constexpr std::string_view kType = "app_invite";
+  RequestId id;
+  std::array<uint8_t, 16> invite{};
+  bool operator==(const AppInvite&) const = default;
+};
+
 // --- Client to server -------------------------------------------------------------
 
 // Creates the account `user` with its first device, and logs in.
@@ -424,13 +433,20 @@ struct PathTest {
   bool operator==(const PathTest&) const = default;
 };
 
+// Asks for a new web app invite (app_invite) to give someone; limited per account.
+struct NewAppInvite {
+  static constexpr std::string_view kType = "new_app_invite";
+  RequestId id;
+  bool operator==(const NewAppInvite&) const = default;
+};
+
 using Message =
     std::variant<Hello, Welcome, ErrorReply, OkReply, Route, Incoming, Ringing, Accepted, Revealed,
                  Relay, PeerCandidates, Ended, Presence, ContactList, BlockList, CurrentSettings,
-                 CallHistory, PathTestTickets,  //
+                 CallHistory, PathTestTickets, AppInvite,  //
                  Register, Login, DeleteAccount, Invite, Offer, Accept, Reveal, Decline, Cancel,
                  Hangup, ContactsAdd, ContactsRemove, ContactsList, BlockUser, UnblockUser, Blocks,
-                 Settings, History, Candidates, PathTest>;
+                 Settings, History, Candidates, PathTest, NewAppInvite>;
 
 // Strict: the text must be at most kMaxMessageBytes, one JSON object nested at most
 // kMaxNestingDepth deep, with no duplicate keys, a known "type", exactly that type's
@@ -447,7 +463,7 @@ std::string SerializeMessage(const Message& message);
 
 std::string_view MessageType(const Message& message);
 RequestId MessageId(const Message& message);
-bool IsClientMessage(const Message& message);  // sent by clients (register ... path_test)
+bool IsClientMessage(const Message& message);  // sent by clients (register ... new_app_invite)
 
 // What can be read of a message ParseMessage refused, so the error reply can echo the
 // id and say whether the type was unknown: `id` if the text is within the limits, is

@@ -68,6 +68,7 @@ const SCHEMA = {
     ['port', { k: 'int', min: 1, max: 65535 }], ['ticket_0', { k: 'binary', min: 1, max: 512 }],
     ['hop_key_0', { k: 'binary', min: 32, max: 32 }], ['ticket_1', { k: 'binary', min: 1, max: 512 }],
     ['hop_key_1', { k: 'binary', min: 32, max: 32 }], ['bind_key', { k: 'binary', min: 32, max: 32 }]],
+  app_invite: [['invite', bin(16)]],
   register: [['user', name], ['device', name], ['identity_key', bin(32)], ['signature', bin(64)]],
   login: [['user', name], ['device', name], ['signature', bin(64)]],
   delete_account: [['signature', bin(64)]],
@@ -88,12 +89,13 @@ const SCHEMA = {
   history: [['limit', { k: 'int', min: 1, max: 100, optional: true, fallback: 20 }]],
   candidates: [['call_id', callId], ['candidates', { k: 'addresses' }]],
   path_test: [],
+  new_app_invite: [],
 } as const satisfies Record<string, ReadonlyArray<readonly [string, Kind]>>;
 
 // Types sent by clients (the rest are server to client).
 export const CLIENT_TYPES: ReadonlySet<string> = new Set(['register', 'login', 'delete_account', 'invite', 'offer',
   'accept', 'reveal', 'decline', 'cancel', 'hangup', 'contacts_add', 'contacts_remove', 'contacts_list', 'block',
-  'unblock', 'blocks', 'settings', 'history', 'candidates', 'path_test']);
+  'unblock', 'blocks', 'settings', 'history', 'candidates', 'path_test', 'new_app_invite']);
 
 // --- Types derived from the table -------------------------------------------------
 
