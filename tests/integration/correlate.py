@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Prints the peak normalised cross-correlation (0..1) between the 10 ms energy
-envelopes of two WAV files (16-bit), searching lags of 0..3 s of the second behind the first.
+envelopes of two WAV files (16-bit), searching lags from 0.5 s ahead to 3 s behind: a
+recording that started after the far end began to send (a page that starts recording when
+it shows "in call") holds the same speech slightly earlier than the sent file.
 Used by call_test.sh: a recording must correlate with the far end's input.
 Usage: correlate.py SENT RECEIVED [SECONDS=4] [SKIP=0]: compares SECONDS of SENT from SKIP on,
 so a call whose first path took a while to come up is judged on the audio after it."""
@@ -33,6 +35,12 @@ sent, received = envelope(sys.argv[1]), envelope(sys.argv[2])
 seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 4.0
 skip = int(float(sys.argv[4]) * 100) if len(sys.argv) > 4 else 0
 sent = sent[skip:skip + int(seconds * 100)]
-received = received[skip:]
-best = max(corr(sent, received[lag:lag + len(sent)]) for lag in range(0, 300, 2))
+
+def at(lag):
+    start = skip + lag
+    if start >= 0:
+        return corr(sent, received[start:start + len(sent)])
+    return corr(sent[-start:], received[:len(sent) + start])
+
+best = max(at(lag) for lag in range(-50, 300, 2))
 print("%.3f" % best)
