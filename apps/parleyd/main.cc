@@ -101,6 +101,11 @@ int RunInvite(const ServerConfig& config, const InviteCommand& command) {
     std::fprintf(stderr,
                  "parleyd: note: web.app_dir is not set, so the link shows the decoy site until parleyd "
                  "runs with --web-app DIR (make web builds the app into build/web)\n");
+  } else if (!DataDirectory::Exists(config.web_app_dir + "/index.html")) {
+    std::fprintf(stderr,
+                 "parleyd: note: %s has no index.html, so the link shows the decoy site until the app is "
+                 "built there (make web writes build/web)\n",
+                 config.web_app_dir.c_str());
   }
   return 0;
 }
