@@ -134,6 +134,12 @@ std::vector<net::UdpEndpoint> CallPaths::LocalAddressSet() const {
   return addresses;
 }
 
+void CallPaths::ScheduleBlackout(TimePoint from, TimePoint until) {
+  for (GatedPath* gate : {relay_udp_, relay_tls_, direct_gate_}) {
+    if (gate != nullptr) gate->SetBlackout(from, until);
+  }
+}
+
 void CallPaths::ForceNetworkChange(TimePoint now) { monitor_.OnNetworkChange(call::NetworkChange::kForced, now); }
 
 ConnectivityWatch CallPaths::WatchConnectivity(const call::PathsReport& paths, TimePoint now) {
@@ -178,6 +184,10 @@ ConnectivityWatch CallPaths::WatchConnectivity(const call::PathsReport& paths, T
     relay_udp_path_->RequestRebind();
   }
   watch.state = monitor_.state();
+  if (before == call::ConnectivityState::kConnected && watch.state == call::ConnectivityState::kReconnecting &&
+      !actions.fresh_socket) {
+    watch.notices.push_back("Nothing heard from the other side for a second: reconnecting.");
+  }
   if (before == call::ConnectivityState::kReconnecting && watch.state == call::ConnectivityState::kConnected) {
     const auto outage = monitor_.stats().last_outage;
     watch.notices.push_back(outage ? "Reconnected after " + std::to_string(std::lround(ToMillis(*outage))) +

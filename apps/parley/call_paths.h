@@ -76,6 +76,9 @@ class CallPaths {
   ConnectivityWatch WatchConnectivity(const call::PathsReport& paths, TimePoint now);
   // A test hook (--rebind-after): as if the local network had changed now.
   void ForceNetworkChange(TimePoint now);
+  // A test hook (--blackout-after/--blackout-for): every path silent both ways from
+  // `from` until `until` (GatedPath::SetBlackout). Before transport() goes to the runner.
+  void ScheduleBlackout(TimePoint from, TimePoint until);
   const call::ConnectivityStats& connectivity_stats() const { return monitor_.stats(); }
   static constexpr Duration kLocalAddressPoll = milliseconds(500);
 

@@ -191,6 +191,10 @@ Result<std::unique_ptr<ActiveMedia>> StartMedia(signal::StartMediaAction& start,
   auto paths = CallPaths::Open(start, *choice, front, Now());
   if (!paths) return paths.error();
   m->paths = std::move(*paths);
+  if (o.blackout_for_s > 0) {  // tests: every path silent for a while, as in an outage
+    const TimePoint from = Now() + FromMillis(o.blackout_after_s * 1000);
+    m->paths->ScheduleBlackout(from, from + FromMillis(o.blackout_for_s * 1000));
+  }
   const bool need_devices = o.in_wav.empty() || o.out_wav.empty();
   std::shared_ptr<media::FarEndReference> far_end;  // shared by the two device callbacks
   if (need_devices) {

@@ -29,6 +29,7 @@ struct CallOptions {
   bool once = false;           // listen: exit after the first call
   std::string transport = "auto";  // auto, udp, tls or p2p (call_paths.h, TransportChoice)
   double rebind_after_s = 0;  // tests: a fresh UDP socket this long into the call (0: never)
+  double blackout_after_s = 0, blackout_for_s = 0;  // tests: an outage of every path (0: none)
   // Microphone clean-up (--no-aec, --no-ns, --no-agc). Applies to a device input only:
   // a WAV input is a clean line-level source with no room around it, so it is sent as is.
   bool echo_cancellation = true;

@@ -1,6 +1,9 @@
 // GatedPath: a deferred or retirable PacketPath around another.
 #include "gated_path.h"
 
+#include <sys/socket.h>
+
+#include <array>
 #include <utility>
 
 namespace parley::app {
@@ -33,10 +36,18 @@ std::string GatedPath::open_error() const {
   return open_error_;
 }
 
+void GatedPath::DropArrivals() {
+  if (kind_ == net::PathKind::kRelayTls || !owned_) return;
+  std::array<uint8_t, 2048> buffer;
+  while (::recv(owned_->fd(), buffer.data(), buffer.size(), MSG_DONTWAIT) >= 0) {
+  }
+}
+
 Status GatedPath::Send(std::span<const uint8_t> sealed, TimePoint now) {
   OpenIfActivated();
   if (!owned_) return Error{"This media path is not open."};
   if (retired()) return Error{"This media path was given up for another."};
+  if (InBlackout(now)) return Error{"This media path is blacked out for a test."};
   return owned_->Send(sealed, now);
 }
 
@@ -46,12 +57,16 @@ std::optional<std::vector<uint8_t>> GatedPath::Receive(TimePoint now) {
   // Not read once retired: RelayUdpPath's Receive also sends due binds. What still
   // arrives for it waits in the shared socket's bounded queue (oldest dropped).
   if (retired()) return std::nullopt;
+  if (InBlackout(now)) {
+    DropArrivals();
+    return std::nullopt;
+  }
   return owned_->Receive(now);
 }
 
 void GatedPath::Tick(TimePoint now) {
   OpenIfActivated();
-  if (owned_ && !retired()) owned_->Tick(now);
+  if (owned_ && !retired() && !InBlackout(now)) owned_->Tick(now);
 }
 
 int GatedPath::fd() const {

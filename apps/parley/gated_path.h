@@ -7,8 +7,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "parley/base/time.h"
 #include "parley/net/packet_path.h"
 
 namespace parley::app {
@@ -36,6 +38,14 @@ class GatedPath final : public net::PacketPath {
   // heard, while the manager probes only ready paths (and P2P is heard only by being
   // sent on). Set once it has somewhere to send (the peer's candidates).
   void SetWorthProbing() { worth_probing_.store(true, std::memory_order_release); }
+  // Tests (--blackout-after/--blackout-for): from `from` until `until` the path sends
+  // nothing (no binds or keepalives either) and what arrives on its UDP socket is read
+  // and dropped, as in a network outage; a relay-TLS path only stops sending. Call
+  // before the path is handed to the media thread.
+  void SetBlackout(TimePoint from, TimePoint until) {
+    blackout_from_ = from;
+    blackout_until_ = until;
+  }
   bool activated() const { return activated_.load(std::memory_order_acquire); }
   bool retired() const { return retired_.load(std::memory_order_acquire); }
   // Why opening failed, one sentence; empty if it did not (yet).
@@ -54,6 +64,9 @@ class GatedPath final : public net::PacketPath {
  private:
   // Media thread: opens the deferred path if activated and not yet tried.
   void OpenIfActivated();
+  bool InBlackout(TimePoint now) const { return blackout_from_ && now >= *blackout_from_ && now < *blackout_until_; }
+  // Media thread, in a blackout: reads and drops what waits on the UDP descriptor.
+  void DropArrivals();
 
   const net::PathKind kind_;
   Opener opener_;                               // media thread only
@@ -64,6 +77,7 @@ class GatedPath final : public net::PacketPath {
   std::atomic<bool> retired_{false};
   std::atomic<bool> failed_{false};
   std::atomic<bool> worth_probing_{false};
+  std::optional<TimePoint> blackout_from_, blackout_until_;  // set before the media thread starts
   mutable std::mutex error_mutex_;  // guards open_error_
   std::string open_error_;
 };

@@ -217,6 +217,11 @@ int main(int argc, char** argv) {
                     "testing handover: this many seconds into the call, switch to a fresh UDP socket (new port) "
                     "as if the network had changed")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--blackout-after", call_options.blackout_after_s,
+                    "testing handover: start an outage of every media path this many seconds into the call");
+    cmd->add_option("--blackout-for", call_options.blackout_for_s,
+                    "testing handover: how long that outage lasts (nothing sent, everything received dropped)")
+        ->check(CLI::NonNegativeNumber);
     // Microphone clean-up, on by default for a device; a --in WAV file is sent unprocessed.
     cmd->add_flag("!--no-aec", call_options.echo_cancellation, "no echo cancellation (use with headphones)");
     cmd->add_flag("!--no-ns", call_options.noise_suppression, "no noise suppression");
