@@ -13,7 +13,7 @@ import { BrowserCallMedia } from './media/browser_call_media';
 import { SystemKeySource } from './protocol/crypto/key_source';
 import { loadSodium } from './protocol/sodium';
 import { IndexedDbAccountStore } from './signal/account_store';
-import { type AppConfig, mediaSocketUrl, parseAppConfig, signalingUrl } from './signal/app_config';
+import { type AppConfig, inviteLink, mediaSocketUrl, parseAppConfig, signalingUrl } from './signal/app_config';
 import { browserSocketFactory, browserTimers } from './signal/browser_socket';
 import { SignalingClient } from './signal/signaling_client';
 
@@ -82,6 +82,7 @@ async function main(root: HTMLElement): Promise<void> {
     openMicrophone,
     startMedia: (options) => BrowserCallMedia.start(options),
     mediaSocketUrl: (ticket) => mediaSocketUrl(host, config, ticket),
+    inviteLink: (invite) => inviteLink(host, invite),
   });
   new AppView(root, controller, () => Date.now());
   const ticking = controller;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { cacheStrategy, precacheList } from '../src/app/cache_policy';
 import { callStateText, formatDuration, historyRow, historyText, phaseOf, qualityLevel, qualityText } from '../src/app/view_model';
-import { mediaSocketUrl, parseAppConfig, signalingUrl } from '../src/signal/app_config';
+import { inviteLink, mediaSocketUrl, parseAppConfig, signalingUrl } from '../src/signal/app_config';
 import { newDeviceName } from '../src/signal/account_store';
 import { usernameProblem, validDeviceName } from '../src/signal/end_reasons';
 
@@ -61,6 +61,7 @@ describe('config.json', () => {
     expect(config).toEqual({ server: 'parley.example', websocketPath: '/ws/AbC-_1' });
     expect(signalingUrl('host:8443', config)).toBe('wss://host:8443/ws/AbC-_1');
     expect(mediaSocketUrl('host:8443', config, Uint8Array.of(0xfb, 0xff))).toBe('wss://host:8443/ws/AbC-_1/m/-_8');
+    expect(inviteLink('parley.example', new Uint8Array(16).fill(0xff))).toBe('https://parley.example/_____________________w/');
   });
   it('refuses broken ones with one sentence', () => {
     expect(() => parseAppConfig('<html>')).toThrow('The server sent a broken config.json; ask its operator to check parleyd, or reload the page. (not JSON)');

@@ -103,6 +103,7 @@ async function setup(options: { micFails?: boolean; mediaFails?: boolean; mediaW
       return options.mediaWaits ? mediaGate.then(() => m) : Promise.resolve(m);
     },
     mediaSocketUrl: (ticket) => `wss://h:8443/ws/x/m/${[...ticket].join('.')}`,
+    inviteLink: (invite) => `https://h:8443/${invite.length}/`,
   });
   const socket = () => sockets[sockets.length - 1]!;
   const reply = (m: Message) => socket().push(m);
@@ -139,6 +140,19 @@ describe('ClientController', () => {
     expect(s.settings).toEqual({ whoMayCall: 'contacts', p2p: 'nobody' });
     t.reply({ type: 'presence', user: 'bob', online: true });
     expect([...t.controller.snapshot().online]).toEqual(['bob']);
+  });
+
+  it('makes an invite link, and shows the server\'s refusal', async () => {
+    const t = await setup();
+    await t.signUp();
+    let pending = t.controller.createInvite();
+    t.reply({ type: 'app_invite', id: lastSent(t.socket(), 'new_app_invite').id!, invite: new Uint8Array(16) });
+    await pending;
+    expect(t.controller.snapshot().invite).toBe('https://h:8443/16/');
+    pending = t.controller.createInvite();
+    t.reply({ type: 'error', id: lastSent(t.socket(), 'new_app_invite').id!, code: 'rate_limited', message: 'You made enough invites today; try tomorrow.' });
+    await pending;
+    expect(t.controller.snapshot().notice).toBe('You made enough invites today; try tomorrow.');
   });
 
   it('refuses an impossible username before asking the server', async () => {

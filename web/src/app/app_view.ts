@@ -43,6 +43,8 @@ export class AppView {
   private readonly whoMayCall = audienceSelect('setting-who-may-call');
   private readonly p2p = audienceSelect('setting-p2p');
   private readonly deviceLine = h('p', { class: 'hint' });
+  private readonly inviteLinkText = h('p', { testid: 'invite-link', class: 'link-text' });
+  private readonly inviteCopy = h('button', { testid: 'invite-copy', type: 'button' }, 'Copy');
   private renderedContacts = '';
   private renderedHistory = '';
   private vibratedFor: CallView | undefined; // the incoming call the phone buzzed for
@@ -102,7 +104,10 @@ export class AppView {
         h('label', {}, 'Who may call me', this.whoMayCall),
         h('label', {}, 'Who may learn my address for a direct (P2P) path', this.p2p),
         h('p', { class: 'hint' }, 'Calls from this browser always go through the server over HTTPS (a browser cannot open a direct path); the P2P setting applies to your account, so your other devices follow it.'),
-        this.deviceLine),
+        this.deviceLine,
+        h('h3', {}, 'Invite someone'),
+        h('p', { class: 'hint' }, 'A link that opens Parley on this server in any browser. Anyone who has it can sign up here, so send it only to people you trust, over a channel you trust.'),
+        this.inviteButton(), this.inviteLinkText, this.inviteCopy),
     };
     this.whoMayCall.addEventListener('change', () => void this.controller.changeSettings({ who_may_call: this.audience(this.whoMayCall) }));
     this.p2p.addEventListener('change', () => void this.controller.changeSettings({ p2p: this.audience(this.p2p) }));
@@ -153,6 +158,17 @@ export class AppView {
     this.render();
   }
 
+  private inviteButton(): HTMLButtonElement {
+    const button = h('button', { testid: 'invite-create', type: 'button' }, 'New invite link');
+    button.addEventListener('click', () => void this.controller.createInvite());
+    this.inviteCopy.addEventListener('click', () => {
+      const link = this.inviteLinkText.textContent ?? '';
+      const copied = navigator.clipboard?.writeText(link);
+      void copied?.then(() => setText(this.inviteCopy, 'Copied')).catch(() => setText(this.inviteCopy, 'Select and copy the link'));
+    });
+    return button;
+  }
+
   private audience(select: HTMLSelectElement): 'everyone' | 'contacts' | 'nobody' {
     const value = select.value;
     return value === 'contacts' || value === 'nobody' ? value : 'everyone';
@@ -179,6 +195,9 @@ export class AppView {
     this.renderContacts(s);
     this.renderHistory(s);
     setText(this.deviceLine, s.user && s.device ? `This browser is the device '${s.device}' of ${s.user}; its key stays in this browser, so keep using it to sign in.` : '');
+    setText(this.inviteLinkText, s.invite ?? '');
+    show(this.inviteLinkText, s.invite !== undefined);
+    show(this.inviteCopy, s.invite !== undefined);
     if (s.settings) {
       this.whoMayCall.value = s.settings.whoMayCall;
       this.p2p.value = s.settings.p2p;

@@ -45,6 +45,7 @@ export interface ControllerDeps {
   openMicrophone(): Promise<MediaStream>;
   startMedia(options: MediaStartOptions): Promise<CallMediaHandle>;
   mediaSocketUrl(ticket: Uint8Array): string;
+  inviteLink(invite: Uint8Array): string;
 }
 
 export interface CallView {
@@ -73,6 +74,7 @@ export interface Snapshot {
   history: CallRecord[];
   settings?: { whoMayCall: string; p2p: string };
   call?: CallView | undefined;
+  invite?: string; // the link of the invite this page made last
   notice: string;
 }
 
@@ -282,6 +284,16 @@ export class ClientController {
     try {
       const reply = await this.deps.signaling.request({ type: 'settings', ...change });
       if (reply.type === 'current_settings') this.update({ settings: { whoMayCall: reply.who_may_call, p2p: reply.p2p } });
+    } catch (e) {
+      this.update({ notice: (e as Error).message });
+    }
+  }
+
+  // A new web app invite of this account (the server limits how many a day).
+  async createInvite(): Promise<void> {
+    try {
+      const reply = await this.deps.signaling.request({ type: 'new_app_invite' });
+      if (reply.type === 'app_invite') this.update({ invite: this.deps.inviteLink(reply.invite), notice: '' });
     } catch (e) {
       this.update({ notice: (e as Error).message });
     }

@@ -37,3 +37,9 @@ export function signalingUrl(host: string, config: AppConfig): string {
 export function mediaSocketUrl(host: string, config: AppConfig, ticket: Bytes): string {
   return `wss://${host}${config.websocketPath}/m/${toBase64url(ticket)}`;
 }
+
+// docs/protocol.md, "Web app and invites": https://host[:port]/<22 base64url characters>/
+// on the host this page came from (the server's public name and port).
+export function inviteLink(host: string, invite: Bytes): string {
+  return `https://${host}/${toBase64url(invite)}/`;
+}
