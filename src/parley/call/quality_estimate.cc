@@ -14,20 +14,21 @@ namespace {
 constexpr double kDefaultRoMinusIs = 93.2;
 constexpr double kAdvantage = 0;  // A: a fixed-line-like expectation
 
-// Ie of Opus by bitrate. G.113 has no Opus entry, so these come from `parley lab`'s
-// quality score (ViSQOL-like MOS-LQO, media/quality_score.h) of generated speech sent
-// over a clean link at each bitrate with 20 ms frames: Ie = 93.2 - R(MOS) where R(MOS)
-// inverts MosFromR, against the score's ceiling at 64 kbit/s (Ie 0 there). Interpolated
-// linearly in log(bitrate) between the points. The narrowband scale saturates: every
-// wideband bitrate above ~24 kbit/s is "as good as it gets" for the E-model.
+// Ie of Opus by bitrate. G.113 has no Opus entry. These values were set by hand (a
+// smooth curve from ~34 at 6 kbit/s to 0 at 64 kbit/s, interpolated linearly in
+// log(bitrate)); the bitrate controller ranks its choices with them. Derived from
+// `parley lab`'s quality score on generated speech instead (clean link, 20 ms frames,
+// MOS-LQO scaled so 64 kbit/s is G.107's 4.41, Ie = 93.2 - R(MOS)), Opus would get
+// 59, 50, 35, 27, 21, 15, 12, 9, 0 at the same points (docs/benchmarks.md): harsher
+// below 16 kbit/s. Adopting those needs the controller's frame-length preference
+// retuned with them, which is left to do.
 constexpr std::array<std::pair<int, double>, 9> kOpusIe = {{
     {6000, 34}, {8000, 27}, {10000, 22}, {12000, 18}, {16000, 12},
     {20000, 8}, {24000, 5}, {32000, 2}, {64000, 0},
 }};
 
-// Bpl of Opus with its PLC: G.113 gives 25.1 for G.711 with PLC and ~19 for G.729A;
-// Opus's SILK PLC concealed random 5 % loss in the lab at about the same cost as
-// G.711's, so we take the G.711 figure.
+// Bpl of Opus with its PLC: assumed equal to G.113's 25.1 for G.711 with PLC (G.729A
+// has ~19); not derived from measurements.
 constexpr double kOpusBpl = 25.1;
 
 }  // namespace

@@ -24,11 +24,10 @@ QualityEstimate EstimateQuality(const QualityInputs& inputs);
 // and the defaults put them well below Idd at call delays.
 double DelayImpairment(double ta_ms);
 // Equipment impairment Ie of Opus (SILK/hybrid, VOIP mode, 48 kHz mono) at a
-// bitrate, interpolated over a table derived from `parley lab`'s quality score on
-// generated speech (see quality_estimate.cc and docs/benchmarks.md): G.113 lists no
-// Opus values.
+// bitrate: G.113 lists no Opus values; a hand-set table, compared with what `parley
+// lab`'s quality score gives in quality_estimate.cc and docs/benchmarks.md.
 double OpusIe(int bitrate_bps);
-// Packet-loss robustness Bpl of Opus with its PLC (derived likewise).
+// Packet-loss robustness Bpl of Opus with its PLC (assumed: G.711's).
 double OpusBpl();
 // G.107 Annex B (B-4): MOS from R.
 double MosFromR(double r);
