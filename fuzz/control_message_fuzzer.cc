@@ -1,7 +1,7 @@
-// Fuzzes the in-call control message parsers (the receiver report, the path probe and
-// the probe reply a peer sends on the sealed control stream): no crash, one-line
-// errors, at most one parser accepts, and what parses serializes back to the same
-// bytes and reads back equal.
+// Fuzzes the in-call control message parsers (the receiver report, the quality report,
+// the path probe and the probe reply a peer sends on the sealed control stream): no
+// crash, one-line errors, at most one parser accepts, and what parses serializes back to
+// the same bytes (for the quality report: but for reserved flag bits) and reads back equal.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +44,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   accepted += Check<ProbeMessage>(ParseProbe(bytes), bytes, kProbeSize, kProbeType, &SerializeProbe, &ParseProbe);
   accepted += Check<ProbeReply>(ParseProbeReply(bytes), bytes, kProbeReplySize, kProbeReplyType,
                                 &SerializeProbeReply, &ParseProbeReply);
+  {
+    auto quality = ParseQualityReport(bytes);
+    if (quality.ok()) {
+      ++accepted;
+      PARLEY_CHECK(bytes.size() == kQualityReportSize && bytes[0] == kQualityReportType);
+      std::vector<uint8_t> expected(bytes.begin(), bytes.end());
+      expected[1] &= kQualityFlagDataSaving;  // reserved bits are ignored, not kept
+      const std::vector<uint8_t> serialized = SerializeQualityReport(*quality);
+      PARLEY_CHECK(serialized == expected);
+      PARLEY_CHECK(quality->loss_before_fraction() >= 0 && quality->loss_before_fraction() <= 1);
+      PARLEY_CHECK(quality->loss_after_fraction() >= 0 && quality->loss_after_fraction() <= 1);
+    } else {
+      const std::string& message = quality.error().message;
+      PARLEY_CHECK(!message.empty() && message.size() < 200);
+    }
+  }
   PARLEY_CHECK(accepted <= 1);
   return 0;
 }
