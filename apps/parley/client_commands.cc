@@ -582,10 +582,6 @@ int RunHistory(const CommonOptions& common, int limit) {
   return 0;
 }
 
-int RunContacts(const CommonOptions& common, const std::string& action, const std::string& name) {
-  auto s = ConnectAndLogin(common);
-  if (!s) return Fail(s.error().message);
-  if (action == "list") {
 int RunInvite(const CommonOptions& common) {
   auto s = ConnectAndLogin(common);
   if (!s) return Fail(s.error().message);
@@ -606,6 +602,10 @@ int RunInvite(const CommonOptions& common) {
   return 0;
 }
 
+int RunContacts(const CommonOptions& common, const std::string& action, const std::string& name) {
+  auto s = ConnectAndLogin(common);
+  if (!s) return Fail(s.error().message);
+  if (action == "list") {
     auto reply = Request(**s, signal::ContactsList{});
     if (!reply) return Fail(reply.error().message);
     const auto* list = std::get_if<signal::ContactList>(&*reply);

@@ -50,7 +50,7 @@ int RunSettings(const CommonOptions& common, const std::string& who_may_call, co
 int RunVerify(const CommonOptions& common, const std::string& name, bool confirm);
 int RunDevices();
 int RunDeleteAccount(const CommonOptions& common, bool yes);
-
 // Asks parleyd for a web app invite and prints its link https://HOST:PORT/<invite>/.
 int RunInvite(const CommonOptions& common);
+
 }  // namespace parley::app

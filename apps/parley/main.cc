@@ -226,6 +226,8 @@ int main(int argc, char** argv) {
     cmd->add_flag("!--no-aec", call_options.echo_cancellation, "no echo cancellation (use with headphones)");
     cmd->add_flag("!--no-ns", call_options.noise_suppression, "no noise suppression");
     cmd->add_flag("!--no-agc", call_options.gain_control, "no automatic gain control");
+    cmd->add_flag("--data-saving", call_options.data_saving,
+                  "use little data: 60 ms frames at 6 kbit/s with DTX, and ask the peer to do the same");
   };
   std::string peer;
   auto* call_cmd = app.add_subcommand("call", "Call someone (q or Ctrl-C hangs up)");
@@ -259,6 +261,7 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("name", verify_name, "who")->required();
   verify_cmd->add_flag("--confirm", verify_confirm, "the numbers matched");
   bool delete_yes = false;
+  auto* invite_cmd = app.add_subcommand("invite", "Make a link to the web app on your server, to give to someone");
   auto* delete_cmd = app.add_subcommand("delete-account", "Delete your account on the server");
   delete_cmd->add_flag("--yes", delete_yes, "really delete it");
 
@@ -266,7 +269,6 @@ int main(int argc, char** argv) {
   auto* doctor_cmd = app.add_subcommand("doctor", "What works from this network: tries each way of reaching the "
                                                   "server and says what calls will use");
   doctor_cmd->add_flag("--json", doctor.json, "print the findings as JSON");
-  auto* invite_cmd = app.add_subcommand("invite", "Make a link to the web app on your server, to give to someone");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -281,6 +283,7 @@ int main(int argc, char** argv) {
   if (*settings_cmd) return parley::app::RunSettings(common, who_may_call, p2p);
   if (*verify_cmd) return parley::app::RunVerify(common, verify_name, verify_confirm);
   if (*delete_cmd) return parley::app::RunDeleteAccount(common, delete_yes);
+  if (*invite_cmd) return parley::app::RunInvite(common);
   if (*doctor_cmd) return parley::app::RunDoctor(common, doctor);
 
   if (*lab_cmd) {
@@ -288,7 +291,6 @@ int main(int argc, char** argv) {
       std::fputs(PresetList().c_str(), stdout);
       return 0;
     }
-  if (*invite_cmd) return parley::app::RunInvite(common);
     if (!audio_lab.scene.empty()) {
       audio_lab.near_in = lab_in;
       audio_lab.seed = lab.seed;
