@@ -1,0 +1,104 @@
+// What parleyd nodes sharing one community tell each other: which node holds a user's
+// signaling connection, who is in a call, envelopes for another node's hub, live relays.
+// One node needs none of it (InProcessNodeBus); several share Redis (RedisNodeBus).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parley/base/result.h"
+#include "parley/base/time.h"
+#include "parley/signal/messages.h"
+
+namespace parley::server {
+
+// Same as SignalingHub's and SignalingSink's: unique per connection on one node only.
+using ConnectionId = uint64_t;
+
+// Where a logged-in user's signaling connection is. `node` is a NodeBus::node_id().
+struct PresenceRecord {
+  std::string node;
+  ConnectionId connection = 0;
+  std::string device;  // the device logged in on that connection
+  bool operator==(const PresenceRecord&) const = default;
+};
+
+// One hub-to-hub message. A call is owned by the caller's node (its SignalingHub keeps
+// the call's state); the callee's node ("holder") only relays its user's messages.
+// `text` is one signaling message (docs/protocol.md, "Signaling") as a client sends or
+// receives it; a hub never trusts an envelope more than the client text it carries.
+struct NodeEnvelope {
+  enum class Kind : uint8_t {
+    kDeliver = 1,        // owner -> holder: send `text` to `connection` if `user` is still on it
+    kFromParty = 2,      // holder -> owner: `user` sent `text` about `call` on `connection`
+    kPartyLeft = 3,      // holder -> owner: the party of `call` on `connection` is gone
+    kUndeliverable = 4,  // holder -> owner: a kDeliver about `call` found no `user` on `connection`
+    kReplaced = 5,       // new login's node -> old holder: close `connection`, `user` logged in elsewhere
+  };
+  Kind kind = Kind::kDeliver;
+  std::string from_node;         // the sender's node_id()
+  ConnectionId connection = 0;   // always a connection on the holder node
+  std::string user;              // the user on `connection`
+  std::string device;            // kFromParty: the device logged in on `connection`
+  std::optional<signal::CallId> call;
+  bool ends_call = false;        // kDeliver: the holder forgets `call` after sending `text`
+  std::string text;              // kDeliver, kFromParty: the signaling message
+  bool operator==(const NodeEnvelope&) const = default;
+};
+
+// A relay process (`parleyd --role relay`) as it announces itself.
+struct RelayRecord {
+  std::string id;       // unique per relay process
+  std::string host;     // what clients are told (name or address)
+  uint16_t port = 0;    // UDP
+  uint32_t calls = 0;   // calls it carries now
+  uint32_t capacity = 0;  // calls it accepts at most
+  bool operator==(const RelayRecord&) const = default;
+};
+
+// Called from one context at a time (the hub strand). Every method may block for one
+// round trip to the bus (Redis on the same network: well under a millisecond), as the
+// Store blocks on its fsync. An error means the bus is unreachable or answered
+// nonsense; the message is one sentence for the operator's log.
+class NodeBus {
+ public:
+  virtual ~NodeBus() = default;
+
+  // This node's id: unique among nodes sharing the bus, 1..64 bytes of [A-Za-z0-9_.-].
+  virtual const std::string& node_id() const = 0;
+
+  // Presence: set at login and again before `ttl` runs out while the connection lasts,
+  // cleared at disconnect. Returns the record it replaced, if any (the user's previous
+  // connection, on this or another node, which must then be told kReplaced).
+  virtual Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
+                                                            Duration ttl) = 0;
+  // Removes the user's presence only while it is still `record` (a later login wins).
+  virtual Status ClearPresence(const std::string& user, const PresenceRecord& record) = 0;
+  virtual Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) = 0;
+
+  // A user is in at most one call across all nodes. Succeeds (true) if the user has no
+  // live claim or already holds one for `call` (then its ttl starts again: the owner
+  // re-claims to keep a long call's claim alive); false if busy with another call.
+  virtual Result<bool> ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) = 0;
+  // Releases the user's claim only while it is for `call`.
+  virtual Status ReleaseBusy(const std::string& user, const signal::CallId& call) = 0;
+
+  // To `node`'s receiver. Delivered at most once and in order between two nodes; lost
+  // if that node is down (the hubs' ring timeouts and presence expiry clean up after).
+  virtual Status Send(const std::string& node, const NodeEnvelope& envelope) = 0;
+  // Where envelopes for this node go. Set once, before any can arrive. Called on a
+  // thread of the bus's own (RedisNodeBus) or from Pump() (InProcessNodeBus): the
+  // receiver must hand the envelope to the hub strand, never call the hub itself.
+  virtual void SetReceiver(std::function<void(NodeEnvelope)> receiver) = 0;
+
+  // Relays announce themselves (and their load) before `ttl` runs out; a relay that
+  // stops announcing drops out of LiveRelays.
+  virtual Status AnnounceRelay(const RelayRecord& relay, Duration ttl) = 0;
+  virtual Result<std::vector<RelayRecord>> LiveRelays() = 0;
+};
+
+}  // namespace parley::server
