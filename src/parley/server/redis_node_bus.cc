@@ -1,0 +1,413 @@
+// RedisNodeBus: NodeBus over hiredis. Scripts keep each compare-and-set atomic in Redis.
+#include "parley/server/redis_node_bus.h"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <span>
+
+#include <spdlog/spdlog.h>
+
+#include "parley/base/check.h"
+#include "parley/server/node_bus_codec.h"
+
+namespace parley::server {
+namespace {
+
+constexpr timeval kConnectTimeout{1, 0};
+constexpr timeval kCommandTimeout{2, 0};
+constexpr Duration kFirstBackoff = milliseconds(50);
+constexpr Duration kMaxBackoff = seconds(2);
+
+// Deletes KEYS[1] only while it holds ARGV[1]: ClearPresence, ReleaseBusy.
+constexpr const char* kCompareAndDelete =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+// Sets KEYS[1] to ARGV[1] for ARGV[2] ms if it is absent or already ARGV[1]: ClaimBusy.
+constexpr const char* kClaim =
+    "local held = redis.call('GET', KEYS[1]) "
+    "if held == false or held == ARGV[1] then "
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+    "return 0";
+// KEYS[1] sorted set relay id -> expiry (Redis ms), KEYS[2] hash relay id -> record.
+// ARGV: record, ttl ms, relay id.
+constexpr const char* kAnnounceRelay =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3]) "
+    "redis.call('HSET', KEYS[2], ARGV[3], ARGV[1]) return 1";
+// Drops expired relays (at most 1000 per call), then returns up to ARGV[1] live records.
+constexpr const char* kLiveRelays =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000) "
+    "if #expired > 0 then redis.call('ZREM', KEYS[1], unpack(expired)) "
+    "  redis.call('HDEL', KEYS[2], unpack(expired)) end "
+    "local live = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1) "
+    "if #live == 0 then return {} end "
+    "return redis.call('HMGET', KEYS[2], unpack(live))";
+
+bool IsPrefixChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-';
+}
+
+std::string Milliseconds(Duration ttl) {
+  auto ms = std::chrono::ceil<milliseconds>(ttl).count();
+  return std::to_string(std::max<int64_t>(ms, 1));
+}
+
+std::string CallBytes(const signal::CallId& call) { return std::string(call.begin(), call.end()); }
+
+std::string AsString(const std::vector<uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
+
+std::span<const uint8_t> AsBytes(const redisReply* reply) {
+  return {reinterpret_cast<const uint8_t*>(reply->str), reply->len};
+}
+
+// True if a command connection has anything to read or has been closed: it never gets
+// unsolicited data, so that means Redis went away (or restarted) since the last command.
+bool LooksClosed(redisContext* context) {
+  pollfd fd{context->fd, POLLIN, 0};
+  return poll(&fd, 1, 0) != 0;
+}
+
+}  // namespace
+
+struct RedisNodeBus::Reply {
+  std::unique_ptr<redisReply, void (*)(void*)> reply{nullptr, freeReplyObject};
+  const redisReply* operator->() const { return reply.get(); }
+};
+
+Result<RedisAddress> ParseRedisUrl(const std::string& url) {
+  constexpr std::string_view kScheme = "redis://";
+  auto bad = [&](const std::string& why) {
+    return Error{"The node bus URL '" + url + "' " + why + ": write it as redis://host:port or redis://host:port/prefix."};
+  };
+  if (url.rfind(kScheme, 0) != 0) return bad("does not start with redis://");
+  std::string_view rest = std::string_view(url).substr(kScheme.size());
+  RedisAddress address;
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  if (authority.size() < rest.size()) {
+    std::string_view prefix = rest.substr(authority.size() + 1);
+    if (prefix.empty() || prefix.size() > 64 || !std::all_of(prefix.begin(), prefix.end(), IsPrefixChar)) {
+      return bad("has a prefix that is not 1-64 characters of A-Z a-z 0-9 _ . -");
+    }
+    address.prefix = std::string(prefix);
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad("has an IPv6 address without its closing ]");
+    address.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad("has something other than :port after its IPv6 address");
+      port_text = after.substr(1);
+      if (port_text.empty()) return bad("has an empty port");
+    }
+  } else {
+    auto colon = authority.find(':');
+    address.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.empty()) return bad("has an empty port");
+    }
+  }
+  if (address.host.empty()) return bad("has no host");
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+      return bad("has a port that is not a number from 1 to 65535");
+    }
+    address.port = static_cast<uint16_t>(port);
+  }
+  return address;
+}
+
+RedisNodeBus::RedisNodeBus(RedisAddress address, std::string node_id)
+    : address_(std::move(address)),
+      node_id_(std::move(node_id)),
+      channel_(address_.prefix + ":node:" + node_id_) {}
+
+Result<std::unique_ptr<RedisNodeBus>> RedisNodeBus::Connect(const std::string& url, std::string node_id) {
+  if (!IsValidNodeId(node_id)) {
+    return Error{"The node id '" + node_id + "' is not 1-64 characters of A-Z a-z 0-9 _ . -: choose another."};
+  }
+  auto address = ParseRedisUrl(url);
+  if (!address.ok()) return address.error();
+  std::unique_ptr<RedisNodeBus> bus(new RedisNodeBus(std::move(*address), std::move(node_id)));
+  if (auto connected = bus->ConnectCommand(); !connected.ok()) return connected.error();
+  auto subscriber = bus->ConnectSubscriber();
+  if (!subscriber.ok()) return subscriber.error();
+  bus->wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (bus->wake_fd_ < 0) {
+    redisFree(*subscriber);
+    return Error{"The node bus could not create an eventfd for its subscriber thread: raise the process's file limit."};
+  }
+  bus->subscriber_ = std::thread([raw = bus.get(), first = *subscriber] { raw->SubscriberLoop(first); });
+  return bus;
+}
+
+RedisNodeBus::~RedisNodeBus() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_signal_.notify_all();
+  if (wake_fd_ >= 0) {
+    uint64_t one = 1;
+    PARLEY_CHECK(write(wake_fd_, &one, sizeof one) == sizeof one);
+  }
+  if (subscriber_.joinable()) subscriber_.join();
+  if (wake_fd_ >= 0) close(wake_fd_);
+  if (command_) redisFree(command_);
+}
+
+std::string RedisNodeBus::Key(const char* kind, const std::string& name) const {
+  return address_.prefix + ":" + kind + ":" + name;
+}
+
+std::string RedisNodeBus::Unreachable(const std::string& why) const {
+  return "The node bus at redis://" + address_.host + ":" + std::to_string(address_.port) + " is unreachable (" +
+         why + "): check that Redis runs there and that the bus URL in the config is right.";
+}
+
+Status RedisNodeBus::ConnectCommand() {
+  if (command_) redisFree(command_);
+  command_ = redisConnectWithTimeout(address_.host.c_str(), address_.port, kConnectTimeout);
+  if (command_ == nullptr || command_->err != 0) {
+    std::string why = command_ ? command_->errstr : "out of memory";
+    if (command_) redisFree(command_);
+    command_ = nullptr;
+    return Error{Unreachable(why)};
+  }
+  redisSetTimeout(command_, kCommandTimeout);
+  return Ok{};
+}
+
+Result<RedisNodeBus::Reply> RedisNodeBus::Command(const std::vector<std::string>& args, bool retry_after_failure) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const std::string& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  if (command_ && LooksClosed(command_)) {
+    redisFree(command_);
+    command_ = nullptr;
+  }
+  for (int attempt = 0;; ++attempt) {
+    if (command_ == nullptr) {
+      if (auto connected = ConnectCommand(); !connected.ok()) return connected.error();
+    }
+    void* raw = redisCommandArgv(command_, static_cast<int>(argv.size()), argv.data(), lengths.data());
+    if (raw != nullptr) {
+      Reply reply;
+      reply.reply.reset(static_cast<redisReply*>(raw));
+      if (reply->type == REDIS_REPLY_ERROR) {
+        return Error{"Redis refused the node bus's " + args[0] + " (" + std::string(reply->str, reply->len) +
+                     "): check that it is Redis 6.2 or later and not read-only."};
+      }
+      return reply;
+    }
+    std::string why = command_->errstr;
+    redisFree(command_);
+    command_ = nullptr;
+    if (!retry_after_failure || attempt > 0) return Error{Unreachable(why)};
+  }
+}
+
+Result<std::optional<PresenceRecord>> RedisNodeBus::SetPresence(const std::string& user, const PresenceRecord& record,
+                                                                Duration ttl) {
+  auto reply = Command({"SET", Key("presence", user), AsString(EncodePresenceRecord(record)), "PX",
+                        Milliseconds(ttl), "GET"},
+                       true);
+  if (!reply.ok()) return reply.error();
+  if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<PresenceRecord>{};
+  if ((*reply)->type != REDIS_REPLY_STRING) return Error{"Redis answered SET ... GET with something other than a value."};
+  auto previous = DecodePresenceRecord(AsBytes((*reply).reply.get()));
+  if (!previous.ok()) return previous.error();
+  return std::optional<PresenceRecord>(std::move(*previous));
+}
+
+Status RedisNodeBus::ClearPresence(const std::string& user, const PresenceRecord& record) {
+  auto reply = Command({"EVAL", kCompareAndDelete, "1", Key("presence", user), AsString(EncodePresenceRecord(record))},
+                       true);
+  if (!reply.ok()) return reply.error();
+  return Ok{};
+}
+
+Result<std::optional<PresenceRecord>> RedisNodeBus::FindPresence(const std::string& user) {
+  auto reply = Command({"GET", Key("presence", user)}, true);
+  if (!reply.ok()) return reply.error();
+  if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<PresenceRecord>{};
+  if ((*reply)->type != REDIS_REPLY_STRING) return Error{"Redis answered GET with something other than a value."};
+  auto found = DecodePresenceRecord(AsBytes((*reply).reply.get()));
+  if (!found.ok()) return found.error();
+  return std::optional<PresenceRecord>(std::move(*found));
+}
+
+Result<bool> RedisNodeBus::ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) {
+  auto reply = Command({"EVAL", kClaim, "1", Key("busy", user), CallBytes(call), Milliseconds(ttl)}, true);
+  if (!reply.ok()) return reply.error();
+  if ((*reply)->type != REDIS_REPLY_INTEGER) return Error{"Redis answered a busy claim with something other than 0 or 1."};
+  return (*reply)->integer == 1;
+}
+
+Status RedisNodeBus::ReleaseBusy(const std::string& user, const signal::CallId& call) {
+  auto reply = Command({"EVAL", kCompareAndDelete, "1", Key("busy", user), CallBytes(call)}, true);
+  if (!reply.ok()) return reply.error();
+  return Ok{};
+}
+
+Status RedisNodeBus::Send(const std::string& node, const NodeEnvelope& envelope) {
+  if (!IsValidNodeId(node)) return Error{"The node bus cannot send to '" + node + "': that is not a node id."};
+  // Not retried after a failure mid-command: Redis may have published it (at most once).
+  auto reply = Command({"PUBLISH", Key("node", node), AsString(EncodeNodeEnvelope(envelope))}, false);
+  if (!reply.ok()) return reply.error();
+  return Ok{};
+}
+
+void RedisNodeBus::SetReceiver(std::function<void(NodeEnvelope)> receiver) {
+  std::lock_guard lock(mutex_);
+  PARLEY_CHECK_MSG(!receiver_, "RedisNodeBus::SetReceiver is called once");
+  receiver_ = std::move(receiver);
+  while (!held_.empty()) {
+    receiver_(std::move(held_.front()));
+    held_.pop_front();
+  }
+}
+
+Status RedisNodeBus::AnnounceRelay(const RelayRecord& relay, Duration ttl) {
+  auto reply = Command({"EVAL", kAnnounceRelay, "2", address_.prefix + ":relays", address_.prefix + ":relay-records",
+                        AsString(EncodeRelayRecord(relay)), Milliseconds(ttl), relay.id},
+                       true);
+  if (!reply.ok()) return reply.error();
+  return Ok{};
+}
+
+Result<std::vector<RelayRecord>> RedisNodeBus::LiveRelays() {
+  auto reply = Command({"EVAL", kLiveRelays, "2", address_.prefix + ":relays", address_.prefix + ":relay-records",
+                        std::to_string(kMaxRelays)},
+                       true);
+  if (!reply.ok()) return reply.error();
+  if ((*reply)->type != REDIS_REPLY_ARRAY) return Error{"Redis answered the relay list with something other than a list."};
+  std::vector<RelayRecord> relays;
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
+    const redisReply* element = (*reply)->element[i];
+    if (element->type == REDIS_REPLY_NIL) continue;  // announced without a record: skipped
+    if (element->type != REDIS_REPLY_STRING) return Error{"Redis answered the relay list with a non-value entry."};
+    auto relay = DecodeRelayRecord(AsBytes(element));
+    if (!relay.ok()) return relay.error();
+    relays.push_back(std::move(*relay));
+  }
+  return relays;
+}
+
+uint64_t RedisNodeBus::malformed_envelopes() const {
+  std::lock_guard lock(mutex_);
+  return malformed_;
+}
+
+Result<redisContext*> RedisNodeBus::ConnectSubscriber() {
+  redisContext* context = redisConnectWithTimeout(address_.host.c_str(), address_.port, kConnectTimeout);
+  if (context == nullptr || context->err != 0) {
+    std::string why = context ? context->errstr : "out of memory";
+    if (context) redisFree(context);
+    return Error{Unreachable(why)};
+  }
+  redisSetTimeout(context, kCommandTimeout);
+  const char* argv[] = {"SUBSCRIBE", channel_.c_str()};
+  const size_t lengths[] = {9, channel_.size()};
+  auto* reply = static_cast<redisReply*>(redisCommandArgv(context, 2, argv, lengths));
+  bool subscribed = reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
+  std::string why = reply == nullptr ? context->errstr : "SUBSCRIBE was refused";
+  if (reply) freeReplyObject(reply);
+  if (!subscribed) {
+    redisFree(context);
+    return Error{Unreachable(why)};
+  }
+  return context;
+}
+
+bool RedisNodeBus::WaitUnlessStopping(Duration delay) {
+  std::unique_lock lock(mutex_);
+  stop_signal_.wait_for(lock, delay, [this] { return stopping_; });
+  return !stopping_;
+}
+
+void RedisNodeBus::Deliver(NodeEnvelope envelope) {
+  std::lock_guard lock(mutex_);
+  if (receiver_) {
+    receiver_(std::move(envelope));
+  } else if (held_.size() < kMaxHeldEnvelopes) {
+    held_.push_back(std::move(envelope));
+  }
+}
+
+void RedisNodeBus::SubscriberLoop(redisContext* context) {
+  Duration backoff = kFirstBackoff;
+  bool lost_logged = false;
+  while (true) {
+    if (context == nullptr) {
+      if (!WaitUnlessStopping(backoff)) break;
+      auto reconnected = ConnectSubscriber();
+      if (!reconnected.ok()) {
+        backoff = std::min<Duration>(backoff * 2, kMaxBackoff);
+        continue;
+      }
+      context = *reconnected;
+      backoff = kFirstBackoff;
+      spdlog::info("The node bus is receiving envelopes for node {} again.", node_id_);
+      lost_logged = false;
+    }
+    // Hand over every complete reply already read, then wait for more bytes or the stop.
+    bool broken = false;
+    while (true) {
+      void* raw = nullptr;
+      if (redisGetReplyFromReader(context, &raw) != REDIS_OK) {
+        broken = true;
+        break;
+      }
+      if (raw == nullptr) break;
+      std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw), freeReplyObject);
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+          reply->element[0]->type != REDIS_REPLY_STRING || std::string_view(reply->element[0]->str) != "message" ||
+          reply->element[2]->type != REDIS_REPLY_STRING) {
+        continue;  // (un)subscribe confirmations
+      }
+      auto envelope = DecodeNodeEnvelope(AsBytes(reply->element[2]));
+      if (!envelope.ok()) {
+        std::lock_guard lock(mutex_);
+        if (malformed_++ == 0) spdlog::error("Node {} dropped an envelope: {}", node_id_, envelope.error().message);
+        continue;
+      }
+      Deliver(std::move(*envelope));
+    }
+    if (!broken) {
+      pollfd fds[2] = {{context->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      int ready = poll(fds, 2, -1);
+      if (ready < 0 && errno == EINTR) continue;
+      if (fds[1].revents != 0) break;
+      broken = redisBufferRead(context) != REDIS_OK;
+    }
+    if (broken) {
+      if (!lost_logged) {
+        spdlog::warn("The node bus lost its subscription for node {} ({}); reconnecting, envelopes sent meanwhile "
+                     "are lost.", node_id_, context->errstr);
+        lost_logged = true;
+      }
+      redisFree(context);
+      context = nullptr;
+    }
+  }
+  if (context) redisFree(context);
+}
+
+}  // namespace parley::server

@@ -1,0 +1,105 @@
+// NodeBus over Redis (hiredis): presence and busy claims as keys with expiry, envelopes
+// by PUBLISH to each node's channel, relays as keys with expiry indexed by a sorted set.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "parley/base/result.h"
+#include "parley/server/node_bus.h"
+
+struct redisContext;
+
+namespace parley::server {
+
+// Where a Redis bus lives: parsed from "redis://host:port[/prefix]".
+struct RedisAddress {
+  std::string host;
+  uint16_t port = 6379;
+  std::string prefix = "parley";  // every key and channel starts with prefix + ":"
+};
+// One sentence on error, e.g. a missing host or a prefix with characters other than
+// [A-Za-z0-9_.-] (a community's prefix must not collide with another's keys).
+Result<RedisAddress> ParseRedisUrl(const std::string& url);
+
+// Redis layout (prefix "p", docs/protocol.md "Between nodes (Redis)"):
+//   p:presence:<user>  PresenceRecord bytes, PX ttl
+//   p:busy:<user>      the 16-byte call id, PX ttl
+//   p:node:<node_id>   the channel a node's envelopes are published on
+//   p:relay:<id>       RelayRecord bytes, PX ttl; p:relays: sorted set id -> expiry (Redis ms)
+//
+// Contexts: every NodeBus method runs on the caller's one context (the hub strand) over
+// one command connection, blocking for a round trip. A lost command connection is
+// reconnected once per call; if that fails too the call returns the error. Received
+// envelopes are read on a thread of this object's own (with its own connection, which
+// it reconnects with backoff from 50 ms up to 2 s when Redis goes away); they are passed
+// to the receiver on that thread. Destruction stops and joins that thread.
+class RedisNodeBus final : public NodeBus {
+ public:
+  // Connects both connections and subscribes before returning, so an envelope sent
+  // to this node after Connect returns is not lost. `node_id`: see NodeBus::node_id().
+  static Result<std::unique_ptr<RedisNodeBus>> Connect(const std::string& url, std::string node_id);
+  ~RedisNodeBus() override;
+  RedisNodeBus(const RedisNodeBus&) = delete;
+  RedisNodeBus& operator=(const RedisNodeBus&) = delete;
+
+  const std::string& node_id() const override { return node_id_; }
+  Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
+                                                    Duration ttl) override;
+  Status ClearPresence(const std::string& user, const PresenceRecord& record) override;
+  Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) override;
+  Result<bool> ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) override;
+  Status ReleaseBusy(const std::string& user, const signal::CallId& call) override;
+  Status Send(const std::string& node, const NodeEnvelope& envelope) override;
+  // Envelopes that arrived before this call (at most kMaxHeldEnvelopes) are passed on now.
+  void SetReceiver(std::function<void(NodeEnvelope)> receiver) override;
+  Status AnnounceRelay(const RelayRecord& relay, Duration ttl) override;
+  Result<std::vector<RelayRecord>> LiveRelays() override;
+
+  // LiveRelays returns at most this many relays (bounded work per call).
+  static constexpr int kMaxRelays = 256;
+  static constexpr std::size_t kMaxHeldEnvelopes = 1024;
+
+  // Received envelopes that did not decode (dropped, each logged once to stderr).
+  uint64_t malformed_envelopes() const;
+
+ private:
+  struct Reply;  // owns a redisReply
+  RedisNodeBus(RedisAddress address, std::string node_id);
+
+  // Runs one command (argv form, binary safe) on the command connection: reconnects
+  // first if the connection is known dead, and once more after an I/O failure when
+  // `retry_after_failure` (idempotent commands; PUBLISH is not, to stay at most once).
+  Result<Reply> Command(const std::vector<std::string>& args, bool retry_after_failure);
+  Status ConnectCommand();
+  std::string Key(const char* kind, const std::string& name) const;
+  std::string Unreachable(const std::string& why) const;
+
+  void SubscriberLoop(redisContext* first);
+  Result<redisContext*> ConnectSubscriber();
+  void Deliver(NodeEnvelope envelope);
+  // Waits `delay` unless stopping; returns false when stopping.
+  bool WaitUnlessStopping(Duration delay);
+
+  const RedisAddress address_;
+  const std::string node_id_;
+  const std::string channel_;
+  redisContext* command_ = nullptr;  // caller's context only
+
+  int wake_fd_ = -1;  // eventfd: the destructor wakes the subscriber's poll()
+  std::thread subscriber_;
+
+  mutable std::mutex mutex_;  // guards receiver_, held_, stopping_, malformed_
+  std::condition_variable stop_signal_;
+  std::function<void(NodeEnvelope)> receiver_;
+  std::deque<NodeEnvelope> held_;  // arrived before SetReceiver
+  bool stopping_ = false;
+  uint64_t malformed_ = 0;
+};
+
+}  // namespace parley::server

@@ -1,0 +1,335 @@
+// RedisNodeBus against a real redis-server that the fixture starts on a free 127.0.0.1
+// port: two nodes' presence, busy claims, envelopes, relays, and Redis going away.
+#include "parley/server/redis_node_bus.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parley/server/node_bus_codec.h"
+
+namespace parley::server {
+namespace {
+
+using WallClock = std::chrono::steady_clock;
+
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Polls `condition` every 10 ms for at most `limit`.
+template <typename Condition>
+bool WaitFor(Condition condition, std::chrono::milliseconds limit = std::chrono::milliseconds(3000)) {
+  auto deadline = WallClock::now() + limit;
+  while (WallClock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+// Envelopes a bus received, in order.
+class Inbox {
+ public:
+  std::function<void(NodeEnvelope)> Receiver() {
+    return [this](NodeEnvelope envelope) {
+      std::lock_guard lock(mutex_);
+      envelopes_.push_back(std::move(envelope));
+    };
+  }
+  std::vector<NodeEnvelope> Snapshot() const {
+    std::lock_guard lock(mutex_);
+    return envelopes_;
+  }
+  size_t size() const { return Snapshot().size(); }
+
+ private:
+  mutable std::mutex mutex_;  // guards envelopes_
+  std::vector<NodeEnvelope> envelopes_;
+};
+
+NodeEnvelope Envelope(const std::string& from, int n) {
+  NodeEnvelope envelope;
+  envelope.kind = NodeEnvelope::Kind::kDeliver;
+  envelope.from_node = from;
+  envelope.connection = static_cast<ConnectionId>(n);
+  envelope.user = "bob";
+  envelope.text = R"({"type":"ping","n":)" + std::to_string(n) + "}";
+  return envelope;
+}
+
+signal::CallId Call(uint8_t n) {
+  signal::CallId call{};
+  call.fill(n);
+  return call;
+}
+
+class RedisNodeBusTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    port_ = FreePort();
+    StartRedis();
+    url_ = "redis://127.0.0.1:" + std::to_string(port_) + "/test";
+    auto a = RedisNodeBus::Connect(url_, "node-a");
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    auto b = RedisNodeBus::Connect(url_, "node-b");
+    ASSERT_TRUE(b.ok()) << b.error().message;
+    a_ = std::move(*a);
+    b_ = std::move(*b);
+  }
+  void TearDown() override {
+    a_.reset();
+    b_.reset();
+    StopRedis();
+  }
+
+  void StartRedis() {
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      int null_fd = open("/dev/null", O_WRONLY);
+      dup2(null_fd, STDOUT_FILENO);  // its start banner and warnings would bury the test's output
+      std::string port = std::to_string(port_);
+      execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ASSERT_TRUE(WaitFor([&] {
+      redisContext* probe = redisConnect("127.0.0.1", port_);
+      bool up = probe != nullptr && probe->err == 0;
+      if (probe) redisFree(probe);
+      return up;
+    })) << "redis-server did not start on port " << port_;
+  }
+  void StopRedis() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+  std::string url_;
+  std::unique_ptr<RedisNodeBus> a_;
+  std::unique_ptr<RedisNodeBus> b_;
+};
+
+TEST_F(RedisNodeBusTest, PresenceIsReplacedFoundAndClearedOnlyByItsOwner) {
+  PresenceRecord on_a{"node-a", 1, "laptop"};
+  PresenceRecord on_b{"node-b", 7, "phone"};
+  auto first = a_->SetPresence("alice", on_a, seconds(10));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_FALSE(first->has_value());
+
+  auto replaced = b_->SetPresence("alice", on_b, seconds(10));
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  EXPECT_EQ(replaced->value_or(PresenceRecord{}), on_a);
+
+  auto found = a_->FindPresence("alice");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->value_or(PresenceRecord{}), on_b);
+
+  ASSERT_TRUE(a_->ClearPresence("alice", on_a).ok());  // the later login stays
+  EXPECT_EQ(a_->FindPresence("alice")->value_or(PresenceRecord{}), on_b);
+  ASSERT_TRUE(b_->ClearPresence("alice", on_b).ok());
+  EXPECT_FALSE(a_->FindPresence("alice")->has_value());
+  EXPECT_FALSE(a_->FindPresence("nobody")->has_value());
+}
+
+TEST_F(RedisNodeBusTest, PresenceExpires) {
+  ASSERT_TRUE(a_->SetPresence("carol", {"node-a", 3, "d"}, milliseconds(150)).ok());
+  EXPECT_TRUE(b_->FindPresence("carol")->has_value());
+  EXPECT_TRUE(WaitFor([&] { return !b_->FindPresence("carol")->has_value(); }));
+  // Refreshing restarts the ttl.
+  ASSERT_TRUE(a_->SetPresence("carol", {"node-a", 3, "d"}, milliseconds(300)).ok());
+  auto refreshed = a_->SetPresence("carol", {"node-a", 3, "d"}, seconds(10));
+  ASSERT_TRUE(refreshed.ok());
+  EXPECT_EQ(refreshed->value_or(PresenceRecord{}), (PresenceRecord{"node-a", 3, "d"}));
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_TRUE(b_->FindPresence("carol")->has_value());
+}
+
+TEST_F(RedisNodeBusTest, PrefixesKeepCommunitiesApart) {
+  auto other = RedisNodeBus::Connect("redis://127.0.0.1:" + std::to_string(port_) + "/other", "node-a");
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  ASSERT_TRUE(a_->SetPresence("dave", {"node-a", 1, "d"}, seconds(10)).ok());
+  EXPECT_FALSE((*other)->FindPresence("dave")->has_value());
+  EXPECT_TRUE((*other)->ClaimBusy("dave", Call(9), seconds(10)).value());
+  EXPECT_TRUE(a_->ClaimBusy("dave", Call(1), seconds(10)).value());
+}
+
+TEST_F(RedisNodeBusTest, TwoNodesRacingForOneUserExactlyOneWins) {
+  constexpr int kRounds = 40;
+  for (int round = 0; round < kRounds; ++round) {
+    std::string user = "erin" + std::to_string(round);
+    std::atomic<int> ready{0};
+    bool a_won = false, b_won = false;
+    auto race = [&](RedisNodeBus& bus, uint8_t call, bool& won) {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {
+      }
+      auto claimed = bus.ClaimBusy(user, Call(call), seconds(10));
+      ASSERT_TRUE(claimed.ok()) << claimed.error().message;
+      won = *claimed;
+    };
+    std::thread ta([&] { race(*a_, 1, a_won); });
+    std::thread tb([&] { race(*b_, 2, b_won); });
+    ta.join();
+    tb.join();
+    EXPECT_NE(a_won, b_won) << "round " << round;
+  }
+}
+
+TEST_F(RedisNodeBusTest, BusyClaimsAreRenewedAndReleasedOnlyByTheirHolder) {
+  EXPECT_TRUE(a_->ClaimBusy("frank", Call(1), seconds(10)).value());
+  EXPECT_TRUE(a_->ClaimBusy("frank", Call(1), seconds(10)).value());  // the holder re-claims
+  EXPECT_FALSE(b_->ClaimBusy("frank", Call(2), seconds(10)).value());
+  ASSERT_TRUE(b_->ReleaseBusy("frank", Call(2)).ok());  // not its claim: no effect
+  EXPECT_FALSE(b_->ClaimBusy("frank", Call(2), seconds(10)).value());
+  ASSERT_TRUE(b_->ReleaseBusy("frank", Call(1)).ok());  // any node may release it for the call
+  EXPECT_TRUE(b_->ClaimBusy("frank", Call(2), seconds(10)).value());
+
+  EXPECT_TRUE(a_->ClaimBusy("grace", Call(3), milliseconds(150)).value());
+  EXPECT_FALSE(b_->ClaimBusy("grace", Call(4), seconds(10)).value());
+  EXPECT_TRUE(WaitFor([&] { return b_->ClaimBusy("grace", Call(4), seconds(10)).value(); }));
+  EXPECT_FALSE(a_->ClaimBusy("grace", Call(3), seconds(10)).value());
+}
+
+TEST_F(RedisNodeBusTest, EnvelopesArriveBothWaysInOrder) {
+  Inbox to_a, to_b;
+  a_->SetReceiver(to_a.Receiver());
+  b_->SetReceiver(to_b.Receiver());
+  constexpr int kCount = 200;
+  std::thread sender_a([&] {
+    for (int n = 0; n < kCount; ++n) EXPECT_TRUE(a_->Send("node-b", Envelope("node-a", n)).ok());
+  });
+  for (int n = 0; n < kCount; ++n) ASSERT_TRUE(b_->Send("node-a", Envelope("node-b", n)).ok());
+  sender_a.join();
+  ASSERT_TRUE(WaitFor([&] { return to_a.size() == kCount && to_b.size() == kCount; }));
+  auto at_a = to_a.Snapshot();
+  auto at_b = to_b.Snapshot();
+  for (int n = 0; n < kCount; ++n) {
+    EXPECT_EQ(at_a[n], Envelope("node-b", n));
+    EXPECT_EQ(at_b[n], Envelope("node-a", n));
+  }
+  EXPECT_TRUE(a_->Send("node-nobody", Envelope("node-a", 0)).ok());  // nobody listens: lost
+  auto bad = a_->Send("bad node", Envelope("node-a", 0));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("not a node id"), std::string::npos);
+}
+
+TEST_F(RedisNodeBusTest, EnvelopesBeforeSetReceiverAreHeldAndMalformedOnesDropped) {
+  ASSERT_TRUE(a_->Send("node-b", Envelope("node-a", 1)).ok());
+  redisContext* raw = redisConnect("127.0.0.1", port_);
+  ASSERT_TRUE(raw != nullptr && raw->err == 0);
+  freeReplyObject(redisCommand(raw, "PUBLISH %s %b", "test:node:node-b", "\x01\x01garbage", size_t{9}));
+  redisFree(raw);
+  ASSERT_TRUE(a_->Send("node-b", Envelope("node-a", 2)).ok());
+  ASSERT_TRUE(WaitFor([&] { return b_->malformed_envelopes() == 1; }));
+  Inbox to_b;
+  b_->SetReceiver(to_b.Receiver());
+  ASSERT_TRUE(WaitFor([&] { return to_b.size() == 2; }));
+  EXPECT_EQ(to_b.Snapshot()[0], Envelope("node-a", 1));
+  EXPECT_EQ(to_b.Snapshot()[1], Envelope("node-a", 2));
+}
+
+TEST_F(RedisNodeBusTest, RelaysAreListedUntilTheyStopAnnouncing) {
+  RelayRecord short_lived{"relay-1", "10.0.0.1", 3478, 2, 100};
+  RelayRecord long_lived{"relay-2", "relay2.example.org", 3479, 5, 200};
+  ASSERT_TRUE(a_->AnnounceRelay(short_lived, milliseconds(200)).ok());
+  ASSERT_TRUE(a_->AnnounceRelay(long_lived, seconds(10)).ok());
+  auto live = b_->LiveRelays();
+  ASSERT_TRUE(live.ok()) << live.error().message;
+  EXPECT_EQ(live->size(), 2u);
+  ASSERT_TRUE(WaitFor([&] { return b_->LiveRelays()->size() == 1; }));
+  EXPECT_EQ(b_->LiveRelays()->front(), long_lived);
+  long_lived.calls = 6;  // a new announcement replaces the load
+  ASSERT_TRUE(a_->AnnounceRelay(long_lived, seconds(10)).ok());
+  EXPECT_EQ(b_->LiveRelays()->front(), long_lived);
+  ASSERT_TRUE(a_->AnnounceRelay(short_lived, seconds(10)).ok());  // back again
+  EXPECT_EQ(b_->LiveRelays()->size(), 2u);
+}
+
+TEST_F(RedisNodeBusTest, RedisGoingAwayIsAClearErrorThenWorksAgain) {
+  Inbox to_b;
+  b_->SetReceiver(to_b.Receiver());
+  ASSERT_TRUE(a_->SetPresence("heidi", {"node-a", 1, "d"}, seconds(10)).ok());
+  StopRedis();
+  auto lost = a_->FindPresence("heidi");
+  ASSERT_FALSE(lost.ok());
+  EXPECT_NE(lost.error().message.find("is unreachable"), std::string::npos) << lost.error().message;
+  EXPECT_FALSE(a_->Send("node-b", Envelope("node-a", 0)).ok());
+  EXPECT_FALSE(a_->ClaimBusy("heidi", Call(1), seconds(1)).ok());
+
+  StartRedis();  // same port, empty: what was stored is gone
+  auto back = a_->FindPresence("heidi");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_FALSE(back->has_value());
+  // The subscriber reconnects with backoff; envelopes sent before that are lost.
+  int sent = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        EXPECT_TRUE(a_->Send("node-b", Envelope("node-a", sent++)).ok());
+        return to_b.size() > 0;
+      },
+      milliseconds(5000)));
+}
+
+TEST(RedisNodeBusConnectTest, NothingListeningIsAClearError) {
+  auto bus = RedisNodeBus::Connect("redis://127.0.0.1:" + std::to_string(FreePort()), "node-a");
+  ASSERT_FALSE(bus.ok());
+  EXPECT_NE(bus.error().message.find("is unreachable"), std::string::npos) << bus.error().message;
+  auto bad_node = RedisNodeBus::Connect("redis://127.0.0.1:1", "node a");
+  ASSERT_FALSE(bad_node.ok());
+  EXPECT_NE(bad_node.error().message.find("node id"), std::string::npos);
+}
+
+TEST(RedisUrlTest, ParsesHostPortAndPrefix) {
+  auto plain = ParseRedisUrl("redis://redis.internal");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->host, "redis.internal");
+  EXPECT_EQ(plain->port, 6379);
+  EXPECT_EQ(plain->prefix, "parley");
+  auto full = ParseRedisUrl("redis://127.0.0.1:7000/community-2");
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->host, "127.0.0.1");
+  EXPECT_EQ(full->port, 7000);
+  EXPECT_EQ(full->prefix, "community-2");
+  auto v6 = ParseRedisUrl("redis://[::1]:7001");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 7001);
+
+  for (const char* bad : {"http://h:1", "redis://", "redis://:7000", "redis://h:", "redis://h:0", "redis://h:65536",
+                          "redis://h:12x", "redis://h:1/", "redis://h:1/a:b", "redis://[::1", "redis://[::1]x"}) {
+    auto parsed = ParseRedisUrl(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.error().message.find("write it as redis://host:port"), std::string::npos) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace parley::server
