@@ -22,7 +22,10 @@
 #include "parley/server/relay_ticket.h"
 #include "parley/server/server_config.h"
 #include "parley/server/signaling_hub.h"
+#include "parley/server/community_migration.h"
 #include "parley/server/sqlite_store.h"
+#include "parley/server/store_factory.h"
+#include "parley/server/store_validation.h"
 #include "parley/server/store_invite_directory.h"
 #include "parley/server/tls_certificate.h"
 #include "parley/server/udp_relay.h"
@@ -69,7 +72,7 @@ struct InviteCommand {
 int RunInvite(const ServerConfig& config, const InviteCommand& command) {
   auto dir = DataDirectory::Open(config.data_dir);
   if (!dir) return Fail(kExitRuntime, dir.error().message);
-  auto store = SqliteStore::Open(dir->File("parley.db"));
+  auto store = OpenStore(config.store, *dir);
   if (!store) return Fail(kExitRuntime, store.error().message);
   InviteAdmin admin(**store);
   if (command.list) {
@@ -110,6 +113,30 @@ int RunInvite(const ServerConfig& config, const InviteCommand& command) {
   return 0;
 }
 
+// `parleyd migrate --from URL --to URL`: copies a community into a new, empty store,
+// all or nothing, and prints what it copied (docs/operating.md).
+int RunMigrate(const std::string& from_url, const std::string& to_url) {
+  if (from_url == to_url) return Fail(kExitConfig, "--from and --to name the same store: give the new store as --to.");
+  auto from_location = ParseStoreUrl(from_url);
+  if (!from_location) return Fail(kExitConfig, "--from: " + from_location.error().message);
+  if (auto to_location = ParseStoreUrl(to_url); !to_location) {
+    return Fail(kExitConfig, "--to: " + to_location.error().message);
+  }
+  if (from_location->kind == StoreLocation::Kind::kSqlite && !DataDirectory::Exists(from_location->sqlite_path)) {
+    return Fail(kExitConfig, "--from: " + from_location->sqlite_path +
+                                 " does not exist: give the parley.db of the community to move.");
+  }
+  auto from = OpenStoreUrl(from_url);
+  if (!from) return Fail(kExitRuntime, from.error().message);
+  auto to = OpenStoreUrl(to_url);
+  if (!to) return Fail(kExitRuntime, to.error().message);
+  auto counts = MigrateCommunity(**from, **to);
+  if (!counts) return Fail(kExitRuntime, counts.error().message);
+  std::printf("copied %s\n  from %s\n  to   %s\n", DescribeCounts(*counts).c_str(), RedactStoreUrl(from_url).c_str(),
+              RedactStoreUrl(to_url).c_str());
+  return 0;
+}
+
 int Run(const ServerConfig& config_in) {
   ServerConfig config = config_in;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -130,7 +157,7 @@ int Run(const ServerConfig& config_in) {
   if (!certificate) return Fail(kExitRuntime, certificate.error().message);
   auto ticket_key = dir->LoadOrCreateTicketKey(random);
   if (!ticket_key) return Fail(kExitRuntime, ticket_key.error().message);
-  auto store = SqliteStore::Open(dir->File("parley.db"));
+  auto store = OpenStore(config.store, *dir);
   if (!store) return Fail(kExitRuntime, store.error().message);
 
   RelayConfig relay_config;
@@ -183,7 +210,7 @@ int Run(const ServerConfig& config_in) {
   std::string web_app_status = "off (set web.app_dir or --web-app to the built app, e.g. build/web)";
   if (!config.web_app_dir.empty()) {
     auto files = WebAppFiles::Load(config.web_app_dir);
-    auto invite_store = SqliteStore::Open(dir->File("parley.db"));
+    auto invite_store = OpenStore(config.store, *dir);
     if (!files) {
       std::fprintf(stderr, "parleyd: warning: %s; the web app is off until then.\n", files.error().message.c_str());
       web_app_status = "off (" + config.web_app_dir + " is not a built app)";
@@ -303,7 +330,15 @@ int main(int argc, char** argv) {
   invite->fallthrough();  // parleyd invite --data DIR --port 8443 reads the server's options
   invite->add_flag("--list", invite_command.list, "list invites (id, created, by whom, live or revoked)");
   invite->add_option("--revoke", invite_command.revoke, "revoke an invite: its link, its 22 characters or its id");
+  std::string migrate_from, migrate_to;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "copy a community (accounts, contacts, call log, invites) into a new, empty store");
+  migrate->add_option("--from", migrate_from, "store URL to copy from, e.g. sqlite:///var/lib/parley/parley.db")
+      ->required();
+  migrate->add_option("--to", migrate_to, "empty store URL to copy into, e.g. postgres://parley@db:5432/parley")
+      ->required();
   CLI11_PARSE(app, argc, argv);
+  if (migrate->parsed()) return RunMigrate(migrate_from, migrate_to);
 
   ServerConfig config;
   if (!flags.config_file.empty()) {

@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "parley/server/decoy_site.h"
+#include "parley/server/store_factory.h"
 
 namespace parley::server {
 namespace {
@@ -41,6 +42,8 @@ const std::vector<Field>& Fields() {
       {"", "data_dir", &ServerConfig::data_dir, 0, 0,
        "SQLite database, certificate and keys (created with mode 0700)"},
       {"", "log_level", &ServerConfig::log_level, 0, 0, "trace, debug, info, warn, error or off"},
+      {"", "store", &ServerConfig::store, 0, 0,
+       "sqlite:///path/parley.db or postgres://user@host:port/database; empty = SQLite in data_dir"},
       {"listen", "host", &ServerConfig::listen_host, 0, 0, "IPv4 or IPv6 address to listen on"},
       {"listen", "tcp_port", &ServerConfig::tcp_port, 0, 65535,
        "TLS web front (decoy site and WebSocket signaling); 0 = any free port"},
@@ -300,6 +303,9 @@ Status ApplyServerConfigOverride(ServerConfig& config, std::string_view key, std
 Status ValidateServerConfig(const ServerConfig& c) {
   if (c.data_dir.empty()) {
     return Error{"no data directory is set; pass --data DIR or set data_dir in the config file."};
+  }
+  if (!c.store.empty()) {
+    if (auto location = ParseStoreUrl(c.store); !location) return Error{"store: " + location.error().message + "."};
   }
   static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   bool level_ok = false;

@@ -18,6 +18,10 @@ namespace parley::server {
 struct ServerConfig {
   std::string data_dir;                // data_dir: SQLite, certificate, keys (created 0700)
   std::string log_level = "info";      // log_level: trace, debug, info, warn, error, off
+  // store: where accounts, contacts and the call log live, as a URL (store_factory.h):
+  // "sqlite:///path/parley.db" or "postgres://user@host:port/database?..."; empty =
+  // SQLite in data_dir (parley.db). Several nodes share one PostgreSQL database.
+  std::string store;
 
   std::string listen_host = "0.0.0.0";  // listen.host: an IPv4 or IPv6 address
   uint16_t tcp_port = 8443;             // listen.tcp_port: the TLS web front; 0 = any free port

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "parley/base/quote.h"
+#include "parley/server/store_validation.h"
 #include "parley/server/username.h"
 
 // Propagates the error of a Result/Status to the caller, whatever its value type.
@@ -106,97 +107,10 @@ CREATE INDEX app_invites_by_creator ON app_invites(created_by, created_unix_ms);
 };
 static_assert(std::size(kMigrations) == SqliteStore::kLatestSchemaVersion);
 
-constexpr size_t kMaxDeviceNameBytes = 64;
-constexpr size_t kMaxCallIdBytes = 64;
-constexpr size_t kMaxPartyNameBytes = 64;
-
-// Stored codes are fixed here, not taken from the enums' order, so reordering an
-// enum cannot reinterpret existing rows.
-int64_t AudienceCode(Audience a) {
-  switch (a) {
-    case Audience::kEveryone: return 0;
-    case Audience::kContacts: return 1;
-    case Audience::kNobody: return 2;
-  }
-  return -1;
-}
-std::optional<Audience> AudienceFromCode(int64_t code) {
-  switch (code) {
-    case 0: return Audience::kEveryone;
-    case 1: return Audience::kContacts;
-    case 2: return Audience::kNobody;
-  }
-  return std::nullopt;
-}
-int64_t OutcomeCode(CallOutcome o) {
-  switch (o) {
-    case CallOutcome::kAnswered: return 0;
-    case CallOutcome::kDeclined: return 1;
-    case CallOutcome::kBusy: return 2;
-    case CallOutcome::kCancelled: return 3;
-    case CallOutcome::kMissed: return 4;
-    case CallOutcome::kFailed: return 5;
-  }
-  return -1;
-}
-std::optional<CallOutcome> OutcomeFromCode(int64_t code) {
-  switch (code) {
-    case 0: return CallOutcome::kAnswered;
-    case 1: return CallOutcome::kDeclined;
-    case 2: return CallOutcome::kBusy;
-    case 3: return CallOutcome::kCancelled;
-    case 4: return CallOutcome::kMissed;
-    case 5: return CallOutcome::kFailed;
-  }
-  return std::nullopt;
-}
-
-
-Error NoAccount(const std::string& user) {
-  return Error{"there is no account named " + QuoteUntrusted(user)};
-}
-
 Error Damaged(const std::string& path, const std::string& what) {
   return Error{"the database " + path + " holds " + what +
                " that this parleyd does not understand: it may be damaged or written by a newer "
                "parleyd; restore a backup or upgrade parleyd"};
-}
-
-Status ValidateDevice(const DeviceRecord& device) {
-  if (device.device.empty() || device.device.size() > kMaxDeviceNameBytes) {
-    return Error{"device name " + QuoteUntrusted(device.device) + " must be 1 to 64 bytes long"};
-  }
-  for (char c : device.device) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      return Error{"device name " + QuoteUntrusted(device.device) +
-                   " contains a control character: use printable characters only"};
-    }
-  }
-  if (std::all_of(device.identity_key.begin(), device.identity_key.end(),
-                  [](uint8_t b) { return b == 0; })) {
-    return Error{"the identity key of device " + QuoteUntrusted(device.device) +
-                 " is all zeros: send the device's Ed25519 public key"};
-  }
-  return Ok{};
-}
-
-Status ValidateEntry(const CallLogEntry& entry) {
-  if (entry.call_id.empty() || entry.call_id.size() > kMaxCallIdBytes) {
-    return Error{"call id " + QuoteUntrusted(entry.call_id) + " must be 1 to 64 bytes long"};
-  }
-  if (entry.caller.empty() || entry.caller.size() > kMaxPartyNameBytes ||
-      entry.callee.empty() || entry.callee.size() > kMaxPartyNameBytes) {
-    return Error{"call " + QuoteUntrusted(entry.call_id) + " needs a caller and a callee of 1 to 64 bytes"};
-  }
-  if (entry.caller == entry.callee) {
-    return Error{"call " + QuoteUntrusted(entry.call_id) + " has " + QuoteUntrusted(entry.caller) +
-                 " as both caller and callee: a call is between two people"};
-  }
-  if (OutcomeCode(entry.outcome) < 0) {
-    return Error{"call " + QuoteUntrusted(entry.call_id) + " has an unknown outcome"};
-  }
-  return Ok{};
 }
 
 std::string DirectoryOf(const std::string& path) {
@@ -559,7 +473,7 @@ Result<std::optional<int64_t>> SqliteStore::FindAccountId(const std::string& use
 Result<int64_t> SqliteStore::AccountId(const std::string& user, const char* doing) {
   auto id = FindAccountId(user, doing);
   if (!id.ok()) return id.error();
-  if (!*id) return NoAccount(user);
+  if (!*id) return NoAccountError(user);
   return **id;
 }
 
@@ -742,7 +656,7 @@ Status SqliteStore::AddPair(const PairTable& table, const std::string& owner,
   if (!other_id.ok()) return other_id.error();
   if (!*other_id) {
     return Error{"cannot add a " + std::string(table.noun) + " for " + QuoteUntrusted(owner) + ": " +
-                 NoAccount(other).message};
+                 NoAccountError(other).message};
   }
   STORE_TRY(Stmt(*this, table.insert, doing).Bind(1, *owner_id).Bind(2, **other_id).Run());
   return tx.Commit(doing);
@@ -833,7 +747,7 @@ Result<bool> SqliteStore::IsBlocked(const std::string& owner, const std::string&
 // --- Call log and missed calls ---
 
 Status SqliteStore::RecordCall(const CallLogEntry& entry) {
-  STORE_TRY(ValidateEntry(entry));
+  STORE_TRY(ValidateCallLogEntry(entry));
   const char* doing = "recording a call";
   Tx tx(*this);
   STORE_TRY(tx.BeginWrite(doing));
@@ -909,7 +823,7 @@ Status SqliteStore::AddMissedCall(const std::string& callee, const CallLogEntry&
     return Error{"missed call " + QuoteUntrusted(e.call_id) + " is for " + QuoteUntrusted(e.callee) + ", not " +
                  QuoteUntrusted(callee)};
   }
-  STORE_TRY(ValidateEntry(e));
+  STORE_TRY(ValidateCallLogEntry(e));
   const char* doing = "saving a missed call";
   Tx tx(*this);
   STORE_TRY(tx.BeginWrite(doing));
@@ -967,9 +881,7 @@ Result<std::vector<CallLogEntry>> SqliteStore::TakeMissedCalls(const std::string
 // --- App invites ---
 
 Status SqliteStore::AddInvite(const InviteRecord& invite) {
-  if (invite.created_by.size() > kMaxPartyNameBytes) {
-    return Error{"the creator of an invite must be a name of at most 64 bytes"};
-  }
+  STORE_TRY(ValidateInviteCreator(invite.created_by));
   const char* doing = "adding an app invite";
   Tx tx(*this);
   STORE_TRY(tx.BeginWrite(doing));
@@ -1050,6 +962,220 @@ Result<int64_t> SqliteStore::CountInvitesBy(const std::string& user, int64_t sin
   auto row = q.Step();
   if (!row.ok()) return row.error();
   return *row ? q.Int(0) : int64_t{0};
+}
+
+}  // namespace parley::server
+
+
+// --- Moving a community ---
+
+namespace parley::server {
+
+Result<CommunityCounts> SqliteStore::CountRows(const char* doing) {
+  Stmt q(*this,
+         "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM devices), "
+         "(SELECT count(*) FROM contacts), (SELECT count(*) FROM blocks), "
+         "(SELECT count(*) FROM call_log), (SELECT count(*) FROM missed_calls), "
+         "(SELECT count(*) FROM app_invites)",
+         doing);
+  auto row = q.Step();
+  if (!row.ok()) return row.error();
+  return CommunityCounts{q.Int(0), q.Int(1), q.Int(2), q.Int(3), q.Int(4), q.Int(5), q.Int(6)};
+}
+
+Result<CommunityCounts> SqliteStore::CountCommunity() {
+  const char* doing = "counting the community";
+  Tx tx(*this);
+  STORE_TRY(tx.BeginRead(doing));
+  auto counts = CountRows(doing);
+  if (!counts.ok()) return counts.error();
+  STORE_TRY(tx.Commit(doing));
+  return counts;
+}
+
+Result<CommunitySnapshot> SqliteStore::ExportCommunity() {
+  const char* doing = "exporting the community";
+  Tx tx(*this);
+  STORE_TRY(tx.BeginRead(doing));  // one snapshot of every table
+  CommunitySnapshot out;
+  std::unordered_map<int64_t, size_t> index_of_account;
+  {
+    Stmt q(*this, "SELECT id, name, who_may_call, p2p_with, created_unix_ms FROM accounts ORDER BY id", doing);
+    for (;;) {
+      auto row = q.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      AccountRecord account;
+      account.user = q.Text(1);
+      const auto who = AudienceFromCode(q.Int(2));
+      const auto p2p = AudienceFromCode(q.Int(3));
+      if (!who || !p2p) return Damaged(path_, "a privacy setting");
+      account.who_may_call = *who;
+      account.p2p_with = *p2p;
+      account.created_unix_ms = q.Int(4);
+      index_of_account[q.Int(0)] = out.accounts.size();
+      out.accounts.push_back(std::move(account));
+    }
+  }
+  {
+    Stmt q(*this, "SELECT account_id, name, identity_key FROM devices ORDER BY id", doing);
+    for (;;) {
+      auto row = q.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      DeviceRecord device;
+      device.device = q.Text(1);
+      const std::string_view key = q.Blob(2);
+      if (key.size() != device.identity_key.size()) return Damaged(path_, "an identity key");
+      std::memcpy(device.identity_key.data(), key.data(), key.size());
+      out.accounts[index_of_account.at(q.Int(0))].devices.push_back(std::move(device));
+    }
+  }
+  const std::pair<const char*, std::vector<std::pair<std::string, std::string>>*> pair_tables[] = {
+      {"SELECT o.name, c.name FROM contacts x JOIN accounts o ON o.id = x.owner_id "
+       "JOIN accounts c ON c.id = x.contact_id ORDER BY o.name, c.name",
+       &out.contacts},
+      {"SELECT o.name, b.name FROM blocks x JOIN accounts o ON o.id = x.owner_id "
+       "JOIN accounts b ON b.id = x.blocked_id ORDER BY o.name, b.name",
+       &out.blocks},
+  };
+  for (const auto& [sql, pairs] : pair_tables) {
+    Stmt q(*this, sql, doing);
+    for (;;) {
+      auto row = q.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      pairs->emplace_back(q.Text(0), q.Text(1));
+    }
+  }
+  {
+    Stmt q(*this,
+           "SELECT call_id, caller, callee, started_unix_ms, answered_unix_ms, ended_unix_ms, outcome, "
+           "caller_id IS NOT NULL, callee_id IS NOT NULL FROM call_log ORDER BY id",
+           doing);
+    for (;;) {
+      auto row = q.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      const auto outcome = OutcomeFromCode(q.Int(6));
+      if (!outcome) return Damaged(path_, "a call outcome");
+      out.call_log.push_back(LoggedCall{
+          CallLogEntry{q.Text(0), q.Text(1), q.Text(2), q.Int(3), q.Int(4), q.Int(5), *outcome}, q.Int(7) != 0,
+          q.Int(8) != 0});
+    }
+  }
+  {
+    Stmt q(*this,
+           "SELECT call_id, caller, callee, started_unix_ms, answered_unix_ms, ended_unix_ms, outcome "
+           "FROM missed_calls ORDER BY id",
+           doing);
+    for (;;) {
+      auto row = q.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      const auto outcome = OutcomeFromCode(q.Int(6));
+      if (!outcome) return Damaged(path_, "a call outcome");
+      out.missed_calls.push_back(
+          CallLogEntry{q.Text(0), q.Text(1), q.Text(2), q.Int(3), q.Int(4), q.Int(5), *outcome});
+    }
+  }
+  auto invites = ListInvites();  // no transaction of its own: part of this snapshot
+  if (!invites.ok()) return invites.error();
+  out.invites = std::move(*invites);
+  STORE_TRY(tx.Commit(doing));
+  return out;
+}
+
+Status SqliteStore::ImportCommunity(const CommunitySnapshot& snapshot) {
+  STORE_TRY(ValidateSnapshot(snapshot));
+  const char* doing = "importing the community";
+  Tx tx(*this);
+  STORE_TRY(tx.BeginWrite(doing));
+  {
+    Stmt q(*this, "SELECT count(*) FROM accounts", doing);
+    auto row = q.Step();
+    if (!row.ok()) return row.error();
+    if (q.Int(0) > 0) return DestinationNotEmptyError(path_, q.Int(0));
+  }
+  std::unordered_map<std::string, int64_t> id_of;
+  for (const AccountRecord& account : snapshot.accounts) {
+    STORE_TRY(Stmt(*this,
+                   "INSERT INTO accounts (name, who_may_call, p2p_with, created_unix_ms) VALUES (?1, ?2, ?3, ?4)",
+                   doing)
+                  .Bind(1, account.user)
+                  .Bind(2, AudienceCode(account.who_may_call))
+                  .Bind(3, AudienceCode(account.p2p_with))
+                  .Bind(4, account.created_unix_ms)
+                  .Run());
+    const int64_t id = sqlite3_last_insert_rowid(db_);
+    id_of[account.user] = id;
+    for (const DeviceRecord& device : account.devices) {
+      STORE_TRY(Stmt(*this, "INSERT INTO devices (account_id, name, identity_key) VALUES (?1, ?2, ?3)", doing)
+                    .Bind(1, id)
+                    .Bind(2, device.device)
+                    .BindBlob(3, device.identity_key.data(), device.identity_key.size())
+                    .Run());
+    }
+  }
+  for (const auto& [owner, contact] : snapshot.contacts) {
+    STORE_TRY(Stmt(*this, "INSERT INTO contacts (owner_id, contact_id) VALUES (?1, ?2)", doing)
+                  .Bind(1, id_of.at(owner))
+                  .Bind(2, id_of.at(contact))
+                  .Run());
+  }
+  for (const auto& [owner, blocked] : snapshot.blocks) {
+    STORE_TRY(Stmt(*this, "INSERT INTO blocks (owner_id, blocked_id) VALUES (?1, ?2)", doing)
+                  .Bind(1, id_of.at(owner))
+                  .Bind(2, id_of.at(blocked))
+                  .Run());
+  }
+  for (const LoggedCall& call : snapshot.call_log) {
+    const CallLogEntry& e = call.entry;
+    STORE_TRY(Stmt(*this,
+                   "INSERT INTO call_log (call_id, caller, callee, caller_id, callee_id, started_unix_ms, "
+                   "answered_unix_ms, ended_unix_ms, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                   doing)
+                  .Bind(1, e.call_id)
+                  .Bind(2, e.caller)
+                  .Bind(3, e.callee)
+                  .BindOptional(4, call.caller_linked ? std::optional<int64_t>(id_of.at(e.caller)) : std::nullopt)
+                  .BindOptional(5, call.callee_linked ? std::optional<int64_t>(id_of.at(e.callee)) : std::nullopt)
+                  .Bind(6, e.started_unix_ms)
+                  .Bind(7, e.answered_unix_ms)
+                  .Bind(8, e.ended_unix_ms)
+                  .Bind(9, OutcomeCode(e.outcome))
+                  .Run());
+  }
+  for (const CallLogEntry& e : snapshot.missed_calls) {
+    STORE_TRY(Stmt(*this,
+                   "INSERT INTO missed_calls (callee_id, call_id, caller, callee, started_unix_ms, "
+                   "answered_unix_ms, ended_unix_ms, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   doing)
+                  .Bind(1, id_of.at(e.callee))
+                  .Bind(2, e.call_id)
+                  .Bind(3, e.caller)
+                  .Bind(4, e.callee)
+                  .Bind(5, e.started_unix_ms)
+                  .Bind(6, e.answered_unix_ms)
+                  .Bind(7, e.ended_unix_ms)
+                  .Bind(8, OutcomeCode(e.outcome))
+                  .Run());
+  }
+  for (const InviteRecord& invite : snapshot.invites) {
+    STORE_TRY(Stmt(*this,
+                   "INSERT INTO app_invites (hash, created_by, created_unix_ms, revoked_unix_ms) "
+                   "VALUES (?1, ?2, ?3, ?4)",
+                   doing)
+                  .BindBlob(1, invite.hash.data(), invite.hash.size())
+                  .Bind(2, invite.created_by)
+                  .Bind(3, invite.created_unix_ms)
+                  .Bind(4, invite.revoked_unix_ms)
+                  .Run());
+  }
+  auto stored = CountRows(doing);
+  if (!stored.ok()) return stored.error();
+  if (*stored != CountsOf(snapshot)) return CountsDifferError(path_, CountsOf(snapshot), *stored);
+  return tx.Commit(doing);
 }
 
 }  // namespace parley::server

@@ -79,6 +79,10 @@ class SqliteStore final : public Store {
   Result<bool> RevokeInvite(const std::array<uint8_t, 32>& hash, int64_t now_unix_ms) override;
   Result<int64_t> CountInvitesBy(const std::string& user, int64_t since_unix_ms) override;
 
+  Result<CommunitySnapshot> ExportCommunity() override;
+  Status ImportCommunity(const CommunitySnapshot& snapshot) override;
+  Result<CommunityCounts> CountCommunity() override;
+
   // Caps the database at `pages` pages (SQLite's max_page_count), so tests can see
   // what a full disk does without filling one.
   Status LimitPagesForTesting(int pages);
@@ -104,6 +108,7 @@ class SqliteStore final : public Store {
   Status RemovePair(const PairTable& table, const std::string& owner, const std::string& other);
   Result<std::vector<std::string>> ListPairs(const PairTable& table, const std::string& owner);
   Result<bool> HasPair(const PairTable& table, const std::string& owner, const std::string& other);
+  Result<CommunityCounts> CountRows(const char* doing);
 
   sqlite3* db_;
   std::string path_;  // for error messages; ":memory:" for OpenInMemory

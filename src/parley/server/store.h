@@ -13,12 +13,14 @@
 //   the deleted account: a name registered again later is a different person.
 // - The call log is kept per account, not per name: a re-registered name does not
 //   see the old owner's history; others still see the old name in theirs.
+// - ExportCommunity/ImportCommunity/CountCommunity added for `parleyd migrate`.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "parley/base/result.h"
@@ -60,6 +62,40 @@ struct InviteRecord {
   std::string created_by;        // the account that asked for it; empty = the operator
   int64_t created_unix_ms = 0;
   int64_t revoked_unix_ms = 0;   // 0 while the invite is live
+};
+
+// A row of the call log as stored: the entry, and whether each side is still linked
+// to the account of that name (false once that account was deleted, even if the
+// name was registered again: the new owner does not see the old call).
+struct LoggedCall {
+  CallLogEntry entry;
+  bool caller_linked = false;
+  bool callee_linked = false;
+};
+
+// Everything a store holds, for moving a community between stores (`parleyd
+// migrate`). Every list is in the order the rows were added, which the importing
+// store keeps, so orderings that break ties by age (devices, call log, missed
+// calls) come out the same.
+struct CommunitySnapshot {
+  std::vector<AccountRecord> accounts;  // with their devices and privacy settings
+  std::vector<std::pair<std::string, std::string>> contacts;  // (owner, contact)
+  std::vector<std::pair<std::string, std::string>> blocks;    // (owner, blocked)
+  std::vector<LoggedCall> call_log;
+  std::vector<CallLogEntry> missed_calls;  // callee filled in
+  std::vector<InviteRecord> invites;
+};
+
+// Rows per kind, as `parleyd migrate` prints and checks them.
+struct CommunityCounts {
+  int64_t accounts = 0;
+  int64_t devices = 0;
+  int64_t contacts = 0;
+  int64_t blocks = 0;
+  int64_t calls = 0;
+  int64_t missed_calls = 0;
+  int64_t invites = 0;
+  friend bool operator==(const CommunityCounts&, const CommunityCounts&) = default;
 };
 
 // Errors are readable sentences for the operator's log and, where safe, the client.
@@ -126,6 +162,14 @@ class Store {
   virtual Result<bool> RevokeInvite(const std::array<uint8_t, 32>& hash, int64_t now_unix_ms) = 0;
   // Live invites `user` created since `since_unix_ms`, for the hub's per-account cap.
   virtual Result<int64_t> CountInvitesBy(const std::string& user, int64_t since_unix_ms) = 0;
+
+  // Moving a community. ExportCommunity reads everything in one transaction (a
+  // consistent snapshot). ImportCommunity writes a snapshot into a store that has no
+  // accounts yet, in one transaction that also counts what it wrote and rolls back
+  // unless the counts equal the snapshot's: it stores all of it or nothing.
+  virtual Result<CommunitySnapshot> ExportCommunity() = 0;
+  virtual Status ImportCommunity(const CommunitySnapshot& snapshot) = 0;
+  virtual Result<CommunityCounts> CountCommunity() = 0;
 };
 
 }  // namespace parley::server

@@ -1,0 +1,112 @@
+// The shared Store for several parleyd nodes: one PostgreSQL database (libpqxx),
+// numbered migrations in a schema_version table, every method one transaction.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "parley/base/result.h"
+#include "parley/server/store.h"
+
+namespace parley::server {
+
+namespace detail {
+struct PostgresConnection;  // the libpqxx connection; defined in postgres_store.cc
+struct PostgresPairTable;   // the SQL of contacts or blocks; defined in postgres_store.cc
+}  // namespace detail
+
+// Behaves exactly like SqliteStore (same results, same error sentences for the same
+// inputs); only failures of the database itself (connection, disk, permissions) are
+// worded for PostgreSQL.
+//
+// Several nodes may use one database at once. Each method is one transaction at READ
+// COMMITTED, written so that concurrent writers stay correct without read-then-write
+// races: inserts rely on unique constraints (ON CONFLICT), account lookups inside
+// writes take FOR KEY SHARE so a concurrent DeleteAccount waits, and missed calls are
+// taken with DELETE ... RETURNING (each delivered once). A deadlock or serialization
+// failure is retried once.
+//
+// A lost connection is reconnected once per call: the call is retried on the new
+// connection if the failure happened before COMMIT (the server rolled it back); a
+// connection lost during COMMIT is an error saying the outcome is unknown. If the
+// reconnect fails too the call returns a clear error and the next call tries again.
+//
+// Migrations run at Open inside one transaction that holds an advisory lock, so two
+// nodes starting at once against a new database do not both migrate.
+//
+// Called from the server's worker context; not thread-safe (the owner serialises
+// calls, as Store says); one connection per object.
+class PostgresStore final : public Store {
+ public:
+  // The schema version this build creates and understands (SqliteStore's numbering).
+  static constexpr int kLatestSchemaVersion = 2;
+
+  // Connects to `url`, a libpq connection URI ("postgres://user@host:port/db?..."),
+  // and applies migrations. A database written by a newer parleyd is an error.
+  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url);
+
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  Result<int> SchemaVersion() override;
+
+  Status CreateAccount(const std::string& user, const DeviceRecord& first_device,
+                       int64_t now_unix_ms) override;
+  Result<std::optional<AccountRecord>> FindAccount(const std::string& user) override;
+  Status AddDevice(const std::string& user, const DeviceRecord& device) override;
+  Status DeleteAccount(const std::string& user) override;
+  Status SetPrivacy(const std::string& user, Audience who_may_call, Audience p2p_with) override;
+
+  Status AddContact(const std::string& owner, const std::string& contact) override;
+  Status RemoveContact(const std::string& owner, const std::string& contact) override;
+  Result<std::vector<std::string>> Contacts(const std::string& owner) override;
+  Result<bool> IsContact(const std::string& owner, const std::string& contact) override;
+
+  Status Block(const std::string& owner, const std::string& blocked) override;
+  Status Unblock(const std::string& owner, const std::string& blocked) override;
+  Result<std::vector<std::string>> BlockList(const std::string& owner) override;
+  Result<bool> IsBlocked(const std::string& owner, const std::string& blocked) override;
+
+  Status RecordCall(const CallLogEntry& entry) override;
+  Result<std::vector<CallLogEntry>> CallHistory(const std::string& user, int limit) override;
+
+  Status AddMissedCall(const std::string& callee, const CallLogEntry& entry) override;
+  Result<std::vector<CallLogEntry>> TakeMissedCalls(const std::string& callee) override;
+
+  Status AddInvite(const InviteRecord& invite) override;
+  Result<std::optional<InviteRecord>> FindInvite(const std::array<uint8_t, 32>& hash) override;
+  Result<std::vector<InviteRecord>> ListInvites() override;
+  Result<bool> RevokeInvite(const std::array<uint8_t, 32>& hash, int64_t now_unix_ms) override;
+  Result<int64_t> CountInvitesBy(const std::string& user, int64_t since_unix_ms) override;
+
+  Result<CommunitySnapshot> ExportCommunity() override;
+  Status ImportCommunity(const CommunitySnapshot& snapshot) override;
+  Result<CommunityCounts> CountCommunity() override;
+
+  // The URL without its password, for logs and errors.
+  const std::string& description() const { return description_; }
+
+ private:
+  using PairTable = detail::PostgresPairTable;
+
+  PostgresStore(std::string url, std::string description);
+
+  Status Connect();
+  Status Migrate();
+  // Runs `body(pqxx::work&) -> Result<T>` as one transaction, committing if it
+  // returns a value; reconnects and retries once as described above.
+  template <typename T, typename Body>
+  Result<T> InTransaction(const char* doing, Body&& body);
+
+  Status AddPair(const PairTable& table, const std::string& owner, const std::string& other);
+  Status RemovePair(const PairTable& table, const std::string& owner, const std::string& other);
+  Result<std::vector<std::string>> ListPairs(const PairTable& table, const std::string& owner);
+  Result<bool> HasPair(const PairTable& table, const std::string& owner, const std::string& other);
+
+  std::string url_;
+  std::string description_;
+  std::unique_ptr<detail::PostgresConnection> connection_;  // null after a loss, until reconnected
+};
+
+}  // namespace parley::server

@@ -1,0 +1,306 @@
+// PostgresStore beyond the conformance suite: migrations under concurrent opens, a
+// newer schema, several nodes writing at once, lost connections (a terminated
+// backend, kill -9 of the server and its restart), connection errors that hide the
+// password, and `parleyd migrate` SQLite -> PostgreSQL -> SQLite.
+#include "parley/server/postgres_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "parley/server/community_migration.h"
+#include "parley/server/sqlite_store.h"
+#include "parley/server/store_factory.h"
+#include "postgres_fixture.h"
+
+namespace parley::server {
+namespace {
+
+using testing::HasSubstr;
+using testing::Not;
+using testing_postgres::PostgresServer;
+
+DeviceRecord Device(const std::string& name, uint8_t seed) {
+  DeviceRecord device;
+  device.device = name;
+  for (size_t i = 0; i < device.identity_key.size(); ++i) device.identity_key[i] = static_cast<uint8_t>(seed + i);
+  return device;
+}
+
+CallLogEntry Call(const std::string& id, const std::string& caller, const std::string& callee, int64_t started) {
+  return CallLogEntry{id, caller, callee, started, started + 1, started + 10, CallOutcome::kAnswered};
+}
+
+std::string DatabaseOf(const std::string& url) { return url.substr(url.rfind('/') + 1); }
+
+class PostgresStoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    server_ = testing_postgres::SharedPostgres(&error);
+    ASSERT_NE(server_, nullptr) << error;
+    url_ = server_->CreateDatabase();
+  }
+
+  std::unique_ptr<PostgresStore> Open() {
+    auto store = PostgresStore::Open(url_);
+    EXPECT_TRUE(store.ok()) << store.error().message;
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  PostgresServer* server_ = nullptr;
+  std::string url_;
+};
+
+TEST_F(PostgresStoreTest, NodesOpeningANewDatabaseAtOnceMigrateItOnce) {
+  constexpr int kNodes = 6;
+  std::vector<std::thread> nodes;
+  std::atomic<int> opened{0};
+  std::vector<std::string> errors(kNodes);
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.emplace_back([&, i] {
+      auto store = PostgresStore::Open(url_);
+      if (store.ok() && *(*store)->SchemaVersion() == PostgresStore::kLatestSchemaVersion) {
+        ++opened;
+      } else if (!store.ok()) {
+        errors[i] = store.error().message;
+      }
+    });
+  }
+  for (auto& t : nodes) t.join();
+  EXPECT_EQ(opened.load(), kNodes) << errors[0];
+  pqxx::connection db(url_);
+  pqxx::work tx(db);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM schema_version")[0][0].as<int>(), PostgresStore::kLatestSchemaVersion);
+}
+
+TEST_F(PostgresStoreTest, ReopeningKeepsEverythingAndMigratesNothing) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->CreateAccount("alice", Device("laptop", 1), 10).ok());
+  }
+  auto store = Open();
+  EXPECT_TRUE(store->FindAccount("alice")->has_value());
+  EXPECT_EQ(*store->SchemaVersion(), PostgresStore::kLatestSchemaVersion);
+}
+
+TEST_F(PostgresStoreTest, RefusesASchemaFromANewerParleyd) {
+  Open();
+  server_->Exec(DatabaseOf(url_), "INSERT INTO schema_version (version) VALUES (99)");
+  auto store = PostgresStore::Open(url_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.error().message, HasSubstr("has schema version 99, newer than this parleyd knows (2)"));
+}
+
+// Two nodes (two connections, two threads) doing the same thing at the same moment:
+// the database decides, one wins and the other gets the sentence a single node gives.
+TEST_F(PostgresStoreTest, ConcurrentWritersGetOneSuccessAndOneClearError) {
+  auto node_a = Open();
+  auto node_b = Open();
+  ASSERT_TRUE(node_a && node_b);
+  ASSERT_TRUE(node_a->CreateAccount("anchor", Device("d", 1), 0).ok());
+  ASSERT_TRUE(node_a->CreateAccount("friend", Device("d", 2), 0).ok());
+  constexpr int kRounds = 40;
+  int both_ok = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string name = "user" + std::to_string(round);
+    const std::string call = "call" + std::to_string(round);
+    std::array<uint8_t, 32> hash{};
+    hash[0] = static_cast<uint8_t>(round + 1);
+    Status register_a = Ok{}, register_b = Ok{}, call_a = Ok{}, call_b = Ok{}, invite_a = Ok{}, invite_b = Ok{};
+    Status contact_a = Ok{}, contact_b = Ok{};
+    std::atomic<int> ready{0};
+    auto run = [&](PostgresStore& node, Status& reg, Status& logged, Status& invited, Status& contact) {
+      ++ready;
+      while (ready.load() < 2) {
+      }
+      reg = node.CreateAccount(name, Device("d", 3), round);
+      logged = node.RecordCall(Call(call, "anchor", name, round));
+      invited = node.AddInvite(InviteRecord{hash, "anchor", round, 0});
+      contact = node.AddContact("anchor", "friend");
+    };
+    std::thread a([&] { run(*node_a, register_a, call_a, invite_a, contact_a); });
+    std::thread b([&] { run(*node_b, register_b, call_b, invite_b, contact_b); });
+    a.join();
+    b.join();
+    EXPECT_NE(register_a.ok(), register_b.ok()) << round;
+    const Status& lost_register = register_a.ok() ? register_b : register_a;
+    EXPECT_EQ(lost_register.error().message, "username \"" + name + "\" is taken: choose another");
+    EXPECT_NE(call_a.ok(), call_b.ok()) << round;
+    const Status& lost_call = call_a.ok() ? call_b : call_a;
+    EXPECT_EQ(lost_call.error().message, "call \"" + call + "\" is already in the call log");
+    EXPECT_NE(invite_a.ok(), invite_b.ok()) << round;
+    const Status& lost_invite = invite_a.ok() ? invite_b : invite_a;
+    EXPECT_EQ(lost_invite.error().message, "this invite is already stored: make a new one");
+    EXPECT_TRUE(contact_a.ok() && contact_b.ok());  // idempotent: a retry is harmless
+    both_ok += register_a.ok() && register_b.ok();
+  }
+  EXPECT_EQ(both_ok, 0);
+  EXPECT_EQ(node_b->CountCommunity()->accounts, kRounds + 2);
+  EXPECT_EQ(node_b->CountCommunity()->calls, kRounds);
+  EXPECT_THAT(*node_b->Contacts("anchor"), testing::ElementsAre("friend"));
+}
+
+TEST_F(PostgresStoreTest, MissedCallsTakenByTwoNodesAtOnceAreDeliveredOnce) {
+  auto node_a = Open();
+  auto node_b = Open();
+  ASSERT_TRUE(node_a && node_b);
+  ASSERT_TRUE(node_a->CreateAccount("alice", Device("d", 1), 0).ok());
+  ASSERT_TRUE(node_a->CreateAccount("bob", Device("d", 2), 0).ok());
+  std::multiset<std::string> delivered;
+  constexpr int kRounds = 30;
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string id = "m" + std::to_string(round) + "-" + std::to_string(i);
+      ASSERT_TRUE(node_a->AddMissedCall("bob", Call(id, "alice", "bob", i)).ok());
+    }
+    Result<std::vector<CallLogEntry>> taken_a = std::vector<CallLogEntry>{};
+    Result<std::vector<CallLogEntry>> taken_b = std::vector<CallLogEntry>{};
+    std::thread a([&] { taken_a = node_a->TakeMissedCalls("bob"); });
+    std::thread b([&] { taken_b = node_b->TakeMissedCalls("bob"); });
+    a.join();
+    b.join();
+    ASSERT_TRUE(taken_a.ok() && taken_b.ok());
+    for (const auto* taken : {&*taken_a, &*taken_b}) {
+      for (const auto& e : *taken) delivered.insert(e.call_id);
+    }
+  }
+  EXPECT_EQ(delivered.size(), static_cast<size_t>(kRounds * 5));
+  EXPECT_EQ(std::set<std::string>(delivered.begin(), delivered.end()).size(), delivered.size());
+}
+
+TEST_F(PostgresStoreTest, ATerminatedConnectionIsReconnectedWithinTheCall) {
+  auto store = Open();
+  ASSERT_TRUE(store->CreateAccount("alice", Device("d", 1), 0).ok());
+  server_->Exec("postgres",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + DatabaseOf(url_) + "'");
+  // The next call finds its connection gone, reconnects once and succeeds.
+  EXPECT_TRUE(store->CreateAccount("bob", Device("d", 2), 0).ok());
+  server_->Exec("postgres",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + DatabaseOf(url_) + "'");
+  auto found = store->FindAccount("alice");
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_TRUE(found->has_value());
+}
+
+TEST_F(PostgresStoreTest, AKilledServerIsAClearErrorAndTheStoreWorksAfterItsRestart) {
+  auto store = Open();
+  ASSERT_TRUE(store->CreateAccount("alice", Device("d", 1), 0).ok());
+  server_->Kill9();
+  const Status status = store->CreateAccount("bob", Device("d", 2), 0);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.error().message,
+              HasSubstr("lost the connection to the PostgreSQL database " + url_ +
+                        " while creating an account and could not reconnect: check that PostgreSQL is running"));
+  EXPECT_THAT(status.error().message, HasSubstr("nothing of this change was stored"));
+  auto read = store->FindAccount("alice");
+  ASSERT_FALSE(read.ok());
+  EXPECT_THAT(read.error().message, HasSubstr("while looking up an account"));
+
+  ASSERT_TRUE(server_->Restart().ok());
+  EXPECT_TRUE(store->FindAccount("alice")->has_value());  // acknowledged before the kill
+  EXPECT_FALSE(store->FindAccount("bob")->has_value());
+  EXPECT_TRUE(store->CreateAccount("bob", Device("d", 2), 0).ok());
+}
+
+TEST(PostgresStoreOpenTest, AnUnreachableServerIsAClearErrorWithoutThePassword) {
+  auto store = PostgresStore::Open("postgres://parley:hunter2@127.0.0.1:1/community?connect_timeout=2");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.error().message,
+              HasSubstr("cannot connect to the PostgreSQL database postgres://parley:***@127.0.0.1:1/community ("));
+  EXPECT_THAT(store.error().message, HasSubstr("check the store URL, that PostgreSQL is running"));
+  EXPECT_THAT(store.error().message, Not(HasSubstr("hunter2")));
+  EXPECT_EQ(store.error().message.find('\n'), std::string::npos);
+}
+
+// --- parleyd migrate ---
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/parley-migrate-XXXXXX";
+    PARLEY_CHECK(mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+TEST_F(PostgresStoreTest, MigratesSqliteToPostgresAndBackAlike) {
+  TempDir dir;
+  const std::string sqlite_url = "sqlite://" + dir.File("parley.db");
+  {
+    auto sqlite = OpenStoreUrl(sqlite_url);
+    ASSERT_TRUE(sqlite.ok()) << sqlite.error().message;
+    Store& s = **sqlite;
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(s.CreateAccount("user" + std::to_string(i), Device("d", static_cast<uint8_t>(i + 1)), i).ok());
+      if (i > 0) {
+        ASSERT_TRUE(s.AddContact("user" + std::to_string(i), "user" + std::to_string(i - 1)).ok());
+      }
+      ASSERT_TRUE(s.RecordCall(Call("c" + std::to_string(i), "user" + std::to_string(i), "user0x", i)).ok());
+    }
+    ASSERT_TRUE(s.AddDevice("user3", Device("phone", 9)).ok());
+    ASSERT_TRUE(s.Block("user4", "user5").ok());
+    ASSERT_TRUE(s.SetPrivacy("user6", Audience::kNobody, Audience::kEveryone).ok());
+    ASSERT_TRUE(s.AddMissedCall("user7", Call("m1", "user8", "user7", 5)).ok());
+    ASSERT_TRUE(s.AddInvite(InviteRecord{{4}, "user9", 77, 0}).ok());
+    ASSERT_TRUE(s.DeleteAccount("user10").ok());
+  }
+  auto from = OpenStoreUrl(sqlite_url);
+  auto to = OpenStoreUrl(url_);
+  ASSERT_TRUE(from.ok() && to.ok());
+  auto counts = MigrateCommunity(**from, **to);
+  ASSERT_TRUE(counts.ok()) << counts.error().message;
+  EXPECT_EQ(counts->accounts, 49);
+  EXPECT_EQ(counts->devices, 50);
+  EXPECT_EQ(counts->contacts, 47);  // user10's two went with it
+  EXPECT_EQ(counts->blocks, 1);
+  EXPECT_EQ(counts->calls, 49);
+  EXPECT_EQ(counts->missed_calls, 1);
+  EXPECT_EQ(counts->invites, 1);
+  EXPECT_EQ(*(*to)->CountCommunity(), *counts);
+  EXPECT_EQ((*to)->FindAccount("user6")->value().who_may_call, Audience::kNobody);
+  EXPECT_EQ((*to)->CallHistory("user5", 10)->size(), 1u);
+
+  // A second run refuses the now-used destination and changes nothing.
+  auto again = MigrateCommunity(**from, **to);
+  ASSERT_FALSE(again.ok());
+  EXPECT_THAT(again.error().message, HasSubstr("already has 49 accounts"));
+  EXPECT_EQ(*(*to)->CountCommunity(), *counts);
+
+  // And back into a new SQLite file: the same community.
+  auto back = OpenStoreUrl("sqlite://" + dir.File("back.db"));
+  ASSERT_TRUE(back.ok());
+  auto back_counts = MigrateCommunity(**to, **back);
+  ASSERT_TRUE(back_counts.ok()) << back_counts.error().message;
+  EXPECT_EQ(*back_counts, *counts);
+  auto original = (*from)->ExportCommunity();
+  auto returned = (*back)->ExportCommunity();
+  ASSERT_TRUE(original.ok() && returned.ok());
+  ASSERT_EQ(original->accounts.size(), returned->accounts.size());
+  for (size_t i = 0; i < original->accounts.size(); ++i) {
+    EXPECT_EQ(original->accounts[i].user, returned->accounts[i].user);
+    EXPECT_EQ(original->accounts[i].devices.size(), returned->accounts[i].devices.size());
+  }
+  EXPECT_EQ(original->contacts, returned->contacts);
+  EXPECT_EQ(original->blocks, returned->blocks);
+  ASSERT_EQ(original->call_log.size(), returned->call_log.size());
+  for (size_t i = 0; i < original->call_log.size(); ++i) {
+    EXPECT_EQ(original->call_log[i].entry.call_id, returned->call_log[i].entry.call_id);
+    EXPECT_EQ(original->call_log[i].caller_linked, returned->call_log[i].caller_linked);
+    EXPECT_EQ(original->call_log[i].callee_linked, returned->call_log[i].callee_linked);
+  }
+}
+
+}  // namespace
+}  // namespace parley::server
