@@ -68,8 +68,10 @@ fuzz-smoke: fuzz
 fuzz-long: fuzz
 	@scripts/run-fuzzers $(FUZZ) $(SECONDS)
 
+# make bench SIGNALING_CLIENTS=2000: the signaling load bench with fewer than 10,000 clients.
 bench: build speech
 	@scripts/run-bench $(RELEASE) build/testdata
+	@python3 scripts/bench_signaling.py --build $(RELEASE) $(SIGNALING_CLIENTS)
 
 demo: build speech web
 	@scripts/demo $(RELEASE) build/testdata
