@@ -56,7 +56,9 @@ int RunAdaptationLab(const AdaptationLabOptions& options) {
     }
     const nlohmann::json out = {{"preset", preset->name}, {"network", report->network},
                                 {"mean_wire_kbps", report->mean_wire_kbps},
-                                {"max_queue_wait_ms", report->max_queue_delay_ms}, {"mean_mos", report->mean_mos},
+                                {"max_queue_wait_ms", report->max_queue_delay_ms},
+                                {"p95_queue_wait_ms", report->queue_delay_p95_ms},
+                                {"max_one_second_wire_kbps", report->max_window_wire_kbps}, {"mean_mos", report->mean_mos},
                                 {"seconds", seconds}};
     std::printf("%s\n", out.dump().c_str());
     return 0;
@@ -69,8 +71,10 @@ int RunAdaptationLab(const AdaptationLabOptions& options) {
                 s.wire_kbps, s.delivered_kbps, s.opus_bitrate_bps / 1000.0, s.frame_ms, s.fec ? "on" : "-",
                 s.redundant_copies, s.queue_delay_max_ms, s.loss_fraction * 100, s.concealed_fraction * 100, s.mos);
   }
-  std::printf("mean wire %.1f kbit/s (sealed + UDP/IPv4), longest queue wait %.0f ms, mean MOS %.2f\n",
-              report->mean_wire_kbps, report->max_queue_delay_ms, report->mean_mos);
+  std::printf("mean wire %.1f kbit/s (sealed + UDP/IPv4), %.1f kbit/s in the busiest one-second window from 2 s on\n"
+              "queue wait: 95th percentile %.0f ms, longest %.0f ms; mean MOS %.2f\n",
+              report->mean_wire_kbps, report->max_window_wire_kbps, report->queue_delay_p95_ms,
+              report->max_queue_delay_ms, report->mean_mos);
   return 0;
 }
 

@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
   lab_cmd->add_option("--bitrate", lab.bitrate_bps, "Opus bitrate, bit/s (6000-64000)")
       ->check(CLI::Range(6000, 64000))->capture_default_str();
   lab_cmd->add_option("--frame-ms", lab.frame_ms, "Opus frame length")
-      ->check(CLI::IsMember({10, 20, 40, 60}))->capture_default_str();
+      ->check(CLI::IsMember({10, 20, 40, 60, 80, 100, 120}))->capture_default_str();
   lab_cmd->add_option("--complexity", lab.complexity, "Opus complexity")
       ->check(CLI::Range(0, 10))->capture_default_str();
   lab_cmd->add_flag("--dtx", lab.dtx, "discontinuous transmission in silence");

@@ -139,19 +139,25 @@ TEST(BitrateControllerTest, DataSavingFromEitherSide) {
   config.data_saving = true;
   BitrateController local(config);
   EXPECT_TRUE(local.data_saving());
-  EXPECT_EQ(local.settings().frame_ms, 60);
+  EXPECT_EQ(local.settings().frame_ms, 120);
   EXPECT_EQ(local.settings().opus_bitrate_bps, 6000);
   EXPECT_TRUE(local.settings().dtx);
+  // Every packet in the 128-byte bucket: 128 - 25 sealing - 7 payload header.
+  EXPECT_EQ(local.settings().max_opus_bytes, 96);
+  EXPECT_NEAR(local.settings().expected_wire_bps, (128.0 + 28) * 8 / 0.12, 1);
+  EXPECT_LE(local.settings().expected_wire_bps, 12000);
 
   BitrateController asked;
   EXPECT_FALSE(asked.data_saving());
   QualityReport r;
   r.data_saving = true;
-  EXPECT_EQ(asked.OnQualityReport(r, TimePoint{} + seconds(1)).frame_ms, 60);
+  EXPECT_EQ(asked.OnQualityReport(r, TimePoint{} + seconds(1)).frame_ms, 120);
   EXPECT_TRUE(asked.data_saving());
   r.data_saving = false;
-  asked.OnQualityReport(r, TimePoint{} + seconds(2));
+  const MediaSettings after = asked.OnQualityReport(r, TimePoint{} + seconds(2));
   EXPECT_FALSE(asked.data_saving());
+  EXPECT_LE(after.frame_ms, 60);
+  EXPECT_EQ(after.max_opus_bytes, 0);
 }
 
 }  // namespace

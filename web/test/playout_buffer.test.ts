@@ -19,6 +19,7 @@ interface Sim {
   lost?: (frame: number) => boolean;
   outputRate?: number;
   firstTimestamp?: number;
+  frameSamples?: number; // per packet: 960 (20 ms) unless data saving's 5760 (120 ms)
   options?: Partial<PlayoutBufferOptions>;
 }
 
@@ -34,12 +35,15 @@ function simulate(sim: Sim): SimResult {
   const outputRate = sim.outputRate ?? 48000;
   const buffer = new PlayoutBuffer({ outputRate, ...sim.options });
   const first = sim.firstTimestamp ?? 1000;
+  const frameSamples = sim.frameSamples ?? FRAME;
+  const frameMs = frameSamples / 48;
   // The sender keeps going past the end, so a fast sender clock does not run dry early.
-  const frames = Math.ceil((sim.durationMs / 20) * 1.1) + 50;
+  const frames = Math.ceil((sim.durationMs / frameMs) * 1.1) + 50;
   const arrivals: { atMs: number; index: number }[] = [];
   for (let i = 0; i < frames; ++i) {
     if (sim.lost?.(i)) continue;
-    arrivals.push({ atMs: (i * 20) / (sim.senderClock ?? 1) + (sim.delayMs?.(i) ?? 0), index: i });
+    // A frame leaves once all of it is captured.
+    arrivals.push({ atMs: ((i + 1) * frameMs) / (sim.senderClock ?? 1) + (sim.delayMs?.(i) ?? 0), index: i });
   }
   arrivals.sort((a, b) => a.atMs - b.atMs);
   const pulls = Math.floor((sim.durationMs / 1000) * outputRate / QUANTUM);
@@ -51,9 +55,9 @@ function simulate(sim: Sim): SimResult {
     const nowMs = (p * QUANTUM * 1000) / outputRate;
     while (next < arrivals.length && arrivals[next]!.atMs <= nowMs) {
       const i = arrivals[next++]!.index;
-      const pcm = new Float32Array(FRAME);
-      for (let k = 0; k < FRAME; ++k) pcm[k] = tone(i * FRAME + k);
-      buffer.insert((first + i * FRAME) >>> 0, pcm);
+      const pcm = new Float32Array(frameSamples);
+      for (let k = 0; k < frameSamples; ++k) pcm[k] = tone(i * frameSamples + k);
+      buffer.insert((first + i * frameSamples) >>> 0, pcm);
     }
     buffer.pull(block);
     output.set(block, p * QUANTUM);
@@ -96,6 +100,27 @@ describe('PlayoutBuffer', () => {
     // The end is the tone itself: correlation with a shifted copy (over ~85 ms, since the
     // rate may move by a fraction of a percent).
     expect(bestCorrelation(output, output.length - 96000, 4096)).toBeGreaterThan(0.999);
+  });
+
+  it('plays data saving\'s 120 ms packets whole, in time, and conceals a lost one', () => {
+    const random = seededRandom(5);
+    const delays = Array.from({ length: 200 }, () => 30 + random() * 30);
+    const { buffer, output } = simulate({ durationMs: 12000, frameSamples: 5760, delayMs: (i) => delays[i % 200]! });
+    const s = buffer.stats();
+    expect(s.lateFrames).toBe(0);
+    expect(s.underrunMs).toBeLessThan(130); // at most one start-up wait
+    expect(s.targetMs).toBeGreaterThanOrEqual(120); // a whole packet ahead
+    expect(s.targetMs).toBeLessThan(220);
+    expect(bestCorrelation(output, output.length - 96000, 4096)).toBeGreaterThan(0.999);
+
+    const lossy = simulate({ durationMs: 12000, frameSamples: 5760, lost: (i) => i % 20 === 10 }).buffer.stats();
+    // Five packets lost: about their length made up, besides a few waits for the next
+    // packet after each (nothing is ahead once a lost packet's time comes).
+    const madeUp = lossy.concealedMs - lossy.underrunMs;
+    expect(madeUp).toBeGreaterThan(5 * 120 * 0.8);
+    expect(madeUp).toBeLessThan(5 * 120 * 1.2);
+    expect(lossy.underrunMs).toBeLessThan(400);
+    expect(lossy.lateFrames).toBe(0);
   });
 
   it('raises its target under jitter and keeps late loss small', () => {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <memory>
 
 #include "parley/call/call_media.h"
@@ -24,18 +25,34 @@ crypto::CallKeys LabKeys(crypto::Role role) {
 
 // One end's transport: sends into `out` with 28 bytes standing in for UDP/IP, so the
 // bottleneck charges them; the receiving end strips them.
+// Also tracks the busiest one-second window of what it sent (wire bytes).
 class LinkTransport final : public MediaTransport {
  public:
-  explicit LinkTransport(net::NetsimLink& out) : out_(out) {}
+  LinkTransport(net::NetsimLink& out, TimePoint window_from) : out_(out), window_from_(window_from) {}
   void Send(std::span<const uint8_t> sealed, TimePoint now) override {
     std::vector<uint8_t> bytes(sealed.begin(), sealed.end());
     bytes.resize(bytes.size() + kUdpIpBytes);
+    if (now >= window_from_) {
+      window_.push_back({now, bytes.size()});
+      window_bytes_ += bytes.size();
+      while (now - window_.front().first >= seconds(1)) {
+        window_bytes_ -= window_.front().second;
+        window_.pop_front();
+      }
+      max_window_bytes_ = std::max(max_window_bytes_, window_bytes_);
+    }
     out_.Send(std::move(bytes), now);
   }
   std::optional<ReceivedPacket> Receive(TimePoint) override { return std::nullopt; }
+  // Bytes in the busiest window of one second (packets sent less than 1 s apart).
+  std::size_t max_window_bytes() const { return max_window_bytes_; }
 
  private:
   net::NetsimLink& out_;
+  TimePoint window_from_;
+  std::deque<std::pair<TimePoint, std::size_t>> window_;
+  std::size_t window_bytes_ = 0;
+  std::size_t max_window_bytes_ = 0;
 };
 
 }  // namespace
@@ -61,7 +78,8 @@ Result<AdaptationLabReport> RunAdaptationLab(const AdaptationLabConfig& config, 
   const TimePoint start{};
   net::NetsimLink forward(*spec, config.seed, start);
   net::NetsimLink reverse(*spec, net::NetsimDeriveSeed(config.seed, 7), start);
-  LinkTransport a_out(forward), b_out(reverse);
+  LinkTransport a_out(forward, start + seconds(2)), b_out(reverse, start + seconds(2));
+  std::vector<double> queue_delays_ms;
 
   CallMediaConfig a_config;
   a_config.adapt_bitrate = config.adapt_bitrate;
@@ -98,6 +116,7 @@ Result<AdaptationLabReport> RunAdaptationLab(const AdaptationLabConfig& config, 
       const double queued_ms =
           std::max(0.0, ToMillis(p.delivered - p.sent - forward.PropagationDelay(p.sent)) - serialization_ms);
       second.queue_delay_max_ms = std::max(second.queue_delay_max_ms, queued_ms);
+      queue_delays_ms.push_back(queued_ms);
       p.bytes.resize(p.bytes.size() - kUdpIpBytes);
       (*b)->OnPacket(p.bytes, now);
     }
@@ -145,6 +164,12 @@ Result<AdaptationLabReport> RunAdaptationLab(const AdaptationLabConfig& config, 
   }
   if (!report.seconds.empty()) report.mean_wire_kbps = wire / static_cast<double>(report.seconds.size());
   if (mos_count > 0) report.mean_mos = mos / mos_count;
+  report.max_window_wire_kbps = static_cast<double>(a_out.max_window_bytes()) * 8 / 1000;
+  if (!queue_delays_ms.empty()) {
+    const auto p95 = queue_delays_ms.begin() + static_cast<std::ptrdiff_t>(queue_delays_ms.size() * 95 / 100);
+    std::nth_element(queue_delays_ms.begin(), p95, queue_delays_ms.end());
+    report.queue_delay_p95_ms = *p95;
+  }
   return report;
 }
 

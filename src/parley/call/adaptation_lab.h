@@ -45,6 +45,13 @@ struct AdaptationLabReport {
   double mean_wire_kbps = 0;
   double max_queue_delay_ms = 0;
   double mean_mos = 0;  // over seconds with an estimate
+  // Caller -> callee wire rate (sealed + 28 bytes UDP/IP per packet) in the busiest
+  // one-second window, sliding packet by packet, from 2 s on (the start is the
+  // controller's first choice, not its steady state).
+  double max_window_wire_kbps = 0;
+  // Of every caller -> callee packet delivered: the 95th percentile of its wait at the
+  // bottleneck (own serialization excluded).
+  double queue_delay_p95_ms = 0;
 };
 
 // `speech` is looped to fill the duration; both ends send it.

@@ -28,6 +28,10 @@ constexpr double kFrameHysteresis = 1.0;   // E-model points a new frame length 
 constexpr int kFeedbackTimeoutIntervals = 4;
 constexpr double kFeedbackTimeoutFactor = 0.7;
 constexpr std::array<int, 3> kFrameLengthsMs = {20, 40, 60};
+// Data saving: 120 ms packets, all in this padding bucket (6 kbit/s x 120 ms is ~90
+// bytes of Opus on average; the cap holds VBR's peaks in it too).
+constexpr int kDataSavingFrameMs = 120;
+constexpr std::size_t kDataSavingBucket = 128;
 
 // Bytes a media payload header and its redundant copies' headers take (protocol.md,
 // "Media payload"): 7 fixed, then per copy an offset varint (<= 3 bytes for <= 200 ms)
@@ -75,15 +79,18 @@ MediaSettings BitrateController::ChooseSettings(double budget, const LossProtect
   MediaSettings s;
   s.budget_wire_bps = budget;
   if (data_saving) {
-    // The fewest, smallest packets: 60 ms at the lowest bitrate, no copies (they would
-    // triple it), DTX in silence. FEC stays if loss asks for it (free in bits).
-    s.frame_ms = 60;
+    // The fewest, smallest packets: 120 ms at the lowest bitrate, no copies (they would
+    // double it), DTX in silence. FEC stays if loss asks for it (inside the same cap).
+    // Longer packets are what save: per-packet overhead (seal, header, UDP/IP) is most
+    // of the wire at 6 kbit/s, and 80 or 100 ms (96- and 128-byte buckets) still cost
+    // 12.4-12.5 kbit/s.
+    s.frame_ms = kDataSavingFrameMs;
     s.opus_bitrate_bps = kMinOpusBps;
     s.dtx = true;
     s.protection.fec = protection.fec;
     s.protection.fec_expected_loss_percent = protection.fec_expected_loss_percent;
-    // 6 kbit/s at 60 ms: 45 bytes + 7 + 25 sealed -> the 96-byte bucket.
-    s.expected_wire_bps = (96.0 + udp_ip) * 8 * 1000 / 60;
+    s.max_opus_bytes = static_cast<int>(kDataSavingBucket - crypto::kSealOverhead) - PayloadHeaderBytes(0);
+    s.expected_wire_bps = (static_cast<double>(kDataSavingBucket) + udp_ip) * 8 * 1000 / kDataSavingFrameMs;
     return s;
   }
   // Protection as the policy asks, but copies give way (fewer, then FEC) when not even

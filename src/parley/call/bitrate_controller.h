@@ -29,7 +29,9 @@ struct BitrateControllerConfig {
 // What the sender uses from now on. `frame_ms` changes take effect at a frame boundary.
 struct MediaSettings {
   int opus_bitrate_bps = 24000;  // 6000..64000
-  int frame_ms = 20;             // 20, 40 or 60
+  int frame_ms = 20;             // 20, 40 or 60; 120 in data-saving mode
+  int max_opus_bytes = 0;        // cap on one Opus packet (0: none); data saving keeps
+                                 // every packet in one padding bucket with it
   LossProtection protection;
   bool dtx = false;              // on in data-saving mode
   double budget_wire_bps = 0;    // the wire budget these were chosen for
@@ -59,7 +61,9 @@ struct MediaSettings {
 // give the best E-model equipment impairment, counting padding buckets and UDP/IP, with
 // a small preference for shorter frames (latency).
 // Data saving (local, or asked for by the peer's flag): budget capped at 12 kbit/s,
-// 60 ms frames, 6 kbit/s, DTX on.
+// 120 ms packets at 6 kbit/s capped at 96 bytes of Opus, so that every packet seals
+// into the 128-byte bucket: (128 + 28) x 8 / 0.12 s = 10.4 kbit/s on the wire while
+// talking, 11.2 at most in any one-second window (9 packets), less with DTX in pauses.
 // Single-threaded: the call's media thread. `now` never goes backwards.
 class BitrateController {
  public:

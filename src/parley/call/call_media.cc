@@ -21,6 +21,7 @@ Result<std::unique_ptr<CallMedia>> CallMedia::Create(crypto::CallKeys keys, cons
     encoder.bitrate_bps = first.opus_bitrate_bps;
     encoder.frame_ms = first.frame_ms;
     encoder.dtx = encoder.dtx || first.dtx;
+    encoder.max_packet_bytes = first.max_opus_bytes;
   }
   auto sender = MediaSender::Create(encoder, config.first_timestamp, config.first_sequence);
   if (!sender) return sender.error();
@@ -50,6 +51,7 @@ CallMedia::CallMedia(crypto::CallKeys& keys, const CallMediaConfig& config, Medi
   applied_.opus_bitrate_bps = sender_->encoder().config().bitrate_bps;
   applied_.frame_ms = sender_->encoder().config().frame_ms;
   applied_.dtx = sender_->encoder().config().dtx;
+  applied_.max_opus_bytes = sender_->encoder().config().max_packet_bytes;
   stats_.opus_bitrate_bps = applied_.opus_bitrate_bps;
   stats_.frame_ms = applied_.frame_ms;
   stats_.data_saving = controller_.data_saving();
@@ -189,6 +191,9 @@ void CallMedia::ApplySettings(const MediaSettings& settings) {
     sender_->SetDtx(settings.dtx || config_.encoder.dtx);
     applied_.dtx = settings.dtx;
   }
+  if (settings.max_opus_bytes != applied_.max_opus_bytes && sender_->SetMaxPacketBytes(settings.max_opus_bytes)) {
+    applied_.max_opus_bytes = settings.max_opus_bytes;
+  }
   if (settings.frame_ms != applied_.frame_ms) {
     pending_frame_ms_ = settings.frame_ms;
   } else {
@@ -275,6 +280,16 @@ Status CallMedia::SendReportsIfDue(TimePoint now) {
   quality.queue_delay_ms = SaturatedMs(loss.queue_delay_ms);
   quality.received_bps = static_cast<uint32_t>(std::min(4e9, static_cast<double>(loss.bytes) * 8 / interval_s));
   quality.interval_ms = SaturatedMs(interval_s * 1000);
+  if (controller_.data_saving()) {
+    // Data saving's 12 kbit/s counts control packets too: 9 media packets of 156 bytes
+    // with UDP/IP can fall in one second, which leaves room for one 92-byte control
+    // packet, not two. So the reports take turns, one a second, and no faster in trouble
+    // (the sender is at its floor already).
+    next_report_ = now + config_.report_interval;
+    quality_report_next_ = !quality_report_next_;
+    return quality_report_next_ ? SendControl(SerializeQualityReport(quality), std::nullopt, now)
+                                : SendControl(SerializeReceiverReport(report), std::nullopt, now);
+  }
   // While a queue builds or packets go missing, report four times as often: the sender
   // learns sooner, and a report has more chances through a full queue.
   const bool trouble = loss.queue_delay_ms >= 40 || loss.loss_fraction() > 0.02;

@@ -133,6 +133,7 @@ class CallMedia {
   std::size_t frame_fill_ = 0;    // samples of frame_ filled
   TimePoint next_report_;
   TimePoint last_report_;
+  bool quality_report_next_ = false;  // data saving: which report goes this time
   uint32_t loss_expected_ = 0;  // since the status line's loss was last updated
   uint32_t loss_received_ = 0;
   double loss_span_s_ = 0;

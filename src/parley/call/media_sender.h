@@ -30,6 +30,8 @@ class MediaSender {
   // From the next frame on; the caller hands frames of the new frame_samples().
   Status SetFrameMs(int frame_ms) { return encoder_->SetFrameMs(frame_ms); }
   void SetDtx(bool on) { encoder_->SetDtx(on); }
+  // Bytes of one Opus packet at most (0: no cap); from the next frame on.
+  Status SetMaxPacketBytes(int bytes) { return encoder_->SetMaxPacketBytes(bytes); }
   int frame_samples() const { return encoder_->FrameSamples(); }
   const media::OpusEncoder& encoder() const { return *encoder_; }
 

@@ -40,9 +40,9 @@ void ReceiveStatistics::OnArrival(uint32_t timestamp, std::size_t bytes, std::si
   if (last_timestamp_) {
     const auto delta = static_cast<int32_t>(timestamp - static_cast<uint32_t>(*last_timestamp_));
     unwrapped = *last_timestamp_ + delta;
-    // The step between consecutive packets (10..60 ms) is the frame length; steps over
+    // The step between consecutive packets (10..120 ms) is the frame length; steps over
     // a lost packet, DTX gaps and reordering are not.
-    if (newest_follows_previous_ && delta >= 480 && delta <= 2880) frame_samples_ = delta;
+    if (newest_follows_previous_ && delta >= 480 && delta <= 5760) frame_samples_ = delta;
   }
   // A packet leaves when its frame's LAST sample is captured: measure from there, so a
   // change of frame length does not look like a change of delay.

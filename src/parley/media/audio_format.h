@@ -10,7 +10,7 @@ inline constexpr int kSampleRateHz = 48000;
 inline constexpr int kSamplesPerMs = kSampleRateHz / 1000;
 inline constexpr int kBlockMs = 10;                        // playout and capture granularity
 inline constexpr int kBlockSamples = kBlockMs * kSamplesPerMs;  // 480
-inline constexpr int kMaxFrameMs = 60;                     // largest Opus frame we send
+inline constexpr int kMaxFrameMs = 120;  // longest Opus packet we send (120 ms: data saving)
 inline constexpr int kMaxFrameSamples = kMaxFrameMs * kSamplesPerMs;
 
 using Sample = int16_t;

@@ -179,7 +179,7 @@ int JitterBuffer::Impl::ProtectionHorizonFrames() const {
 
 int JitterBuffer::Impl::InsertFrame(const EncodedFrame& frame, int64_t timestamp, int64_t sequence,
                                     Frame kind) {
-  // Opus frames are 2.5 to 60 ms (multiples of 2.5 ms); anything else is not ours.
+  // Opus packets are 2.5 to 120 ms (multiples of 2.5 ms); anything else is not ours.
   const int samples = decoder_.FrameSamples(frame.payload);
   if (samples <= 0 || samples > kMaxFrameSamples || samples % kConcealUnitSamples != 0) {
     ++stats_.malformed_frames;

@@ -10,24 +10,31 @@
 namespace parley::media {
 namespace {
 
-// libopus never produces a packet larger than this for one frame (RFC 6716, 3.2.1).
-constexpr int kMaxOpusPacketBytes = 1275;
+// RFC 6716, 3.2.1: one Opus frame is at most 1275 bytes; a packet of up to 6 frames
+// (120 ms) adds its framing. At our 64 kbit/s cap, 120 ms is under 1000 bytes anyway.
+constexpr int kMaxOpusPacketBytes = 1275 * 6 + 7;
+// Below this libopus cannot code even a DTX packet of several frames.
+constexpr int kMinPacketCapBytes = 3;
 // The least expected loss libopus is told while FEC is on (see Apply).
 constexpr int kMinFecLossPercent = 6;
 // Opus codes a DTX frame as its TOC byte alone (1 byte, 2 with a count byte).
 constexpr int kDtxMaxBytes = 2;
 
-bool ValidFrameMs(int ms) { return ms == 10 || ms == 20 || ms == 40 || ms == 60; }
+bool ValidFrameMs(int ms) {
+  return ms == 10 || ms == 20 || ms == 40 || ms == 60 || ms == 80 || ms == 100 || ms == 120;
+}
+
+Error BadFrameMs(int ms) {
+  return Error{"opus encoder: frame size " + std::to_string(ms) +
+               " ms is not supported; use 10, 20, 40, 60, 80, 100 or 120"};
+}
 
 Error OpusError(const std::string& what, int code) {
   return Error{"opus encoder: " + what + ": " + opus_strerror(code)};
 }
 
 Status Validate(const OpusEncoderConfig& c) {
-  if (!ValidFrameMs(c.frame_ms)) {
-    return Error{"opus encoder: frame size " + std::to_string(c.frame_ms) +
-                 " ms is not supported; use 10, 20, 40 or 60"};
-  }
+  if (!ValidFrameMs(c.frame_ms)) return BadFrameMs(c.frame_ms);
   if (c.bitrate_bps <= 0) {
     return Error{"opus encoder: bitrate " + std::to_string(c.bitrate_bps) +
                  " bit/s must be positive (it is clamped to 6000..64000)"};
@@ -35,6 +42,10 @@ Status Validate(const OpusEncoderConfig& c) {
   if (c.expected_loss_percent < 0 || c.expected_loss_percent > 100) {
     return Error{"opus encoder: expected loss " + std::to_string(c.expected_loss_percent) +
                  " % is outside 0..100"};
+  }
+  if (c.max_packet_bytes != 0 && (c.max_packet_bytes < kMinPacketCapBytes || c.max_packet_bytes > kMaxOpusPacketBytes)) {
+    return Error{"opus encoder: packet size cap " + std::to_string(c.max_packet_bytes) +
+                 " bytes is outside 3.." + std::to_string(kMaxOpusPacketBytes) + " (0 for none)"};
   }
   if (c.complexity < 0 || c.complexity > 10) {
     return Error{"opus encoder: complexity " + std::to_string(c.complexity) +
@@ -114,9 +125,12 @@ Result<EncodedFrame> OpusEncoder::Encode(std::span<const Sample> pcm) {
   EncodedFrame frame;
   frame.timestamp = next_timestamp_;
   next_timestamp_ += static_cast<uint32_t>(FrameSamples());
-  frame.payload.resize(kMaxOpusPacketBytes);
+  // opus_encode's max_data_bytes is also libopus' way to cap a VBR packet: it codes the
+  // frame at whatever rate fits.
+  const int capacity = config_.max_packet_bytes > 0 ? config_.max_packet_bytes : kMaxOpusPacketBytes;
+  frame.payload.resize(static_cast<size_t>(capacity));
   const opus_int32 bytes = opus_encode(state_->opus, pcm.data(), FrameSamples(),
-                                       frame.payload.data(), kMaxOpusPacketBytes);
+                                       frame.payload.data(), capacity);
   if (bytes < 0) return OpusError("encode", bytes);
   frame.payload.resize(static_cast<size_t>(bytes));
   if (config_.dtx && bytes <= kDtxMaxBytes) frame.payload.clear();  // nothing to send
@@ -124,10 +138,7 @@ Result<EncodedFrame> OpusEncoder::Encode(std::span<const Sample> pcm) {
 }
 
 Status OpusEncoder::SetFrameMs(int frame_ms) {
-  if (!ValidFrameMs(frame_ms)) {
-    return Error{"opus encoder: frame size " + std::to_string(frame_ms) +
-                 " ms is not supported; use 10, 20, 40 or 60"};
-  }
+  if (!ValidFrameMs(frame_ms)) return BadFrameMs(frame_ms);
   OpusEncoderConfig c = config_;
   c.frame_ms = frame_ms;  // opus_encode takes the frame size per call; Apply the bandwidth
   return Apply(c);
@@ -151,6 +162,12 @@ void OpusEncoder::SetDtx(bool on) {
   OpusEncoderConfig c = config_;
   c.dtx = on;
   PARLEY_CHECK(Apply(c).ok());
+}
+
+Status OpusEncoder::SetMaxPacketBytes(int bytes) {
+  OpusEncoderConfig c = config_;
+  c.max_packet_bytes = bytes;
+  return Apply(c);
 }
 
 Status OpusEncoder::SetComplexity(int complexity) {

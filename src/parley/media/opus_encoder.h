@@ -1,5 +1,6 @@
 // The send side's Opus encoder (libopus 1.3): 48 kHz mono speech, one frame in, one
-// Opus packet out, with bitrate, frame size, FEC, DTX and complexity settable live.
+// Opus packet out, with bitrate, frame size, FEC, DTX, complexity and a packet size cap
+// settable live.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,9 @@ inline constexpr int kMinBitrateBps = 6000;   // bits per second; requests below
 inline constexpr int kMaxBitrateBps = 64000;  // bits per second; requests above are lowered
 
 struct OpusEncoderConfig {
-  int frame_ms = 20;          // 10, 20, 40 or 60
+  // 10, 20, 40, 60, or 80, 100, 120 (libopus codes these as one packet of 2-6 frames
+  // of 20/40/60 ms: fewer packets, so less overhead per second, for data saving).
+  int frame_ms = 20;
   int bitrate_bps = 24000;    // > 0; clamped to [kMinBitrateBps, kMaxBitrateBps]
   // In-band FEC (Opus LBRR): packet N also carries a coarse copy of frame N-1. It exists
   // only in SILK and hybrid modes and needs about 20 kbit/s or more. With `fec` on,
@@ -29,6 +32,10 @@ struct OpusEncoderConfig {
   // Discontinuous transmission: in silence most frames become "nothing to send".
   bool dtx = false;
   int complexity = 9;  // 0 (cheapest) .. 10 (best)
+  // The largest Opus packet to produce, bytes (0: no cap beyond libopus' own). VBR
+  // frames above the average would otherwise spill into the next padding bucket;
+  // libopus codes a frame that would not fit at a lower rate instead.
+  int max_packet_bytes = 0;
 
   bool operator==(const OpusEncoderConfig&) const = default;
 };
@@ -52,7 +59,8 @@ class OpusEncoder {
   Result<EncodedFrame> Encode(std::span<const Sample> pcm);
 
   // Settings take effect from the next Encode.
-  Status SetFrameMs(int frame_ms);           // 10, 20, 40 or 60
+  Status SetFrameMs(int frame_ms);           // 10, 20, 40, 60, 80, 100 or 120
+  Status SetMaxPacketBytes(int bytes);       // 0 (no cap) or at least 3
   int SetBitrate(int bitrate_bps);           // clamps; returns the bitrate now in use
   Status SetFec(bool on, int expected_loss_percent);
   void SetDtx(bool on);

@@ -1,8 +1,10 @@
-// Opus decoding in the browser with WebCodecs' AudioDecoder: one Opus packet in, its
-// 48 kHz mono samples out, in order, tagged with the frame's RTP timestamp. Main
-// thread only. Loss concealment is the jitter buffer's (WebCodecs has no PLC call).
+// Opus decoding in the browser with WebCodecs' AudioDecoder: one Opus packet (up to
+// 120 ms) in, its 48 kHz mono samples out, in order, tagged with the frame's RTP
+// timestamp. Main thread only. Loss concealment is the jitter buffer's (WebCodecs has
+// no PLC call).
 import type { EncodedFrame } from '../protocol/media/media_packet';
 import { OPUS_SAMPLE_RATE } from './opus_encoder';
+import { opusPacketSamples } from './opus_packet';
 
 const DECODER_CONFIG: AudioDecoderConfig = { codec: 'opus', sampleRate: OPUS_SAMPLE_RATE, numberOfChannels: 1 };
 
@@ -29,8 +31,11 @@ export class OpusFrameDecoder {
   decode(frame: EncodedFrame): void {
     if (this.decoder.state !== 'configured') this.decoder = this.makeDecoder();
     this.pending.push(frame.timestamp);
-    this.decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: this.chunkTimestampUs, data: frame.payload }));
-    this.chunkTimestampUs += 20000;
+    // A packet's own length (20 ms, or 120 ms in data saving), so chunk times stay true.
+    const durationUs = (opusPacketSamples(frame.payload) || 960) * 1e6 / OPUS_SAMPLE_RATE;
+    this.decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: this.chunkTimestampUs, duration: durationUs,
+      data: frame.payload }));
+    this.chunkTimestampUs += durationUs;
   }
 
   close(): void {

@@ -150,7 +150,10 @@ export class PlayoutBuffer {
       }
     }
     const level = Math.max(0, this.newestEnd - this.position);
-    this.filteredLevel += (level - this.filteredLevel) * Math.min(1, out.length / (o.outputRate * 0.06));
+    // Smoothed over three frames (60 ms at 20 ms): the level is a sawtooth of one frame's
+    // height, and data saving's 120 ms packets would otherwise swing the rate with it.
+    const smoothingS = Math.max(0.06, (3 * this.frameSamples) / o.inputRate);
+    this.filteredLevel += (level - this.filteredLevel) * Math.min(1, out.length / (o.outputRate * smoothingS));
     this.rate = this.chooseRate();
     const step = nominalStep * this.rate;
     let sumSquares = 0;
