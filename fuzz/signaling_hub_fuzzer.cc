@@ -1,9 +1,12 @@
-// Fuzzes the signaling hub with random sequences of connects, logins (validly signed
-// by the harness), well-formed and random messages from a few connections, and time
-// steps, on an in-memory SQLite store. After every step: the hub's invariants hold,
-// everything it sends parses as a server message, and no client IP is in any message.
+// Fuzzes two signaling hubs (two parleyd nodes on one in-memory SQLite store and an
+// InProcessCluster) with random sequences of connects, logins (validly signed by the
+// harness), well-formed and random messages from a few connections on either node,
+// forged envelopes between nodes, and time steps. After every step: both hubs'
+// invariants hold, everything they send parses as a server message, and no client IP
+// is in any message; when everyone has left, no call and no busy claim is left.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +16,8 @@
 #include "parley/crypto/handshake_message.h"
 #include "parley/crypto/identity_key.h"
 #include "parley/crypto/key_source.h"
+#include "parley/server/in_process_cluster.h"
+#include "parley/server/in_process_node_bus.h"
 #include "parley/server/signaling_hub.h"
 #include "parley/server/sqlite_store.h"
 
@@ -83,18 +88,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.relay_port = 443;
   config.ring_timeout = seconds(5);
   std::array<uint8_t, 32> seed{};
-  SignalingHub hub(*store, tickets, config, seed);
+  HubTime now{TimePoint{} + seconds(1), 1'700'000'000'000};
+  ManualClock clock(now.steady);
+  InProcessCluster cluster(clock);
+  const char* const kNodes[2] = {"n0", "n1"};
+  InProcessNodeBus bus0(kNodes[0], cluster), bus1(kNodes[1], cluster);
+  SignalingHub hub0(*store, tickets, config, seed, &bus0);
+  SignalingHub hub1(*store, tickets, config, seed, &bus1);
+  SignalingHub* const hubs[2] = {&hub0, &hub1};
+  // Connection ids are unique across both nodes; odd ones are on n1.
+  auto hub_of = [&](ConnectionId c) -> SignalingHub& { return *hubs[c % 2]; };
   // Accounts exist from the start so calls can happen.
   for (int i = 0; i < kUsers; ++i) {
     PARLEY_CHECK(store->CreateAccount(kNames[i], DeviceRecord{"dev", KeyOf(i).public_key()}, 0).ok());
   }
 
-  HubTime now{TimePoint{} + seconds(1), 1'700'000'000'000};
   std::map<ConnectionId, signal::Challenge> challenges;  // live connections
   ConnectionId next_id = 1;
 
-  auto deliver = [&](std::vector<HubSend> sends) {
-    hub.CheckInvariants();
+  std::vector<NodeEnvelope> seen;  // real envelopes, material for forged ones
+  std::function<void(std::vector<HubSend>)> deliver = [&](std::vector<HubSend> sends) {
+    hub0.CheckInvariants();
+    hub1.CheckInvariants();
     for (const auto& send : sends) {
       auto parsed = signal::ParseMessage(send.text);
       PARLEY_CHECK_MSG(parsed.ok(), send.text.c_str());
@@ -104,6 +119,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (send.close_after) challenges.erase(send.connection);
     }
   };
+  for (int n = 0; n < 2; ++n) {
+    (n == 0 ? bus0 : bus1).SetReceiver([&, n](NodeEnvelope envelope) {
+      if (seen.size() < 64) seen.push_back(envelope);
+      deliver(hubs[n]->OnEnvelope(envelope, now));
+    });
+  }
   auto pick = [&]() -> ConnectionId {
     if (challenges.empty()) return 0;
     auto it = challenges.begin();
@@ -123,13 +144,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (challenges.size() < 6) {
           const ConnectionId fresh = next_id++;
           challenges[fresh] = {};
-          deliver(hub.OnConnect(fresh, kIps[user % 3], now));
+          deliver(hub_of(fresh).OnConnect(fresh, kIps[user % 3], now));
         }
         continue;
       case 1:
         if (c != 0) {
           challenges.erase(c);
-          deliver(hub.OnDisconnect(c, now));
+          deliver(hub_of(c).OnDisconnect(c, now));
         }
         continue;
       case 2:
@@ -140,10 +161,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         break;
       case 3: {
-        now.steady += milliseconds(in.Byte() * 50);
-        now.unix_ms += in.Byte() * 50;
-        deliver(hub.OnTimer(now));
-        if (auto next = hub.NextTimerAt()) PARLEY_CHECK(*next > now.steady);
+        // Up to ~3 minutes: past the busy claims' and presence records' ttl.
+        const int step_ms = in.Byte() * (in.Byte() % 8 == 0 ? 800 : 50);
+        now.steady += milliseconds(step_ms);
+        now.unix_ms += step_ms;
+        clock.Set(now.steady);
+        for (SignalingHub* hub : hubs) {
+          deliver(hub->OnTimer(now));
+          if (auto next = hub->NextTimerAt()) PARLEY_CHECK(*next > now.steady);
+        }
+        cluster.Pump();
         continue;
       }
       case 4: message = signal::Invite{id, call, kNames[(user + 1) % kUsers]}; break;
@@ -182,14 +209,42 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         break;
       default:
-        if (c != 0) deliver(hub.OnMessage(c, in.Bytes(in.Byte()), now));
+        if (in.Byte() % 4 == 0) {
+          // A forged or replayed envelope into either node: a real one with a field
+          // changed, or one made up.
+          NodeEnvelope e = seen.empty() ? NodeEnvelope{} : seen[in.Byte() % seen.size()];
+          switch (in.Byte() % 8) {
+            case 0: e.kind = static_cast<NodeEnvelope::Kind>(1 + in.Byte() % 5); break;
+            case 1: e.connection = c; break;
+            case 2: e.user = kNames[user]; break;
+            case 3: e.call = call; break;
+            case 4: e.text = in.Bytes(in.Byte()); break;
+            case 5: e.ends_call = !e.ends_call; break;
+            case 6: e.from_node = kNodes[in.Byte() % 2]; break;
+            default: break;  // replayed as it was
+          }
+          deliver(hubs[in.Byte() % 2]->OnEnvelope(e, now));
+          cluster.Pump();
+        } else if (c != 0) {
+          deliver(hub_of(c).OnMessage(c, in.Bytes(in.Byte()), now));
+          cluster.Pump();
+        }
         continue;
     }
-    if (c != 0 && message) deliver(hub.OnMessage(c, signal::SerializeMessage(*message), now));
+    if (c != 0 && message) deliver(hub_of(c).OnMessage(c, signal::SerializeMessage(*message), now));
+    cluster.Pump();
   }
   // Everyone leaves: nothing may be left behind.
-  for (const auto& [c, challenge] : std::map(challenges)) deliver(hub.OnDisconnect(c, now));
-  PARLEY_CHECK(hub.call_count() == 0);
-  PARLEY_CHECK(hub.connection_count() == 0);
+  for (const auto& [c, challenge] : std::map(challenges)) {
+    deliver(hub_of(c).OnDisconnect(c, now));
+    cluster.Pump();
+  }
+  for (SignalingHub* hub : hubs) {
+    PARLEY_CHECK(hub->call_count() == 0);
+    PARLEY_CHECK(hub->connection_count() == 0);
+  }
+  signal::CallId probe{};
+  probe.fill(0x77);
+  for (const char* name : kNames) PARLEY_CHECK(cluster.ClaimBusy(name, probe, seconds(1)));
   return 0;
 }

@@ -29,6 +29,10 @@ std::vector<SignalingSend> HubSignalingSink::OnDisconnect(ConnectionId id, SinkT
 
 std::vector<SignalingSend> HubSignalingSink::OnTimer(SinkTime now) { return FromHub(hub_.OnTimer(ToHub(now))); }
 
+std::vector<SignalingSend> HubSignalingSink::OnEnvelope(const NodeEnvelope& envelope, SinkTime now) {
+  return FromHub(hub_.OnEnvelope(envelope, ToHub(now)));
+}
+
 std::optional<TimePoint> HubSignalingSink::NextTimerAt() const { return hub_.NextTimerAt(); }
 
 }  // namespace parley::server

@@ -17,6 +17,7 @@ class HubSignalingSink final : public SignalingSink {
   std::vector<SignalingSend> OnMessage(ConnectionId id, std::string_view text, SinkTime now) override;
   std::vector<SignalingSend> OnDisconnect(ConnectionId id, SinkTime now) override;
   std::vector<SignalingSend> OnTimer(SinkTime now) override;
+  std::vector<SignalingSend> OnEnvelope(const NodeEnvelope& envelope, SinkTime now) override;
   std::optional<TimePoint> NextTimerAt() const override;
 
  private:

@@ -6,10 +6,13 @@
 #include <type_traits>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "parley/base/check.h"
 #include "parley/crypto/encoding.h"
 #include "parley/crypto/handshake_message.h"
 #include "parley/crypto/identity_key.h"
+#include "parley/server/in_process_node_bus.h"
 #include "parley/server/invite_admin.h"
 #include "parley/server/username.h"
 
@@ -26,6 +29,33 @@ constexpr std::size_t kRememberedCallIds = 1 << 16;
 std::string Quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
 
 std::string ConnectionKey(ConnectionId id) { return std::to_string(id); }
+
+// The call id a message carries, if its type has one.
+std::optional<signal::CallId> CallIdIn(const Message& message) {
+  return std::visit(
+      [](const auto& m) -> std::optional<signal::CallId> {
+        if constexpr (requires { m.call_id; }) {
+          return m.call_id;
+        } else {
+          return std::nullopt;
+        }
+      },
+      message);
+}
+
+// The client messages about a call in progress that a holder forwards to the call's
+// owner (an invite starts a call on the caller's own node; everything else is local).
+bool IsForwardedCallMessage(const Message& message) {
+  return std::holds_alternative<signal::Offer>(message) || std::holds_alternative<signal::Accept>(message) ||
+         std::holds_alternative<signal::Reveal>(message) || std::holds_alternative<signal::Decline>(message) ||
+         std::holds_alternative<signal::Cancel>(message) || std::holds_alternative<signal::Hangup>(message) ||
+         std::holds_alternative<signal::Candidates>(message);
+}
+
+void LogBusError(std::string_view what, const Error& error) {
+  spdlog::error("The node bus failed to {} ({}); calls that need it end as 'unavailable' until it is back.", what,
+                error.message);
+}
 
 signal::Audience ToWire(Audience a) {
   switch (a) {
@@ -99,10 +129,13 @@ bool IsHandshakeFor(const std::vector<uint8_t>& bytes, crypto::HandshakeType typ
 }  // namespace
 
 SignalingHub::SignalingHub(Store& store, const RelayTicketIssuer& tickets, HubConfig config,
-                           std::array<uint8_t, 32> challenge_seed)
+                           std::array<uint8_t, 32> challenge_seed, NodeBus* bus)
     : store_(store),
       tickets_(tickets),
       config_(std::move(config)),
+      own_bus_(bus == nullptr ? std::make_unique<InProcessNodeBus>("local", own_bus_clock_) : nullptr),
+      bus_(bus == nullptr ? *own_bus_ : *bus),
+      renews_bus_(bus != nullptr),
       challenge_source_(std::span<const uint8_t, 32>(challenge_seed)),
       auth_limiter_(config_.auth_per_ip),
       invite_limiter_(config_.invites_per_caller),
@@ -114,12 +147,29 @@ SignalingHub::SignalingHub(Store& store, const RelayTicketIssuer& tickets, HubCo
                        config_.relay_port != 0,
                    "HubConfig needs relay_host and relay_port");
   PARLEY_CHECK(config_.ring_timeout > Duration::zero());
+  PARLEY_CHECK(config_.bus_refresh > Duration::zero() && config_.bus_refresh < config_.presence_ttl &&
+               config_.bus_refresh < config_.busy_ttl);
 }
 
 // --- Output -------------------------------------------------------------------------
 
 void SignalingHub::Send(Out& out, ConnectionId to, const Message& message, bool close_after) const {
-  out.push_back(HubSend{to, signal::SerializeMessage(message), close_after});
+  if (to >= kFirstRemoteConnection) {
+    auto it = sessions_.find(to);
+    PARLEY_CHECK(it != sessions_.end() && it->second.remote);
+    const Session& s = it->second;
+    NodeEnvelope envelope;
+    envelope.kind = NodeEnvelope::Kind::kDeliver;
+    envelope.from_node = bus_.node_id();
+    envelope.connection = s.remote->connection;
+    envelope.user = s.user;
+    envelope.call = s.remote->call;
+    envelope.ends_call = std::holds_alternative<signal::Ended>(message);
+    envelope.text = signal::SerializeMessage(message);
+    out.envelopes.emplace_back(s.remote->node, std::move(envelope));
+    return;
+  }
+  out.sends.push_back(HubSend{to, signal::SerializeMessage(message), close_after});
 }
 
 void SignalingHub::SendError(Out& out, ConnectionId to, RequestId id, ErrorCode code, std::string message) const {
@@ -135,49 +185,89 @@ signal::Challenge SignalingHub::NextChallenge() {
 
 // --- Connections --------------------------------------------------------------------
 
-std::vector<HubSend> SignalingHub::OnConnect(ConnectionId id, const std::string& remote_ip, HubTime) {
+std::vector<HubSend> SignalingHub::OnConnect(ConnectionId id, const std::string& remote_ip, HubTime now) {
   PARLEY_CHECK_MSG(sessions_.count(id) == 0, "OnConnect with a connection id already in use");
+  PARLEY_CHECK_MSG(id < kFirstRemoteConnection, "OnConnect with a connection id from the remote parties' range");
+  SetNow(now);
   Session& s = sessions_[id];
   s.remote_ip = remote_ip;
   s.challenge = NextChallenge();
   Out out;
   Send(out, id, signal::Hello{std::nullopt, s.challenge, config_.server_name});
-  return out;
+  return Finish(out, now);
 }
 
 std::vector<HubSend> SignalingHub::OnDisconnect(ConnectionId id, HubTime now) {
+  SetNow(now);
   Out out;
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return out;
+  if (it == sessions_.end() || it->second.remote) return Finish(out, now);
   if (it->second.logged_in()) {
     EndCallOfLeaving(out, id, now);
     AnnouncePresence(out, id, it->second.user, /*online=*/false);
   }
   ForgetSession(id);
-  return out;
+  return Finish(out, now);
+}
+
+void SignalingHub::SetNow(HubTime now) {
+  own_bus_clock_.Set(now.steady);
+  if (!renew_at_) renew_at_ = now.steady + config_.bus_refresh;
+}
+
+std::vector<HubSend> SignalingHub::Finish(Out& out, HubTime now) {
+  // A failed delivery can end a call, whose `ended` may need another envelope.
+  while (!out.envelopes.empty()) {
+    auto envelopes = std::exchange(out.envelopes, {});
+    for (auto& [node, envelope] : envelopes) {
+      Status sent = bus_.Send(node, envelope);
+      if (sent.ok()) continue;
+      LogBusError("send a message to node '" + node + "'", sent.error());
+      if (envelope.kind != NodeEnvelope::Kind::kDeliver || !envelope.call || envelope.ends_call) continue;
+      NodeEnvelope as_undeliverable = envelope;
+      as_undeliverable.from_node = node;
+      if (auto party = RemotePartyOf(as_undeliverable)) EndCallOfLeaving(out, *party, now);
+    }
+  }
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (it->second.remote && !it->second.call) {
+      it = sessions_.erase(it);
+      --remote_sessions_;
+    } else {
+      ++it;
+    }
+  }
+  return std::move(out.sends);
 }
 
 void SignalingHub::ForgetSession(ConnectionId id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
-  PARLEY_CHECK_MSG(!it->second.call.has_value(), "a session is forgotten while in a call");
+  PARLEY_CHECK_MSG(!it->second.call.has_value() && !it->second.held.has_value(),
+                   "a session is forgotten while in a call");
+  PARLEY_CHECK(!it->second.remote);
   if (it->second.logged_in()) {
     auto online = online_.find(it->second.user);
     if (online != online_.end() && online->second == id) online_.erase(online);
+    const PresenceRecord record{bus_.node_id(), id, it->second.device};
+    if (Status cleared = bus_.ClearPresence(it->second.user, record); !cleared.ok()) {
+      LogBusError("clear a user's presence", cleared.error());
+    }
   }
   message_limiter_.Forget(ConnectionKey(id));
   sessions_.erase(it);
 }
 
 std::vector<HubSend> SignalingHub::OnMessage(ConnectionId id, std::string_view text, HubTime now) {
+  SetNow(now);
   Out out;
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return out;
+  if (it == sessions_.end() || it->second.remote) return Finish(out, now);
   Session& s = it->second;
   if (!message_limiter_.Allow(ConnectionKey(id), now.steady)) {
     SendError(out, id, std::nullopt, ErrorCode::kRateLimited,
               "You are sending messages too fast; this one was ignored.");
-    return out;
+    return Finish(out, now);
   }
   auto parsed = signal::ParseMessage(text);
   if (!parsed.ok()) {
@@ -185,17 +275,21 @@ std::vector<HubSend> SignalingHub::OnMessage(ConnectionId id, std::string_view t
     const bool unknown = peek.type.has_value() && !signal::IsKnownType(*peek.type);
     SendError(out, id, peek.id, unknown ? ErrorCode::kUnknownType : ErrorCode::kBadMessage,
               parsed.error().message);
-    return out;
+    return Finish(out, now);
   }
   const Message& message = *parsed;
   if (!signal::IsClientMessage(message)) {
     SendError(out, id, signal::MessageId(message), ErrorCode::kUnexpected,
               "The server does not accept '" + std::string(signal::MessageType(message)) +
                   "' messages; they go from the server to clients.");
-    return out;
+    return Finish(out, now);
   }
-  Handle(out, id, s, message, now);
-  return out;
+  if (s.held && IsForwardedCallMessage(message) && CallIdIn(message) == s.held->id) {
+    ForwardToOwner(out, id, s, message, text);
+  } else {
+    Handle(out, id, s, message, now);
+  }
+  return Finish(out, now);
 }
 
 void SignalingHub::Handle(Out& out, ConnectionId id, Session& s, const Message& message, HubTime now) {
@@ -352,7 +446,7 @@ void SignalingHub::OnLogin(Out& out, ConnectionId id, Session& s, const signal::
     EndCallOfLeaving(out, old, now);
     SendError(out, old, std::nullopt, ErrorCode::kReplaced,
               "You logged in as " + Quoted(m.user) + " from another connection; this one is closed.");
-    out.back().close_after = true;
+    out.sends.back().close_after = true;
     ForgetSession(old);
   }
   LogIn(out, id, s, m.user, m.device, device->identity_key, challenge, m.id);
@@ -366,6 +460,18 @@ void SignalingHub::LogIn(Out& out, ConnectionId id, Session& s, const std::strin
   s.device_key = key;
   s.login_challenge = challenge;
   online_[user] = id;
+  // The newest login wins across nodes too: a previous connection elsewhere is closed.
+  auto previous = bus_.SetPresence(user, PresenceRecord{bus_.node_id(), id, device}, config_.presence_ttl);
+  if (!previous.ok()) {
+    LogBusError("record a login", previous.error());
+  } else if (*previous && (*previous)->node != bus_.node_id()) {
+    NodeEnvelope replaced;
+    replaced.kind = NodeEnvelope::Kind::kReplaced;
+    replaced.from_node = bus_.node_id();
+    replaced.connection = (*previous)->connection;
+    replaced.user = user;
+    out.envelopes.emplace_back((*previous)->node, std::move(replaced));
+  }
   std::vector<signal::CallRecord> missed;
   // A failed take leaves the missed calls stored for the next login.
   if (auto taken = store_.TakeMissedCalls(user); taken.ok()) missed = ToWire(*taken);
@@ -391,7 +497,8 @@ void SignalingHub::OnDeleteAccount(Out& out, ConnectionId id, Session& s, const 
                      "The server could not delete the account; nothing was deleted, try again later.");
   }
   EndCallOfLeaving(out, id, now);
-  out.insert(out.end(), presence.begin(), presence.end());
+  out.sends.insert(out.sends.end(), presence.sends.begin(), presence.sends.end());
+  out.envelopes.insert(out.envelopes.end(), presence.envelopes.begin(), presence.envelopes.end());
   Send(out, id, signal::OkReply{m.id}, /*close_after=*/true);
   ForgetSession(id);
 }
@@ -420,7 +527,7 @@ void SignalingHub::RememberCallId(const signal::CallId& call_id) {
 }
 
 void SignalingHub::OnInvite(Out& out, ConnectionId id, Session& s, const signal::Invite& m, HubTime now) {
-  if (s.call) {
+  if (s.call || (s.held && HeldCallIsLive(s, m.call_id))) {
     return SendError(out, id, m.id, ErrorCode::kInCall, "You are already in a call; hang up before calling again.");
   }
   if (used_call_ids_.count(m.call_id) != 0 || calls_.count(m.call_id) != 0) {
@@ -455,27 +562,72 @@ void SignalingHub::OnInvite(Out& out, ConnectionId id, Session& s, const signal:
   entry.callee = m.to;
   entry.started_unix_ms = now.unix_ms;
   entry.ended_unix_ms = now.unix_ms;
-  auto callee_online = online_.find(m.to);
-  if (callee_online == online_.end()) {
+  const Whereabouts where = Locate(m.to);
+  if (where.kind == Whereabouts::Kind::kUnknown) return ended(EndReason::kUnavailable);
+  if (where.kind == Whereabouts::Kind::kOffline) {
     entry.outcome = CallOutcome::kMissed;
-    (void)store_.RecordCall(entry);
-    (void)store_.AddMissedCall(m.to, entry);
+    RecordCallLogged(entry);
+    AddMissedCallLogged(m.to, entry);
     return ended(EndReason::kUnavailable);
   }
-  Session& callee = sessions_.at(callee_online->second);
-  if (callee.call) {
+  auto busy = [&] {
     entry.outcome = CallOutcome::kBusy;
-    (void)store_.RecordCall(entry);
+    RecordCallLogged(entry);
     return ended(EndReason::kBusy);
+  };
+  Session* local_callee = where.kind == Whereabouts::Kind::kHere ? &sessions_.at(where.here) : nullptr;
+  if (local_callee != nullptr && local_callee->call) return busy();
+  // Both parties' claims, so no node can put either into a second call meanwhile.
+  auto callee_claim = bus_.ClaimBusy(m.to, m.call_id, config_.busy_ttl);
+  if (!callee_claim.ok()) {
+    LogBusError("claim a callee for a call", callee_claim.error());
+    return ended(EndReason::kUnavailable);
   }
+  if (!*callee_claim) return busy();
+  auto caller_claim = bus_.ClaimBusy(s.user, m.call_id, config_.busy_ttl);
+  if (!caller_claim.ok() || !*caller_claim) {
+    if (Status released = bus_.ReleaseBusy(m.to, m.call_id); !released.ok()) {
+      LogBusError("release a callee's claim", released.error());
+    }
+    if (!caller_claim.ok()) {
+      LogBusError("claim a caller for a call", caller_claim.error());
+      return ended(EndReason::kUnavailable);
+    }
+    return SendError(out, id, m.id, ErrorCode::kInCall, "You are already in a call; hang up before calling again.");
+  }
+  ConnectionId callee_connection = where.here;
+  std::string callee_device;
+  if (local_callee != nullptr) {
+    local_callee->held.reset();  // its owner died: the claim had expired
+    callee_device = local_callee->device;
+  } else {
+    callee_connection = next_remote_connection_++;
+    Session& remote = sessions_[callee_connection];
+    remote.user = m.to;
+    remote.device = where.elsewhere.device;
+    remote.remote = RemoteParty{where.elsewhere.node, where.elsewhere.connection, m.call_id};
+    ++remote_sessions_;
+    local_callee = &remote;
+    callee_device = remote.device;
+    // A delivery without text: the holder learns of the call now, so that its user's
+    // leaving ends it even before `incoming` (as on one node), and tells nobody.
+    NodeEnvelope watch;
+    watch.kind = NodeEnvelope::Kind::kDeliver;
+    watch.from_node = bus_.node_id();
+    watch.connection = where.elsewhere.connection;
+    watch.user = m.to;
+    watch.call = m.call_id;
+    out.envelopes.emplace_back(where.elsewhere.node, std::move(watch));
+  }
+  Session& callee = *local_callee;
   Call call;
   call.id = m.call_id;
   call.caller = s.user;
   call.callee = m.to;
   call.caller_device = s.device;
-  call.callee_device = callee.device;
+  call.callee_device = callee_device;
   call.caller_connection = id;
-  call.callee_connection = callee_online->second;
+  call.callee_connection = callee_connection;
   call.state = CallState::kRouting;
   call.deadline = now.steady + config_.ring_timeout;
   call.started_unix_ms = now.unix_ms;
@@ -714,13 +866,28 @@ void SignalingHub::EndCall(Out& out, const signal::CallId& call_id, EndReason re
   PARLEY_CHECK(it != calls_.end());
   const Call call = it->second;
   calls_.erase(it);
+  ReleaseClaims(call.caller, call.callee, call.id);
   for (ConnectionId party : {call.caller_connection, call.callee_connection}) {
     auto session = sessions_.find(party);
     PARLEY_CHECK(session != sessions_.end() && session->second.call == call_id);
     session->second.call.reset();
     // The callee learns of a call only at `incoming`.
     const bool knows = party == call.caller_connection || call.state != CallState::kRouting;
-    if (!knows || (skip && party == *skip)) continue;
+    if (skip && party == *skip) continue;
+    if (!knows) {
+      if (session->second.remote) {
+        // The holder forgets the call it was told of without text.
+        NodeEnvelope forget;
+        forget.kind = NodeEnvelope::Kind::kDeliver;
+        forget.from_node = bus_.node_id();
+        forget.connection = session->second.remote->connection;
+        forget.user = session->second.user;
+        forget.call = call_id;
+        forget.ends_call = true;
+        out.envelopes.emplace_back(session->second.remote->node, std::move(forget));
+      }
+      continue;
+    }
     Send(out, party, signal::Ended{requester && party == *requester ? request : std::nullopt, call_id, reason});
   }
   if (log_as) {
@@ -734,14 +901,52 @@ void SignalingHub::EndCall(Out& out, const signal::CallId& call_id, EndReason re
     entry.outcome = *log_as;
     // A store failure here cannot undo the end of the call; the row is lost, the call
     // still ends for both.
-    (void)store_.RecordCall(entry);
-    if (missed) (void)store_.AddMissedCall(call.callee, entry);
+    RecordCallLogged(entry);
+    if (missed) AddMissedCallLogged(call.callee, entry);
+  }
+}
+
+void SignalingHub::RecordCallLogged(const CallLogEntry& entry) {
+  if (Status recorded = store_.RecordCall(entry); !recorded.ok()) {
+    spdlog::error("The store failed to record a call in the call log ({}); that call is missing from both users' "
+                  "history.",
+                  recorded.error().message);
+  }
+}
+
+void SignalingHub::AddMissedCallLogged(const std::string& user, const CallLogEntry& entry) {
+  if (Status added = store_.AddMissedCall(user, entry); !added.ok()) {
+    spdlog::error("The store failed to keep a missed call for a user ({}); they will not be told of it at their next "
+                  "login.",
+                  added.error().message);
+  }
+}
+
+void SignalingHub::ReleaseClaims(const std::string& caller, const std::string& callee, const signal::CallId& call) {
+  for (const std::string* user : {&caller, &callee}) {
+    if (Status released = bus_.ReleaseBusy(*user, call); !released.ok()) {
+      LogBusError("release a user's busy claim (it expires by itself)", released.error());
+    }
   }
 }
 
 void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now) {
   auto session = sessions_.find(leaving);
-  if (session == sessions_.end() || !session->second.call) return;
+  if (session == sessions_.end()) return;
+  if (session->second.held) {
+    // The owner ends the call; this node only tells it and forgets.
+    NodeEnvelope left;
+    left.kind = NodeEnvelope::Kind::kPartyLeft;
+    left.from_node = bus_.node_id();
+    left.connection = leaving;
+    left.user = session->second.user;
+    left.device = session->second.device;
+    left.call = session->second.held->id;
+    out.envelopes.emplace_back(session->second.held->owner, std::move(left));
+    session->second.held.reset();
+    return;
+  }
+  if (!session->second.call) return;
   const signal::CallId call_id = *session->second.call;
   const Call& call = calls_.at(call_id);
   const bool caller = call.caller_connection == leaving;
@@ -763,7 +968,12 @@ void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now)
 }
 
 std::vector<HubSend> SignalingHub::OnTimer(HubTime now) {
+  SetNow(now);
   Out out;
+  if (renews_bus_ && *renew_at_ <= now.steady) {
+    RenewBus(out, now);
+    renew_at_ = now.steady + config_.bus_refresh;
+  }
   std::vector<signal::CallId> due;
   for (const auto& [id, call] : calls_) {
     if ((call.state == CallState::kRouting || call.state == CallState::kRinging) && call.deadline <= now.steady) {
@@ -774,11 +984,52 @@ std::vector<HubSend> SignalingHub::OnTimer(HubTime now) {
     const bool rang = calls_.at(id).state == CallState::kRinging;
     EndCall(out, id, EndReason::kTimeout, rang ? std::optional(CallOutcome::kMissed) : std::nullopt, rang, now);
   }
-  return out;
+  return Finish(out, now);
+}
+
+void SignalingHub::RenewBus(Out& out, HubTime now) {
+  std::vector<ConnectionId> replaced;
+  for (const auto& [user, connection] : online_) {
+    const PresenceRecord mine{bus_.node_id(), connection, sessions_.at(connection).device};
+    auto previous = bus_.SetPresence(user, mine, config_.presence_ttl);
+    if (!previous.ok()) {
+      LogBusError("renew a user's presence", previous.error());
+      continue;
+    }
+    // A login elsewhere got in between: put its record back and yield to it, as its
+    // kReplaced (which may still be on the way) would make this node do.
+    if (*previous && (*previous)->node != bus_.node_id()) {
+      if (auto restored = bus_.SetPresence(user, **previous, config_.presence_ttl); !restored.ok()) {
+        LogBusError("restore a user's newer presence", restored.error());
+      }
+      replaced.push_back(connection);
+    }
+  }
+  for (ConnectionId old : replaced) {
+    const std::string user = sessions_.at(old).user;
+    EndCallOfLeaving(out, old, now);
+    SendError(out, old, std::nullopt, ErrorCode::kReplaced,
+              "You logged in as " + Quoted(user) + " from another connection; this one is closed.");
+    out.sends.back().close_after = true;
+    online_.erase(user);  // the bus record is the other login's now
+    ForgetSession(old);
+  }
+  for (const auto& [id, call] : calls_) {
+    for (const std::string* user : {&call.caller, &call.callee}) {
+      auto claimed = bus_.ClaimBusy(*user, id, config_.busy_ttl);
+      if (!claimed.ok()) {
+        LogBusError("renew a busy claim", claimed.error());
+      } else if (!*claimed) {
+        spdlog::warn("A user's busy claim for a call in progress had expired and was taken by another call; the bus "
+                     "was probably unreachable for longer than the claim's ttl.");
+      }
+    }
+  }
 }
 
 std::optional<TimePoint> SignalingHub::NextTimerAt() const {
   std::optional<TimePoint> next;
+  if (renews_bus_ && renew_at_ && (!online_.empty() || !calls_.empty())) next = renew_at_;
   for (const auto& [id, call] : calls_) {
     if (call.state != CallState::kRouting && call.state != CallState::kRinging) continue;
     if (!next || call.deadline < *next) next = call.deadline;
@@ -800,11 +1051,189 @@ void SignalingHub::AnnouncePresence(Out& out, ConnectionId id, const std::string
   auto contacts = store_.Contacts(user);
   if (!contacts.ok()) return;
   for (const auto& contact : *contacts) {
-    auto other = online_.find(contact);
-    if (other == online_.end() || other->second == id || !MutuallyVisible(user, contact)) continue;
-    Send(out, other->second, signal::Presence{std::nullopt, user, online});
+    const Whereabouts where = Locate(contact);
+    if (where.kind == Whereabouts::Kind::kOffline || where.kind == Whereabouts::Kind::kUnknown) continue;
+    if (where.kind == Whereabouts::Kind::kHere && where.here == id) continue;
+    if (!MutuallyVisible(user, contact)) continue;
+    if (where.kind == Whereabouts::Kind::kHere) {
+      Send(out, where.here, signal::Presence{std::nullopt, user, online});
+    } else {
+      DeliverElsewhere(out, where.elsewhere, contact, signal::Presence{std::nullopt, user, online});
+    }
     if (online) Send(out, id, signal::Presence{std::nullopt, contact, true});
   }
+}
+
+SignalingHub::Whereabouts SignalingHub::Locate(const std::string& user) {
+  Whereabouts where;
+  if (auto local = online_.find(user); local != online_.end()) {
+    where.kind = Whereabouts::Kind::kHere;
+    where.here = local->second;
+    return where;
+  }
+  auto found = bus_.FindPresence(user);
+  if (!found.ok()) {
+    LogBusError("look up where a user is connected", found.error());
+    where.kind = Whereabouts::Kind::kUnknown;
+    return where;
+  }
+  // A record of this node's that online_ does not have is stale (about to expire).
+  if (*found && (*found)->node != bus_.node_id()) {
+    where.kind = Whereabouts::Kind::kElsewhere;
+    where.elsewhere = **found;
+  }
+  return where;
+}
+
+void SignalingHub::DeliverElsewhere(Out& out, const PresenceRecord& where, const std::string& user,
+                                    const Message& message) {
+  NodeEnvelope envelope;
+  envelope.kind = NodeEnvelope::Kind::kDeliver;
+  envelope.from_node = bus_.node_id();
+  envelope.connection = where.connection;
+  envelope.user = user;
+  envelope.text = signal::SerializeMessage(message);
+  out.envelopes.emplace_back(where.node, std::move(envelope));
+}
+
+// --- Several nodes ------------------------------------------------------------------
+
+void SignalingHub::ForwardToOwner(Out& out, ConnectionId id, Session& s, const Message& message,
+                                  std::string_view text) {
+  NodeEnvelope envelope;
+  envelope.kind = NodeEnvelope::Kind::kFromParty;
+  envelope.from_node = bus_.node_id();
+  envelope.connection = id;
+  envelope.user = s.user;
+  envelope.device = s.device;
+  envelope.call = s.held->id;
+  envelope.text = std::string(text);
+  // Sent at once rather than by Finish: a failure is answered here.
+  Status sent = bus_.Send(s.held->owner, envelope);
+  if (sent.ok()) return;
+  LogBusError("forward a message to the node that owns its call", sent.error());
+  Send(out, id, signal::Ended{signal::MessageId(message), s.held->id, EndReason::kUnavailable});
+  s.held.reset();
+}
+
+bool SignalingHub::HeldCallIsLive(Session& s, const signal::CallId& probe) {
+  auto claimed = bus_.ClaimBusy(s.user, probe, config_.busy_ttl);
+  if (!claimed.ok()) {
+    LogBusError("check a user's busy claim", claimed.error());
+    return true;
+  }
+  if (!*claimed) return true;
+  if (Status released = bus_.ReleaseBusy(s.user, probe); !released.ok()) {
+    LogBusError("release a probing busy claim", released.error());
+  }
+  s.held.reset();
+  return false;
+}
+
+std::optional<ConnectionId> SignalingHub::RemotePartyOf(const NodeEnvelope& envelope) const {
+  if (!envelope.call) return std::nullopt;
+  auto call = calls_.find(*envelope.call);
+  if (call == calls_.end()) return std::nullopt;
+  for (ConnectionId party : {call->second.caller_connection, call->second.callee_connection}) {
+    const Session& s = sessions_.at(party);
+    if (s.remote && s.remote->node == envelope.from_node && s.remote->connection == envelope.connection &&
+        s.user == envelope.user) {
+      return party;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<HubSend> SignalingHub::OnEnvelope(const NodeEnvelope& envelope, HubTime now) {
+  SetNow(now);
+  Out out;
+  if (envelope.from_node == bus_.node_id()) return Finish(out, now);
+  switch (envelope.kind) {
+    case NodeEnvelope::Kind::kDeliver:
+      OnDeliverEnvelope(out, envelope);
+      break;
+    case NodeEnvelope::Kind::kFromParty: {
+      auto party = RemotePartyOf(envelope);
+      if (!party) break;
+      Session& s = sessions_.at(*party);
+      if (envelope.device != s.device) break;
+      // The text is all that counts, and only for the call and party named above.
+      auto parsed = signal::ParseMessage(envelope.text);
+      if (!parsed.ok() || !IsForwardedCallMessage(*parsed) || CallIdIn(*parsed) != envelope.call) break;
+      Handle(out, *party, s, *parsed, now);
+      break;
+    }
+    case NodeEnvelope::Kind::kPartyLeft:
+    case NodeEnvelope::Kind::kUndeliverable:
+      if (auto party = RemotePartyOf(envelope)) EndCallOfLeaving(out, *party, now);
+      break;
+    case NodeEnvelope::Kind::kReplaced:
+      OnReplacedEnvelope(out, envelope, now);
+      break;
+  }
+  return Finish(out, now);
+}
+
+void SignalingHub::OnDeliverEnvelope(Out& out, const NodeEnvelope& envelope) {
+  auto undeliverable = [&] {
+    if (!envelope.call || envelope.ends_call) return;
+    NodeEnvelope reply;
+    reply.kind = NodeEnvelope::Kind::kUndeliverable;
+    reply.from_node = bus_.node_id();
+    reply.connection = envelope.connection;
+    reply.user = envelope.user;
+    reply.call = envelope.call;
+    out.envelopes.emplace_back(envelope.from_node, std::move(reply));
+  };
+  auto it = sessions_.find(envelope.connection);
+  if (it == sessions_.end() || it->second.remote || !it->second.logged_in() || it->second.user != envelope.user) {
+    return undeliverable();
+  }
+  Session& s = it->second;
+  if (envelope.text.empty()) {
+    // Without text: the owner tells of a call (or of its end) before its user hears
+    // of it; nothing goes to the connection.
+    if (!envelope.call) return;
+    const bool held_here = s.held && s.held->id == *envelope.call && s.held->owner == envelope.from_node;
+    if (envelope.ends_call) {
+      if (held_here) s.held.reset();
+      return;
+    }
+    if (s.call) return undeliverable();
+    s.held = HeldCall{*envelope.call, envelope.from_node};
+    return;
+  }
+  // Only a server message, and only about the call the envelope names (or none).
+  auto parsed = signal::ParseMessage(envelope.text);
+  if (!parsed.ok() || signal::IsClientMessage(*parsed)) {
+    spdlog::warn("Node '{}' sent a message for a user here that is not a valid server message; it was dropped.",
+                 envelope.from_node);
+    return;
+  }
+  const std::optional<signal::CallId> carried = CallIdIn(*parsed);
+  if (carried && carried != envelope.call) return;
+  if (envelope.call) {
+    const bool held_here = s.held && s.held->id == *envelope.call && s.held->owner == envelope.from_node;
+    if (!held_here) {
+      // A call starts here with `incoming`; a user in a call of this node's cannot
+      // hold another (the owner then ends it as if the user had gone).
+      if (s.call || envelope.ends_call || !std::holds_alternative<signal::Incoming>(*parsed)) return undeliverable();
+      s.held = HeldCall{*envelope.call, envelope.from_node};
+    }
+    if (envelope.ends_call) s.held.reset();
+  }
+  out.sends.push_back(HubSend{envelope.connection, envelope.text, false});
+}
+
+void SignalingHub::OnReplacedEnvelope(Out& out, const NodeEnvelope& envelope, HubTime now) {
+  auto it = sessions_.find(envelope.connection);
+  if (it == sessions_.end() || it->second.remote || it->second.user != envelope.user || !it->second.logged_in()) return;
+  const ConnectionId old = envelope.connection;
+  EndCallOfLeaving(out, old, now);
+  SendError(out, old, std::nullopt, ErrorCode::kReplaced,
+            "You logged in as " + Quoted(envelope.user) + " from another connection; this one is closed.");
+  out.sends.back().close_after = true;
+  ForgetSession(old);
 }
 
 void SignalingHub::OnContactsChange(Out& out, ConnectionId id, Session& s, RequestId request,
@@ -821,19 +1250,24 @@ void SignalingHub::OnContactsChange(Out& out, ConnectionId id, Session& s, Reque
     return SendError(out, id, request, ErrorCode::kNoSuchUser,
                      "There is no user named " + Quoted(other) + " on this server.");
   }
-  auto other_online = online_.find(other);
-  const bool visible_before = other_online != online_.end() && MutuallyVisible(s.user, other);
+  const Whereabouts where = Locate(other);
+  const bool other_online = where.kind == Whereabouts::Kind::kHere || where.kind == Whereabouts::Kind::kElsewhere;
+  const bool visible_before = other_online && MutuallyVisible(s.user, other);
   Status changed = contact ? (add ? store_.AddContact(s.user, other) : store_.RemoveContact(s.user, other))
                            : (add ? store_.Block(s.user, other) : store_.Unblock(s.user, other));
   if (!changed.ok()) {
     return SendError(out, id, request, ErrorCode::kInternal, "The server could not save the change; try again later.");
   }
   Send(out, id, signal::OkReply{request});
-  if (other_online == online_.end()) return;
+  if (!other_online) return;
   const bool visible_after = MutuallyVisible(s.user, other);
   if (visible_after == visible_before) return;
   Send(out, id, signal::Presence{std::nullopt, other, visible_after});
-  Send(out, other_online->second, signal::Presence{std::nullopt, s.user, visible_after});
+  if (where.kind == Whereabouts::Kind::kHere) {
+    Send(out, where.here, signal::Presence{std::nullopt, s.user, visible_after});
+  } else {
+    DeliverElsewhere(out, where.elsewhere, other, signal::Presence{std::nullopt, s.user, visible_after});
+  }
 }
 
 void SignalingHub::OnSettings(Out& out, ConnectionId id, Session& s, const signal::Settings& m) {
@@ -869,8 +1303,17 @@ void SignalingHub::CheckInvariants() const {
     auto s = sessions_.find(connection);
     PARLEY_CHECK(s != sessions_.end() && s->second.user == user);
   }
+  std::size_t remote = 0;
   for (const auto& [id, s] : sessions_) {
+    PARLEY_CHECK((id >= kFirstRemoteConnection) == s.remote.has_value());
+    PARLEY_CHECK(!(s.call && s.held));
+    if (s.remote) {
+      ++remote;
+      PARLEY_CHECK(s.logged_in() && s.call == s.remote->call && !s.held);
+      continue;
+    }
     if (s.logged_in()) PARLEY_CHECK(online_.count(s.user) == 1 && online_.at(s.user) == id);
+    if (s.held) PARLEY_CHECK(s.logged_in());
     if (!s.call) continue;
     PARLEY_CHECK(s.logged_in());
     auto call = calls_.find(*s.call);
@@ -885,8 +1328,10 @@ void SignalingHub::CheckInvariants() const {
       PARLEY_CHECK(s != sessions_.end() && s->second.call == call_id);
     }
     PARLEY_CHECK(sessions_.at(call.caller_connection).user == call.caller);
+    PARLEY_CHECK(!sessions_.at(call.caller_connection).remote);  // a call is owned by its caller's node
     PARLEY_CHECK(sessions_.at(call.callee_connection).user == call.callee);
   }
+  PARLEY_CHECK(remote == remote_sessions_);
 }
 
 }  // namespace parley::server

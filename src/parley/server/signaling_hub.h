@@ -5,7 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,6 +18,7 @@
 #include "parley/base/result.h"
 #include "parley/base/time.h"
 #include "parley/crypto/key_source.h"
+#include "parley/server/node_bus.h"
 #include "parley/server/rate_limiter.h"
 #include "parley/server/relay_ticket.h"
 #include "parley/server/store.h"
@@ -24,6 +27,10 @@
 namespace parley::server {
 
 using ConnectionId = uint64_t;
+
+// Ids from here up name parties of this node's calls that are connected to another
+// node; the front's connection ids stay below.
+inline constexpr ConnectionId kFirstRemoteConnection = ConnectionId{1} << 62;
 
 // Both clocks come from the caller: `steady` for timeouts and rate limits, `unix_ms`
 // (wall clock, milliseconds since 1970 UTC) for the call log and ticket expiry.
@@ -56,17 +63,34 @@ struct HubConfig {
   // new_app_invite: live web app invites one account may make in 24 hours; 0 = only
   // the operator makes them (docs/protocol.md, "Web app and invites").
   int64_t app_invites_per_day = 5;
+  // Several nodes (docs/protocol.md, "Several nodes"): presence records and busy claims
+  // live this long on the bus unless renewed; a hub given a bus renews them every
+  // bus_refresh, so a dead node's records expire within the ttl.
+  Duration presence_ttl = seconds(90);
+  Duration busy_ttl = seconds(90);
+  Duration bus_refresh = seconds(30);
 };
 
 // Not thread-safe: the web front calls every method from one strand. Sessions and
 // calls live in memory (a restart ends them); accounts, lists and the call log live
 // in the Store. Every refused message leaves the state as it was.
+//
+// Several nodes: a call is owned by the caller's hub, which keeps its state; a callee
+// connected to another node is a session here marked remote (ids from
+// kFirstRemoteConnection), whose messages go out as kDeliver envelopes and come in as
+// kFromParty (OnEnvelope). The callee's hub ("holder") only relays. Busy claims and
+// presence are on the bus for local calls and users too. Bus and store failures are
+// logged for the operator (spdlog); a bus failure ends a call as `unavailable`.
 class SignalingHub {
  public:
-  // `store` and `tickets` must outlive the hub. `challenge_seed`: randomness for the
-  // login challenges (tests pass a fixed one; production passes 32 random bytes).
+  // `store`, `tickets` and `bus` must outlive the hub. `challenge_seed`: randomness
+  // for the login challenges (tests pass a fixed one; production passes 32 random
+  // bytes). `bus` null: one node alone, on an in-process bus of the hub's own that
+  // is never renewed (nothing outside this hub reads it), so NextTimerAt stays the
+  // ring deadlines only. A hub given a bus renews it (NextTimerAt includes that) and
+  // must hand the bus's envelopes to OnEnvelope on the hub's strand.
   SignalingHub(Store& store, const RelayTicketIssuer& tickets, HubConfig config,
-               std::array<uint8_t, 32> challenge_seed);
+               std::array<uint8_t, 32> challenge_seed, NodeBus* bus = nullptr);
 
   // A new connection (`id` not in use); the reply is its `hello`. `remote_ip` is used
   // only for rate limits and never sent to anyone.
@@ -75,13 +99,17 @@ class SignalingHub {
   std::vector<HubSend> OnMessage(ConnectionId id, std::string_view text, HubTime now);
   // The connection is gone: its call ends and its mutual contacts see it offline.
   std::vector<HubSend> OnDisconnect(ConnectionId id, HubTime now);
-  // Ends the calls whose ring timeout has passed; call at NextTimerAt() or later.
+  // One envelope from another node (NodeBus's receiver, moved to the hub's strand).
+  // Envelopes that do not match this hub's state exactly are ignored.
+  std::vector<HubSend> OnEnvelope(const NodeEnvelope& envelope, HubTime now);
+  // Ends the calls whose ring timeout has passed, and renews this node's presence
+  // records and busy claims on a bus it was given; call at NextTimerAt() or later.
   std::vector<HubSend> OnTimer(HubTime now);
-  // The earliest ring deadline, or nullopt when nothing is ringing.
+  // The earliest ring deadline or bus renewal, or nullopt when there is none.
   std::optional<TimePoint> NextTimerAt() const;
 
-  // For tests, the fuzzer and metrics.
-  std::size_t connection_count() const { return sessions_.size(); }
+  // For tests, the fuzzer and metrics: connections on this node (not remote parties).
+  std::size_t connection_count() const { return sessions_.size() - remote_sessions_; }
   std::size_t call_count() const { return calls_.size(); }
   // Aborts (PARLEY_CHECK) if sessions, the online table and calls disagree.
   void CheckInvariants() const;
@@ -106,6 +134,17 @@ class SignalingHub {
     // `candidates` forwarded, and only between the two parties of this call.
     bool p2p_allowed = false;
   };
+  // Owner side: where a party connected to another node is.
+  struct RemoteParty {
+    std::string node;
+    ConnectionId connection = 0;  // on that node
+    signal::CallId call{};        // the one call this session exists for
+  };
+  // Holder side: a call of this session's user that another node owns.
+  struct HeldCall {
+    signal::CallId id{};
+    std::string owner;  // node id
+  };
   struct Session {
     std::string remote_ip;
     signal::Challenge challenge{};  // for the next register/login
@@ -114,14 +153,48 @@ class SignalingHub {
     std::string device;
     crypto::IdentityPublicKey device_key{};
     signal::Challenge login_challenge{};  // what delete_account signs
-    std::optional<signal::CallId> call;
+    std::optional<signal::CallId> call;  // a call this hub owns
+    std::optional<HeldCall> held;        // or one another node owns (never both)
+    std::optional<RemoteParty> remote;   // set: not a connection here (owner side)
     bool logged_in() const { return !user.empty(); }
   };
-  using Out = std::vector<HubSend>;
+  // What one entry point produces: frames for this node's connections, and envelopes
+  // for other nodes, sent by Finish.
+  struct Out {
+    std::vector<HubSend> sends;
+    std::vector<std::pair<std::string, NodeEnvelope>> envelopes;  // (node, envelope)
+  };
+  // Where a user's connection is.
+  struct Whereabouts {
+    enum class Kind { kOffline, kHere, kElsewhere, kUnknown } kind = Kind::kOffline;
+    ConnectionId here = 0;    // kHere
+    PresenceRecord elsewhere;  // kElsewhere
+  };
 
   void Send(Out& out, ConnectionId to, const signal::Message& message, bool close_after = false) const;
   void SendError(Out& out, ConnectionId to, signal::RequestId id, signal::ErrorCode code,
                  std::string message) const;
+  // Sends the envelopes (a failed delivery of a call's message ends that call as if
+  // its remote party had left), drops remote sessions whose call ended, and returns
+  // the frames for this node's connections.
+  std::vector<HubSend> Finish(Out& out, HubTime now);
+  void SetNow(HubTime now);
+  Whereabouts Locate(const std::string& user);
+  // A message to `user` on another node, outside any call (presence).
+  void DeliverElsewhere(Out& out, const PresenceRecord& where, const std::string& user, const signal::Message& message);
+  // The holder's side of a message its user sent about a call another node owns.
+  void ForwardToOwner(Out& out, ConnectionId id, Session& s, const signal::Message& message, std::string_view text);
+  // Whether a held call still holds its user's busy claim (else it is forgotten: its
+  // owner died). `probe` is a call id the user holds no claim for.
+  bool HeldCallIsLive(Session& s, const signal::CallId& probe);
+  void OnDeliverEnvelope(Out& out, const NodeEnvelope& envelope);
+  void OnReplacedEnvelope(Out& out, const NodeEnvelope& envelope, HubTime now);
+  // The remote party of `envelope.call` that the envelope's sender holds, or nullopt.
+  std::optional<ConnectionId> RemotePartyOf(const NodeEnvelope& envelope) const;
+  void RenewBus(Out& out, HubTime now);
+  void ReleaseClaims(const std::string& caller, const std::string& callee, const signal::CallId& call);
+  void RecordCallLogged(const CallLogEntry& entry);
+  void AddMissedCallLogged(const std::string& user, const CallLogEntry& entry);
   signal::Challenge NextChallenge();
 
   void Handle(Out& out, ConnectionId id, Session& s, const signal::Message& message, HubTime now);
@@ -176,6 +249,12 @@ class SignalingHub {
   Store& store_;
   const RelayTicketIssuer& tickets_;
   HubConfig config_;
+  // The one-node default bus and the clock its expiry reads (the last `now` given).
+  ManualClock own_bus_clock_;
+  std::unique_ptr<NodeBus> own_bus_;
+  NodeBus& bus_;
+  const bool renews_bus_;  // a bus was given
+  std::optional<TimePoint> renew_at_;
   crypto::SeededKeySource challenge_source_;
   RateLimiter auth_limiter_;
   RateLimiter invite_limiter_;
@@ -185,6 +264,8 @@ class SignalingHub {
   std::map<ConnectionId, Session> sessions_;
   std::unordered_map<std::string, ConnectionId> online_;  // logged-in user -> connection
   std::map<signal::CallId, Call> calls_;
+  std::size_t remote_sessions_ = 0;
+  ConnectionId next_remote_connection_ = kFirstRemoteConnection;
   // Call ids seen recently (bounded), so a reused id cannot collide in the call log.
   std::set<signal::CallId> used_call_ids_;
   std::deque<signal::CallId> used_call_order_;

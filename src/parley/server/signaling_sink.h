@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "parley/base/time.h"
+#include "parley/server/node_bus.h"
 
 namespace parley::server {
 
@@ -42,6 +43,9 @@ class SignalingSink {
   virtual std::vector<SignalingSend> OnMessage(ConnectionId id, std::string_view text, SinkTime now) = 0;
   virtual std::vector<SignalingSend> OnDisconnect(ConnectionId id, SinkTime now) = 0;
   virtual std::vector<SignalingSend> OnTimer(SinkTime now) = 0;
+  // An envelope from another parleyd node, which the front was handed by
+  // WebFront::PostToHub (a sink without several nodes ignores it).
+  virtual std::vector<SignalingSend> OnEnvelope(const NodeEnvelope&, SinkTime) { return {}; }
   virtual std::optional<TimePoint> NextTimerAt() const = 0;
 };
 

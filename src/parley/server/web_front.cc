@@ -799,6 +799,12 @@ void WebFront::Stop() {
   net::post(shared_->hub_strand, [shared = shared_] { shared->RearmTimer(); });
 }
 
+void WebFront::PostToHub(NodeEnvelope envelope) {
+  net::post(shared_->hub_strand, [shared = shared_, envelope = std::move(envelope)] {
+    if (!shared->stopping) shared->Deliver(shared->sink.OnEnvelope(envelope, Now()));
+  });
+}
+
 WebFrontStats WebFront::stats() const {
   std::lock_guard lock(shared_->mu);
   return shared_->stats;

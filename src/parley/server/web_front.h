@@ -97,6 +97,9 @@ class WebFront {
   // the sink gets OnDisconnect for each. Any thread; idempotent.
   void Stop();
   WebFrontStats stats() const;
+  // Hands an envelope from another node (NodeBus's receiver, on the bus's thread) to
+  // the sink's OnEnvelope on the hub strand. Any thread.
+  void PostToHub(NodeEnvelope envelope);
 
   struct Shared;  // state the sessions share; defined in web_front.cc
 
