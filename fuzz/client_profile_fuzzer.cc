@@ -23,6 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PARLEY_CHECK(!p.websocket_path.empty() && p.websocket_path[0] == '/');
   PARLEY_CHECK(p.pin_sha256.empty() || p.pin_sha256.size() == 64);
   PARLEY_CHECK(!p.user.empty() && !p.device.empty());
+  PARLEY_CHECK(p.more_servers.size() <= ClientProfile::kMaxMoreServers);
+  for (const ProfileServer& server : p.more_servers) {
+    PARLEY_CHECK(!server.host.empty() && server.port != 0);
+    PARLEY_CHECK(!server.websocket_path.empty() && server.websocket_path[0] == '/');
+    PARLEY_CHECK(server.pin_sha256.empty() || server.pin_sha256.size() == 64);
+  }
   const std::string serialized = SerializeClientProfile(p);
   auto again = ParseClientProfile(serialized);
   PARLEY_CHECK_MSG(again.ok(), serialized.c_str());

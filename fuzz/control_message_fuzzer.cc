@@ -1,7 +1,8 @@
 // Fuzzes the in-call control message parsers (the receiver report, the quality report,
-// the path probe and the probe reply a peer sends on the sealed control stream): no
+// the path probe, the probe reply and bye a peer sends on the sealed control stream): no
 // crash, one-line errors, at most one parser accepts, and what parses serializes back to
-// the same bytes (for the quality report: but for reserved flag bits) and reads back equal.
+// the same bytes (for the quality report: but for reserved flag bits; for bye: but for
+// an unknown reason, which reads as hangup) and reads back equal.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -57,6 +58,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       PARLEY_CHECK(quality->loss_after_fraction() >= 0 && quality->loss_after_fraction() <= 1);
     } else {
       const std::string& message = quality.error().message;
+      PARLEY_CHECK(!message.empty() && message.size() < 200);
+    }
+  }
+  {
+    auto bye = ParseBye(bytes);
+    if (bye.ok()) {
+      ++accepted;
+      PARLEY_CHECK(bytes.size() == kByeSize && bytes[0] == kByeType && bye->reason == ByeReason::kHangup);
+      const std::vector<uint8_t> serialized = SerializeBye(*bye);
+      PARLEY_CHECK(serialized.size() == kByeSize && serialized[0] == kByeType);
+      PARLEY_CHECK(ParseBye(serialized).ok());
+    } else {
+      const std::string& message = bye.error().message;
       PARLEY_CHECK(!message.empty() && message.size() < 200);
     }
   }

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 
 #include <fmt/format.h>
@@ -35,6 +36,7 @@
 #include "parley/signal/client_auth.h"
 #include "parley/signal/client_profile.h"
 #include "parley/signal/messages.h"
+#include "parley/signal/reconnect_schedule.h"
 #include "server_link.h"
 
 namespace parley::app {
@@ -45,6 +47,9 @@ using signal::Message;
 
 constexpr Duration kConnectTimeout = seconds(10);
 constexpr Duration kReplyTimeout = seconds(10);
+// One reconnect attempt (connection, then hello and login) during a call: short, since
+// the call loop's exit waits for an attempt under way.
+constexpr Duration kReconnectTimeout = seconds(4);
 
 std::atomic<bool> g_interrupted{false};
 extern "C" void OnSigint(int) { g_interrupted = true; }
@@ -102,9 +107,10 @@ struct Session {
   fs::path dir;
   signal::ClientProfile profile;
   std::unique_ptr<crypto::IdentityKey> identity;
-  std::unique_ptr<ServerLink> link;
+  std::unique_ptr<ServerLink> link;  // null while signaling is lost during a call
+  std::size_t server_index = 0;      // of profile.Servers(): the one `link` reached
   signal::Hello hello;
-  uint64_t next_id = 1;
+  uint64_t next_id = 2;  // 1 is the login on each connection
 };
 
 Result<std::unique_ptr<crypto::IdentityKey>> LoadIdentity(const fs::path& dir) {
@@ -114,7 +120,73 @@ Result<std::unique_ptr<crypto::IdentityKey>> LoadIdentity(const fs::path& dir) {
   return std::make_unique<crypto::IdentityKey>(std::move(*key));
 }
 
-// Connects with the profile's pin and logs in; prints missed calls from the welcome.
+std::string HostPort(const signal::ProfileServer& server) {
+  const bool v6 = server.host.find(':') != std::string::npos;
+  return (v6 ? "[" + server.host + "]" : server.host) + ":" + std::to_string(server.port);
+}
+
+// What one login on one server gave.
+struct Login {
+  std::unique_ptr<ServerLink> link;
+  signal::Hello hello;
+  std::vector<signal::CallRecord> missed_calls;
+};
+
+// Connects to `server` (its pin, if any, enforced) and logs in as the profile's user
+// with request id 1. Blocks for up to `timeout` plus the replies' time. Reads only its
+// arguments, so it may run on a helper thread (the reconnect during a call).
+Result<Login> LoginOnce(const signal::ProfileServer& server, const signal::ClientProfile& profile,
+                        const crypto::IdentityKey& identity, Duration timeout) {
+  Login out;
+  auto link = ConnectToServer({server.host, server.port, server.websocket_path, server.pin_sha256}, timeout);
+  if (!link) return link.error();
+  out.link = std::move(*link);
+  auto hello = WaitHello(*out.link);
+  if (!hello) return hello.error();
+  out.hello = *hello;
+  auto login = signal::AnswerHello(*hello, signal::AuthPurpose::kLogin, profile.server_name, profile.user,
+                                   profile.device, identity, uint64_t{1});
+  if (!login) return login.error();
+  if (Status sent = out.link->Send(signal::SerializeMessage(*login)); !sent) return sent.error();
+  auto reply = WaitReply(*out.link, 1, kReplyTimeout);
+  if (!reply) return reply.error();
+  if (const auto* error = std::get_if<signal::ErrorReply>(&*reply)) {
+    if (error->code == signal::ErrorCode::kNoSuchAccount) {
+      return Error{"The account '" + profile.user + "' no longer exists on this server; run `parley init` to create one."};
+    }
+    return Error{"parleyd refused the login: " + error->message};
+  }
+  const auto* welcome = std::get_if<signal::Welcome>(&*reply);
+  if (!welcome) return Error{"parleyd answered the login with an unexpected message; try again."};
+  out.missed_calls = welcome->missed_calls;
+  return out;
+}
+
+// Takes a successful login into the session: prints missed calls, and pins a server
+// that had no pin yet (a further node reached for the first time: trust on first use).
+void AdoptLogin(Session& s, Login login, std::size_t server_index) {
+  s.link = std::move(login.link);
+  s.hello = std::move(login.hello);
+  s.server_index = server_index;
+  for (const signal::CallRecord& missed : login.missed_calls) {
+    std::printf("Missed call from %s at %s.\n", missed.caller.c_str(), FormatTime(missed.started_unix_ms).c_str());
+  }
+  const signal::ProfileServer server = s.profile.Servers()[server_index];
+  if (server.pin_sha256.empty()) {
+    s.profile.SetPin(server_index, s.link->certificate_sha256());
+    if (Status saved = signal::SaveClientProfile(s.dir, s.profile); !saved) {
+      std::printf("Could not pin %s's certificate in the profile: %s\n", HostPort(server).c_str(),
+                  saved.error().message.c_str());
+    } else {
+      std::printf("Pinned %s's certificate %s (first connection to it).\n", HostPort(server).c_str(),
+                  s.link->certificate_sha256().c_str());
+    }
+  }
+  std::fflush(stdout);
+}
+
+// Loads the profile and identity, then logs in on the first of the profile's servers
+// that lets us in, in profile order; prints missed calls from the welcome.
 Result<std::unique_ptr<Session>> ConnectAndLogin(const CommonOptions& common) {
   auto s = std::make_unique<Session>();
   s->dir = ProfileDir(common);
@@ -127,34 +199,20 @@ Result<std::unique_ptr<Session>> ConnectAndLogin(const CommonOptions& common) {
   auto identity = LoadIdentity(s->dir);
   if (!identity) return identity.error();
   s->identity = std::move(*identity);
-  auto link = ConnectToServer({s->profile.server_host, s->profile.server_port, s->profile.websocket_path,
-                               s->profile.pin_sha256},
-                              kConnectTimeout);
-  if (!link) return link.error();
-  s->link = std::move(*link);
-  auto hello = WaitHello(*s->link);
-  if (!hello) return hello.error();
-  s->hello = *hello;
-  const uint64_t id = s->next_id++;
-  auto login = signal::AnswerHello(*hello, signal::AuthPurpose::kLogin, s->profile.server_name, s->profile.user,
-                                   s->profile.device, *s->identity, id);
-  if (!login) return login.error();
-  if (Status sent = s->link->Send(signal::SerializeMessage(*login)); !sent) return sent.error();
-  auto reply = WaitReply(*s->link, id, kReplyTimeout);
-  if (!reply) return reply.error();
-  if (const auto* error = std::get_if<signal::ErrorReply>(&*reply)) {
-    if (error->code == signal::ErrorCode::kNoSuchAccount) {
-      return Error{"The account '" + s->profile.user + "' no longer exists on this server; run `parley init` to create one."};
+  const std::vector<signal::ProfileServer> servers = s->profile.Servers();
+  std::string errors;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    auto login = LoginOnce(servers[i], s->profile, *s->identity, kConnectTimeout);
+    if (login) {
+      if (i > 0) std::printf("Logged in on %s (the servers before it did not answer).\n", HostPort(servers[i]).c_str());
+      AdoptLogin(*s, std::move(*login), i);
+      return s;
     }
-    return Error{"parleyd refused the login: " + error->message};
+    if (servers.size() == 1) return login.error();
+    errors += (errors.empty() ? "" : "; ") + HostPort(servers[i]) + ": " + login.error().message;
   }
-  const auto* welcome = std::get_if<signal::Welcome>(&*reply);
-  if (!welcome) return Error{"parleyd answered the login with an unexpected message; try again."};
-  for (const signal::CallRecord& missed : welcome->missed_calls) {
-    std::printf("Missed call from %s at %s.\n", missed.caller.c_str(), FormatTime(missed.started_unix_ms).c_str());
-  }
-  std::fflush(stdout);
-  return s;
+  return Error{"None of the profile's " + std::to_string(servers.size()) + " servers let us in (" + errors +
+               "); check your connection and try again."};
 }
 
 // Sends one request and returns its reply; an `error` reply becomes the error.
@@ -326,8 +384,8 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
                               *store, keys);
   // The relay-TLS path goes to the front this signaling connection reached, pinned to
   // the certificate it accepted.
-  const FrontTarget front{s.profile.server_host, s.profile.server_port, s.profile.websocket_path,
-                          s.link->certificate_sha256()};
+  const signal::ProfileServer reached = s.profile.Servers()[s.server_index];
+  const FrontTarget front{reached.host, reached.port, reached.websocket_path, s.link->certificate_sha256()};
   std::unique_ptr<ActiveMedia> media;
   std::unique_ptr<std::ofstream> stats_out;
   if (!o.stats_file.empty()) {
@@ -346,6 +404,9 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
   std::function<void(signal::CallActions)> apply = [&](signal::CallActions actions) {
     for (auto& action : actions) {
       if (auto* send = std::get_if<signal::SendAction>(&action)) {
+        // Without signaling (lost during a call) a message to the server cannot go: a
+        // hangup reaches the peer as the media path's bye instead (StopMediaAction).
+        if (!s.link) continue;
         if (Status st = s.link->Send(signal::SerializeMessage(send->message)); !st) {
           std::printf("%s\n", st.error().message.c_str());
         }
@@ -381,7 +442,9 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
       } else if (std::holds_alternative<signal::StopMediaAction>(action)) {
         if (media) {
           const call::CallMediaStats st = media->runner->stats();
-          Status stopped = media->runner->Stop();
+          // Bye on the media path whatever ended the call here: the peer ends at once
+          // even when no server knows the call (parleyd restarted during it).
+          Status stopped = media->runner->Stop(call::CallMediaRunner::StopMode::kSayBye);
           nlohmann::json final_stats = StatsJson(st, "ended", media->fingerprint, ToSeconds(Now() - media->started));
           final_stats["audio"] = AudioStatsJson(*media->input, *media->output);
           std::printf("stats: %s\n", final_stats.dump().c_str());
@@ -416,14 +479,79 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
   }
   std::fflush(stdout);
   TimePoint next_status = Now() + seconds(1);
+  // Signaling lost: a connected call goes on on its media path while the client logs in
+  // again (the profile's servers in order, backing off), one attempt at a time on a
+  // helper thread so that the status line, the keys and the bye keep working.
+  const std::vector<signal::ProfileServer> servers = s.profile.Servers();
+  signal::ReconnectSchedule reconnect(servers.size());
+  std::future<Result<Login>> pending_login;
+  std::size_t pending_server = 0;
+  TimePoint signaling_lost_at{};
+  crypto::SystemKeySource jitter_source;
+  auto random_unit = [&] {
+    std::array<uint8_t, 4> r{};
+    jitter_source.Fill(r);
+    return (static_cast<uint32_t>(r[0]) << 24 | r[1] << 16 | r[2] << 8 | r[3]) / 4294967296.0;
+  };
+  auto seconds_text = [](Duration d) { return fmt::format("{:.1f} s", ToSeconds(d)); };
   while (!done) {
-    auto text = s.link->Receive(milliseconds(50));
-    if (!text) {
-      apply(session.OnDisconnected(Now()));
-      std::printf("%s\n", text.error().message.c_str());
-      return 1;
+    if (!s.link) {
+      if (pending_login.valid()) {
+        if (pending_login.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+          auto login = pending_login.get();
+          if (login) {
+            if (tty) std::printf("\r\x1b[K");
+            std::printf("Logged in again on %s, %s after signaling was lost%s.\n", HostPort(servers[pending_server]).c_str(),
+                        seconds_text(Now() - signaling_lost_at).c_str(),
+                        session.state() == signal::CallState::kConnected ? "; the call went on meanwhile" : "");
+            AdoptLogin(s, std::move(*login), pending_server);
+            reconnect.OnSuccess();
+          } else {
+            reconnect.OnFailure(Now(), random_unit());
+            if (reconnect.next_server() == 0) {  // a whole round failed: say so, with the wait
+              if (tty) std::printf("\r\x1b[K");
+              std::string why = login.error().message;
+              if (!why.empty() && why.back() == '.') why.pop_back();
+              std::printf("Reconnecting: %s (%s); next try in %s.\n", HostPort(servers[pending_server]).c_str(),
+                          why.c_str(), seconds_text(reconnect.next_attempt_at() - Now()).c_str());
+            }
+          }
+        }
+      } else if (reconnect.Due(Now())) {
+        pending_server = reconnect.next_server();
+        pending_login = std::async(std::launch::async, [server = servers[pending_server], profile = s.profile,
+                                                        identity = s.identity.get()] {
+          return LoginOnce(server, profile, *identity, kReconnectTimeout);
+        });
+      }
     }
-    if (*text) {
+    Result<std::optional<std::string>> text = std::optional<std::string>();
+    if (s.link) {
+      text = s.link->Receive(milliseconds(50));
+    } else {
+      poll(nullptr, 0, 50);  // the pace Receive would have set
+    }
+    if (!text) {
+      std::string why = text.error().message;
+      if (!why.empty() && why.back() == '.') why.pop_back();  // it goes inside a sentence here
+      s.link.reset();
+      if (!(media && session.state() == signal::CallState::kConnected)) {
+        apply(session.OnDisconnected(Now()));
+        if (peer) {  // `parley call` before its call was up: the call is gone
+          std::printf("%s.\n", why.c_str());
+          return 1;
+        }
+      }
+      if (done) break;
+      signaling_lost_at = Now();
+      reconnect.OnLost(Now(), random_unit());
+      if (tty) std::printf("\r\x1b[K");
+      std::printf("Signaling lost (%s)%s; logging in again in %s.\n", why.c_str(),
+                  media ? "; the call goes on on its media path" : "",
+                  seconds_text(reconnect.next_attempt_at() - Now()).c_str());
+      std::fflush(stdout);
+    }
+    if (text && *text) {
       if (auto m = signal::ParseMessage(**text)) {
         if (const auto* p = std::get_if<signal::Presence>(&*m)) {
           std::printf("%s is %s.\n", p->user.c_str(), p->online ? "online" : "offline");
@@ -437,6 +565,8 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
       }
       apply(session.OnServerText(**text, Now()));
     }
+    // The peer hung up on the media path (its bye): the server may not know the call.
+    if (media && media->runner->stats().peer_said_bye) apply(session.OnPeerBye(Now()));
     apply(session.OnTick(Now()));
     if (g_interrupted.exchange(false)) {
       if (session.state() == signal::CallState::kIdle) break;
@@ -502,11 +632,13 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
       if (stats_out) {
         nlohmann::json line = StatsJson(st, state, media->fingerprint, ToSeconds(Now() - media->started));
         line["audio"] = AudioStatsJson(*media->input, *media->output);
+        line["signaling"] = s.link ? "connected" : "reconnecting";
         *stats_out << line.dump() << "\n";
         stats_out->flush();
       }
-      const std::string status =
-          StatusLine(st, state, media->fingerprint) + AudioStatusText(*media->input, *media->output);
+      const std::string status = StatusLine(st, state, media->fingerprint) +
+                                 AudioStatusText(*media->input, *media->output) +
+                                 (s.link ? std::string() : std::string(" | signaling: reconnecting"));
       if (tty) {
         std::printf("\r\x1b[K%s", status.c_str());
       } else {
@@ -516,39 +648,76 @@ int CallLoop(Session& s, const std::optional<std::string>& peer, const CallOptio
     }
   }
   // Let the last message (hangup, cancel) reach the server before the link closes.
-  (void)s.link->Receive(milliseconds(300));
-  return exit_code;
+  if (s.link) (void)s.link->Receive(milliseconds(300));
+  return exit_code;  // a reconnect attempt under way is waited for (kReconnectTimeout at most)
 }
 
 }  // namespace
 
 int RunInit(const CommonOptions& common, const InitOptions& o) {
   const fs::path dir = ProfileDir(common);
-  auto address = ParseServerAddress(o.server, o.path);
-  if (!address) return Fail(address.error().message);
-  if (!o.pin.empty()) address->pin_sha256 = o.pin;
+  if (o.servers.empty()) return Fail("init needs --server: the wss://HOST:PORT/ws/... line parleyd printed.");
+  if (o.servers.size() > 1 + signal::ClientProfile::kMaxMoreServers) {
+    return Fail("init takes at most " + std::to_string(1 + signal::ClientProfile::kMaxMoreServers) + " --server addresses.");
+  }
+  std::vector<ServerAddress> addresses;
+  for (const std::string& text : o.servers) {
+    auto address = ParseServerAddress(text, o.path);
+    if (!address) return Fail(address.error().message);
+    addresses.push_back(*address);
+  }
+  if (!o.pin.empty()) addresses[0].pin_sha256 = o.pin;  // --pin is the first server's
   if (auto valid = signal::ValidateDeviceName(o.device); !valid) return Fail(valid.error().message);
   if (o.name.empty()) return Fail("init needs --name: the username to register, e.g. --name alice.");
   if (Status d = crypto::EnsurePrivateDirectory(dir); !d) return Fail(d.error().message);
   auto identity = LoadIdentity(dir);
   if (!identity) return Fail(identity.error().message);
-  auto link = ConnectToServer(*address, kConnectTimeout);
-  if (!link) return Fail(link.error().message);
-  auto hello = WaitHello(**link);
+  // Register on the first server that can be reached (the nodes of one community share
+  // their accounts); one that answers and refuses is final.
+  std::unique_ptr<ServerLink> link;
+  std::size_t reached = 0;
+  std::string errors;
+  for (; reached < addresses.size(); ++reached) {
+    auto connected = ConnectToServer(addresses[reached], kConnectTimeout);
+    if (connected) {
+      link = std::move(*connected);
+      break;
+    }
+    if (addresses.size() == 1) return Fail(connected.error().message);
+    errors += (errors.empty() ? "" : "; ") + addresses[reached].host + ":" + std::to_string(addresses[reached].port) +
+              ": " + connected.error().message;
+  }
+  if (!link) return Fail("None of the " + std::to_string(addresses.size()) + " servers could be reached (" + errors + ").");
+  auto hello = WaitHello(*link);
   if (!hello) return Fail(hello.error().message);
   auto reg = signal::AnswerHello(*hello, signal::AuthPurpose::kRegister, "", o.name, o.device, **identity, uint64_t{1});
   if (!reg) return Fail(reg.error().message);
-  if (Status sent = (*link)->Send(signal::SerializeMessage(*reg)); !sent) return Fail(sent.error().message);
-  auto reply = WaitReply(**link, 1, kReplyTimeout);
+  if (Status sent = link->Send(signal::SerializeMessage(*reg)); !sent) return Fail(sent.error().message);
+  auto reply = WaitReply(*link, 1, kReplyTimeout);
   if (!reply) return Fail(reply.error().message);
   if (const auto* error = std::get_if<signal::ErrorReply>(&*reply)) {
     return Fail("parleyd refused to register '" + o.name + "': " + error->message);
   }
-  signal::ClientProfile profile{address->host, address->port, address->path, (*link)->certificate_sha256(),
-                                hello->server, o.name, o.device};
+  addresses[reached].pin_sha256 = link->certificate_sha256();
+  signal::ClientProfile profile{.server_host = addresses[0].host,
+                                .server_port = addresses[0].port,
+                                .websocket_path = addresses[0].path,
+                                .pin_sha256 = addresses[0].pin_sha256,
+                                .server_name = hello->server,
+                                .user = o.name,
+                                .device = o.device};
+  for (std::size_t i = 1; i < addresses.size(); ++i) {
+    profile.more_servers.push_back({addresses[i].host, addresses[i].port, addresses[i].path, addresses[i].pin_sha256});
+  }
   if (Status saved = signal::SaveClientProfile(dir, profile); !saved) return Fail(saved.error().message);
+  const ServerAddress& used = addresses[reached];
   std::printf("Registered %s (device %s) on %s:%u.\nServer certificate pinned: %s\nProfile: %s\n", o.name.c_str(),
-              o.device.c_str(), address->host.c_str(), address->port, profile.pin_sha256.c_str(), dir.c_str());
+              o.device.c_str(), used.host.c_str(), used.port, used.pin_sha256.c_str(), dir.c_str());
+  if (addresses.size() > 1) {
+    std::printf("%zu further servers in the profile, tried in order when one is down; each is pinned on first "
+                "connection.\n",
+                addresses.size() - 1);
+  }
   return 0;
 }
 

@@ -13,7 +13,9 @@ struct CommonOptions {
 };
 
 struct InitOptions {
-  std::string server;  // wss://HOST:PORT/ws/... or HOST:PORT
+  // wss://HOST:PORT/ws/... or HOST:PORT, one per node of the community: registration
+  // goes to the first that answers; every later command tries them in this order.
+  std::vector<std::string> servers;
   std::string path;    // the WebSocket path, if not in `server`
   std::string pin;     // SHA-256 of the server certificate; empty: pin what is seen
   std::string name;

@@ -193,7 +193,9 @@ int main(int argc, char** argv) {
   app.add_option("--profile", common.profile_dir, "profile directory (default ~/.config/parley, created 0700)");
   parley::app::InitOptions init;
   auto* init_cmd = app.add_subcommand("init", "Create this device's identity and register an account on a server");
-  init_cmd->add_option("--server", init.server, "the wss://HOST:PORT/ws/... line parleyd prints, or HOST:PORT")
+  init_cmd->add_option("--server", init.servers,
+                       "the wss://HOST:PORT/ws/... line parleyd prints, or HOST:PORT; repeat it for further nodes "
+                       "of the same community, tried in this order when one is down")
       ->required();
   init_cmd->add_option("--path", init.path, "the server's WebSocket path, if --server does not include it");
   init_cmd->add_option("--pin", init.pin, "SHA-256 of the server certificate (default: pin the one seen now)");

@@ -1,4 +1,4 @@
-// Control messages: the probe, probe reply and quality report layouts byte for byte,
+// Control messages: the probe, probe reply, quality report and bye layouts byte for byte,
 // round trips, and the one-sentence errors of the strict parsers.
 #include "parley/call/control_message.h"
 
@@ -83,6 +83,28 @@ TEST(ControlMessageTest, SaturatingConversions) {
   EXPECT_EQ(SaturatedMs(-3), 0);
   EXPECT_EQ(SaturatedMs(12.6), 13);
   EXPECT_EQ(SaturatedMs(1e9), 65535);
+}
+
+TEST(ControlMessageTest, ByeLayoutRoundTripAndErrors) {
+  const std::vector<uint8_t> bytes = SerializeBye({});
+  EXPECT_EQ(bytes, (std::vector<uint8_t>{0x05, 0x01}));
+  auto parsed = ParseBye(bytes);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->reason, ByeReason::kHangup);
+  // A reason this version does not know still ends the call as a hangup.
+  const std::vector<uint8_t> later_reason{0x05, 0x7f};
+  ASSERT_TRUE(ParseBye(later_reason).ok());
+  EXPECT_EQ(ParseBye(later_reason)->reason, ByeReason::kHangup);
+  EXPECT_EQ(ParseBye({}).error().message, "control message is empty");
+  const std::vector<uint8_t> longer{0x05, 0x01, 0x00};
+  EXPECT_EQ(ParseBye(longer).error().message, "bye is 3 bytes, expected 2");
+  const std::vector<uint8_t> shorter{0x05};
+  EXPECT_EQ(ParseBye(shorter).error().message, "bye is 1 bytes, expected 2");
+  EXPECT_EQ(ParseBye(SerializeProbe({})).error().message, "control message type 2 is unknown");
+  // No other parser takes a bye.
+  EXPECT_FALSE(ParseProbe(bytes).ok());
+  EXPECT_FALSE(ParseReceiverReport(bytes).ok());
+  EXPECT_FALSE(ParseQualityReport(bytes).ok());
 }
 
 }  // namespace

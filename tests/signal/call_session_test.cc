@@ -337,6 +337,27 @@ TEST_F(CallSessionTest, LostConnectionEndsTheCall) {
   EXPECT_TRUE(bob.session.OnDisconnected(now).empty());
 }
 
+TEST_F(CallSessionTest, PeerByeEndsAConnectedCallAsAHangup) {
+  // Before media runs a bye changes nothing (it cannot be authentic before the keys).
+  Ring();
+  EXPECT_TRUE(bob.session.OnPeerBye(now).empty());
+  EXPECT_EQ(bob.session.state(), CallState::kIncoming);
+  alice.session.HangUp(now);
+  bob.session.OnMessage(Ended{{}, call_id, EndReason::kCancelled}, now);
+  Connect();
+  auto b = bob.session.OnPeerBye(now);
+  ASSERT_NE(Find<StopMediaAction>(b), nullptr);
+  const auto* ended = Find<CallEndedAction>(b);
+  ASSERT_NE(ended, nullptr);
+  EXPECT_EQ(ended->reason, EndReason::kHangup);
+  EXPECT_TRUE(ended->was_connected);
+  EXPECT_EQ(b.size(), 2u);  // nothing is sent: the server may not know the call
+  EXPECT_EQ(bob.session.state(), CallState::kIdle);
+  // The server's `ended` that may follow, and a second bye copy, change nothing.
+  EXPECT_TRUE(bob.session.OnMessage(Ended{{}, call_id, EndReason::kHangup}, now).empty());
+  EXPECT_TRUE(bob.session.OnPeerBye(now).empty());
+}
+
 TEST_F(CallSessionTest, SessionIsReusableForTheNextCall) {
   Connect();
   alice.session.HangUp(now);

@@ -25,6 +25,65 @@ TEST(ClientProfile, RoundTrips) {
   EXPECT_EQ(*ParseClientProfile(SerializeClientProfile(no_pin)), no_pin);
 }
 
+TEST(ClientProfile, MoreServersRoundTripInOrderAndOldFilesReadUnchanged) {
+  // A profile without more_servers is written exactly as before the field existed.
+  const std::string old_text = SerializeClientProfile(Sample());
+  EXPECT_EQ(old_text.find("more_servers"), std::string::npos);
+  EXPECT_TRUE(ParseClientProfile(old_text)->more_servers.empty());
+  ClientProfile p = Sample();
+  p.more_servers = {{"node2.example", 443, "/ws/def", ""}, {"::1", 9443, "/ws/abc", std::string(64, 'b')}};
+  const auto parsed = ParseClientProfile(SerializeClientProfile(p));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(*parsed, p);
+  const std::vector<ProfileServer> servers = parsed->Servers();
+  ASSERT_EQ(servers.size(), 3u);
+  EXPECT_EQ(servers[0], (ProfileServer{"127.0.0.1", 8443, "/ws/abc", std::string(64, 'a')}));
+  EXPECT_EQ(servers[1].host, "node2.example");
+  EXPECT_EQ(servers[2].port, 9443);
+  p.SetPin(1, std::string(64, 'c'));
+  EXPECT_EQ(p.more_servers[0].pin_sha256, std::string(64, 'c'));
+  p.SetPin(0, "");
+  EXPECT_EQ(p.pin_sha256, "");
+  p.SetPin(7, "ignored");  // out of range: nothing
+  EXPECT_EQ(p.Servers().size(), 3u);
+}
+
+TEST(ClientProfile, MoreServersErrorsNameTheEntry) {
+  ClientProfile p = Sample();
+  p.more_servers = {{"node2.example", 443, "/ws/def", ""}};
+  const std::string text = SerializeClientProfile(p);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string changed = text;
+    const std::size_t at = changed.find(from, changed.find("more_servers"));
+    changed.replace(at, from.size(), to);
+    return ParseClientProfile(changed);
+  };
+  EXPECT_EQ(with("443", "0").error().message,
+            "the client profile's more_servers[0]'s 'server_port' must be a number from 1 to 65535");
+  EXPECT_EQ(with("/ws/def", "ws").error().message,
+            "the client profile's more_servers[0]'s 'websocket_path' must start with '/'");
+  EXPECT_EQ(with("\"pin_sha256\": \"\"", "\"pin_sha256\": \"xyz\"").error().message,
+            "the client profile's more_servers[0]'s 'pin_sha256' must be 64 lower-case hex digits");
+  EXPECT_EQ(with("\"server_host\"", "\"colour\": 1, \"server_host\"").error().message,
+            "the client profile's more_servers[0] has an unknown field 'colour'");
+  EXPECT_EQ(with("\"node2.example\"", "7").error().message,
+            "the client profile's more_servers[0] needs a text field 'server_host'");
+  std::string not_list = text;
+  not_list.replace(not_list.find("\"more_servers\": ["), 17, "\"more_servers\": {\"a\":[");
+  not_list.replace(not_list.rfind(']'), 1, "]}");
+  EXPECT_EQ(ParseClientProfile(not_list).error().message, "the client profile's 'more_servers' must be a list");
+  ClientProfile many = Sample();
+  many.more_servers.assign(ClientProfile::kMaxMoreServers + 1, {"h", 1, "/p", ""});
+  EXPECT_EQ(ParseClientProfile(SerializeClientProfile(many)).error().message,
+            "the client profile's 'more_servers' lists more than 8 servers");
+  std::string entry_not_object = text;
+  const std::size_t open = entry_not_object.find('{', entry_not_object.find("more_servers"));
+  const std::size_t close = entry_not_object.find('}', open);
+  entry_not_object.replace(open, close + 1 - open, "3");
+  EXPECT_EQ(ParseClientProfile(entry_not_object).error().message,
+            "the client profile's more_servers[0] is not an object");
+}
+
 TEST(ClientProfile, ErrorsNameTheField) {
   EXPECT_EQ(ParseClientProfile("[1]").error().message, "the client profile is not a JSON object");
   EXPECT_EQ(ParseClientProfile("{").error().message, "the client profile is not a JSON object");

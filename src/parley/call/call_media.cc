@@ -130,6 +130,9 @@ void CallMedia::OnControl(std::span<const uint8_t> content, PathId path, TimePoi
         if (SendControl(SerializeProbeReply(reply), path, now)) ++stats_.probe_replies_sent;
       }
       return;
+    case kByeType:
+      if (ParseBye(content)) stats_.peer_said_bye = true;
+      return;
     case kProbeReplyType:
       if (auto reply = ParseProbeReply(content); reply && reply->path == path) {
         transport_->OnProbeReply(path, reply->sequence, reply->echo_ms, reply->reply_delay_ms, now);
@@ -137,6 +140,14 @@ void CallMedia::OnControl(std::span<const uint8_t> content, PathId path, TimePoi
       return;
     default: return;
   }
+}
+
+Status CallMedia::SendBye(TimePoint now) {
+  const std::vector<uint8_t> bye = SerializeBye({});
+  for (int i = 0; i < kByeCopies; ++i) {
+    if (Status s = SendControl(bye, std::nullopt, now); !s) return s;
+  }
+  return Ok{};
 }
 
 Status CallMedia::SendControl(std::span<const uint8_t> content, std::optional<PathId> path, TimePoint now) {

@@ -75,6 +75,8 @@ struct CallMediaStats {
   int redundant_copies = 0;
   uint64_t probes_sent = 0;
   uint64_t probe_replies_sent = 0;
+  // The peer sent bye (it hung up): the owner ends the call, whatever signaling says.
+  bool peer_said_bye = false;
   PathsReport paths;  // refreshed every 250 ms; empty for a one-path transport
 };
 
@@ -99,6 +101,9 @@ class CallMedia {
   // Timers: ticks the transport, sends the probes it asks for and the receiver report
   // when due. Call at least every 10 ms.
   Status OnTick(TimePoint now);
+  // Hang-up on the media path: kByeCopies sealed bye messages on the active path, so
+  // the peer ends even if no server relays the signaling hangup.
+  Status SendBye(TimePoint now);
 
   const CallMediaStats& stats() const { return stats_; }
   const crypto::Fingerprint& fingerprint() const { return fingerprint_; }

@@ -30,7 +30,7 @@ CallMediaRunner::CallMediaRunner(std::unique_ptr<CallMedia> media, media::AudioI
 
 CallMediaRunner::~CallMediaRunner() { (void)Stop(); }
 
-Status CallMediaRunner::Stop() {
+Status CallMediaRunner::Stop(StopMode mode) {
   if (stopped_) {
     std::lock_guard lock(mu_);
     if (error_) return *error_;
@@ -39,6 +39,9 @@ Status CallMediaRunner::Stop() {
   stopped_ = true;
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  // The thread has ended, so media_ and the transport are this thread's now. A bye that
+  // cannot be sent is not an error of the call: signaling carries the hangup as well.
+  if (mode == StopMode::kSayBye) (void)media_->SendBye(std::chrono::steady_clock::now());
   Status in = input_->Stop();
   Status out = output_->Stop();
   std::lock_guard lock(mu_);

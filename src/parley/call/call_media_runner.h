@@ -31,8 +31,11 @@ class CallMediaRunner {
   CallMediaRunner& operator=(const CallMediaRunner&) = delete;
 
   // Stops the thread, then the input and output (completing a WAV file). Returns the
-  // first error the thread or the output met. Idempotent.
-  Status Stop();
+  // first error the thread or the output met. Idempotent. kSayBye: after the thread
+  // has stopped, sends CallMedia::SendBye on the transport from the calling thread
+  // (this user hung up; the peer ends even without a server).
+  enum class StopMode { kQuiet, kSayBye };
+  Status Stop(StopMode mode = StopMode::kQuiet);
   CallMediaStats stats() const;
   const crypto::Fingerprint& fingerprint() const { return media_->fingerprint(); }
 

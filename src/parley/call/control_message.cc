@@ -1,5 +1,5 @@
 // In-call control messages: the fixed big-endian layouts of the receiver report, the
-// quality report, the path probe and the probe reply.
+// quality report, the path probe, the probe reply and bye.
 #include "parley/call/control_message.h"
 
 #include <cmath>
@@ -128,6 +128,15 @@ Result<QualityReport> ParseQualityReport(std::span<const uint8_t> bytes) {
   report.received_bps = GetU32(bytes, 12);
   report.interval_ms = GetU16(bytes, 16);
   return report;
+}
+
+std::vector<uint8_t> SerializeBye(const ByeMessage& bye) {
+  return {kByeType, static_cast<uint8_t>(bye.reason)};
+}
+
+Result<ByeMessage> ParseBye(std::span<const uint8_t> bytes) {
+  if (Status s = CheckLayout(bytes, kByeType, kByeSize, "bye"); !s) return s.error();
+  return ByeMessage{ByeReason::kHangup};  // the only reason so far; others read as it
 }
 
 uint16_t LossUnits(double fraction) {

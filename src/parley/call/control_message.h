@@ -1,7 +1,8 @@
 // In-call control messages carried in the sealed control stream: the receiver report
 // (loss figures and timestamps for the round-trip time), the quality report (what the
-// bitrate controller steers by) and the path probe and its reply. docs/protocol.md,
-// "In-call control messages", "Path probes and path choice".
+// bitrate controller steers by), the path probe and its reply, and bye (a hang-up that
+// needs no server). docs/protocol.md, "In-call control messages", "Path probes and
+// path choice".
 #pragma once
 
 #include <cstdint>
@@ -114,5 +115,27 @@ std::vector<uint8_t> SerializeProbeReply(const ProbeReply& reply);
 // Fuzzed (fuzz/control_message_fuzzer.cc). Pure; any thread.
 Result<ProbeMessage> ParseProbe(std::span<const uint8_t> bytes);
 Result<ProbeReply> ParseProbeReply(std::span<const uint8_t> bytes);
+
+// Sent by a party that hangs up, on the media path itself, so that the peer ends the
+// call even when the server that set it up no longer knows it (parleyd restarted, or
+// the client reconnected to another node).
+//   bye = 0x05 || u8 reason                                              (2 bytes)
+// reason 0x01 = hangup; a reader treats any other value as hangup too, so later
+// reasons stay compatible. Sent three times (control packets are not retransmitted);
+// the copies are distinct sealed packets, so the replay window passes each once.
+enum class ByeReason : uint8_t { kHangup = 0x01 };
+struct ByeMessage {
+  ByeReason reason = ByeReason::kHangup;
+  bool operator==(const ByeMessage&) const = default;
+};
+
+inline constexpr uint8_t kByeType = 0x05;
+inline constexpr std::size_t kByeSize = 2;
+inline constexpr int kByeCopies = 3;
+
+std::vector<uint8_t> SerializeBye(const ByeMessage& bye);
+// Strict as ParseReceiverReport (exact size and type); an unknown reason reads as
+// kHangup. Fuzzed (fuzz/control_message_fuzzer.cc). Pure; any thread.
+Result<ByeMessage> ParseBye(std::span<const uint8_t> bytes);
 
 }  // namespace parley::call

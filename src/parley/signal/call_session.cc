@@ -349,7 +349,7 @@ void CallSession::MaybeStartMedia(CallActions& out) {
   media_started_ = true;
   deadline_ = TimePoint::max();
   out.emplace_back(StartMediaAction{std::move(*call_keys_), relay_->host, relay_->port, relay_->ticket, peer_,
-                                    relay_->hop_key, relay_->bind_key, p2p_allowed()});
+                                    relay_->hop_key, relay_->bind_key, p2p_allowed(), relay_->alternates});
   call_keys_.reset();
 }
 
@@ -401,6 +401,11 @@ CallActions CallSession::OnTick(TimePoint now) {
   }
   return Fail(Hangup{.id = {}, .call_id = *call_id_},
               "The call with " + peer_ + " could not be connected in time; try again.");
+}
+
+CallActions CallSession::OnPeerBye(TimePoint /*now*/) {
+  if (state_ != CallState::kConnected || !media_started_) return {};
+  return End({}, EndReason::kHangup, DescribeEnd(EndReason::kHangup, peer_));
 }
 
 CallActions CallSession::OnDisconnected(TimePoint /*now*/) {

@@ -75,6 +75,9 @@ struct StartMediaAction {
   // The relay said this call may go direct and this user's own P2P setting is not
   // "nobody": open the P2P path, then hand its candidates to OfferCandidates.
   bool p2p = false;
+  // Relays to move to, in order, when relay_host:relay_port stops answering (the same
+  // ticket and keys; call::RelayFailover).
+  std::vector<RelayAddress> relay_alternates = {};
 };
 struct StopMediaAction {};
 // A one-sentence notice that changes nothing (e.g. "approve the key first").
@@ -146,8 +149,14 @@ class CallSession {
   CallActions OnMessage(const Message& message, TimePoint now);
   // Timers (set-up timeouts). Call about once a second or more often.
   CallActions OnTick(TimePoint now);
-  // The signaling connection was lost.
+  // The signaling connection was lost: ends any call. The client does not call this
+  // while media runs (a connected call outlives its signaling connection; the peer's
+  // hang-up then arrives as OnPeerBye).
   CallActions OnDisconnected(TimePoint now);
+  // The peer's bye arrived on the media path (call/control_message.h): ends a call
+  // whose media runs exactly as a server `ended` with reason hangup would; nothing in
+  // any other state.
+  CallActions OnPeerBye(TimePoint now);
 
   CallState state() const { return state_; }
   const std::optional<CallId>& call_id() const { return call_id_; }

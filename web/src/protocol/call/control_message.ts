@@ -162,3 +162,25 @@ export function saturatedMs(ms: number): number {
   if (ms >= 65535) return 65535;
   return Math.round(ms);
 }
+
+export const BYE_TYPE = 0x05;
+export const BYE_SIZE = 2;
+export const BYE_REASON_HANGUP = 0x01;
+
+// bye = 0x05 || u8 reason: the peer hung up, said on the media path so that a call
+// whose server no longer knows it still ends (docs/protocol.md, "In-call control
+// messages"). A reason other than 0x01 reads as hangup. The web client's own hang-ups
+// go through signaling; it parses bye but does not act on it yet.
+export interface Bye {
+  reason: typeof BYE_REASON_HANGUP;
+}
+
+export function serializeBye(_bye: Bye): Bytes {
+  return Uint8Array.of(BYE_TYPE, BYE_REASON_HANGUP);
+}
+
+// Strict: exactly 2 bytes of type 0x05; same errors as the native ParseBye.
+export function parseBye(bytes: Bytes): Bye {
+  checkLayout(bytes, BYE_TYPE, BYE_SIZE, 'bye');
+  return { reason: BYE_REASON_HANGUP };
+}
