@@ -1143,5 +1143,54 @@ TEST(SignalingHubP2PRulesTest, NoCandidatesBeforeAcceptForAnotherCallOrAfterTheE
   EXPECT_TRUE(w.TakeRaw(bob).empty());
 }
 
+// Both parties get the same relays in the same order (so a failover meets), from the
+// chooser when it answers, else from the configured relay and its alternates.
+TEST(SignalingHubTest, BothRelayMessagesListTheSameRelaysInOrder) {
+  HubConfig config = TestConfig();
+  config.relay_alternates = {{"relay2.example", 3479}, {"relay3.example", 3480}};
+  int chooser_calls = 0;
+  std::vector<signal::RelayAddress> chosen;
+  config.choose_relays = [&] {
+    ++chooser_calls;
+    return chosen;
+  };
+  World w(std::move(config));
+  const ConnectionId alice = w.Register("alice", "laptop", 1);
+  const ConnectionId bob = w.Register("bob", "phone", 2);
+
+  const CallId first = w.Ring(alice, bob, "bob", 1);
+  w.Send(bob, signal::Accept{5, first, Handshake(crypto::HandshakeType::kAccept, first)});
+  auto alice_messages = w.Take(alice);
+  ASSERT_EQ(alice_messages.size(), 2u) << World::Describe(alice_messages);
+  const auto alice_relay = std::get<signal::Relay>(alice_messages[1]);
+  const auto bob_relay = w.TakeOnly<signal::Relay>(bob);
+  EXPECT_EQ(chooser_calls, 1);
+  for (const auto* relay : {&alice_relay, &bob_relay}) {
+    EXPECT_EQ(relay->host, kRelayHost);  // the chooser had nothing: the configured list
+    EXPECT_EQ(relay->port, kRelayPort);
+    EXPECT_EQ(relay->alternates,
+              (std::vector<signal::RelayAddress>{{"relay2.example", 3479}, {"relay3.example", 3480}}));
+  }
+  w.Send(alice, signal::Hangup{6, first});
+  w.Take(alice);
+  w.Take(bob);
+
+  // The chooser's answer wins, cut to one relay plus kMaxRelayAlternates.
+  chosen = {{"a.example", 1}, {"b.example", 2}, {"c.example", 3}, {"d.example", 4}, {"e.example", 5}};
+  const CallId second = w.Ring(alice, bob, "bob", 2);
+  w.Send(bob, signal::Accept{7, second, Handshake(crypto::HandshakeType::kAccept, second)});
+  alice_messages = w.Take(alice);
+  ASSERT_EQ(alice_messages.size(), 2u) << World::Describe(alice_messages);
+  const auto alice_second = std::get<signal::Relay>(alice_messages[1]);
+  const auto bob_second = w.TakeOnly<signal::Relay>(bob);
+  for (const auto* relay : {&alice_second, &bob_second}) {
+    EXPECT_EQ(relay->host, "a.example");
+    EXPECT_EQ(relay->port, 1);
+    EXPECT_EQ(relay->alternates,
+              (std::vector<signal::RelayAddress>{{"b.example", 2}, {"c.example", 3}, {"d.example", 4}}));
+  }
+  EXPECT_EQ(chooser_calls, 2);
+}
+
 }  // namespace
 }  // namespace parley::server

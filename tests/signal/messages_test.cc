@@ -37,6 +37,9 @@ CallRecord SampleRecord(uint8_t seed, CallOutcome outcome) {
                     1700000009000, outcome};
 }
 
+// A JSON string of 32 bytes of base64url, for relay keys.
+std::string kKey32Text() { return "\"" + crypto::ToBase64(std::vector<uint8_t>(32, 2)) + "\""; }
+
 // One or more of every message, with every optional field both present and absent.
 std::vector<Message> Samples() {
   const CallId call = Array<16>(0xc0);
@@ -57,6 +60,9 @@ std::vector<Message> Samples() {
             .hop_key = Bytes(32, 10), .bind_key = Bytes(32, 11)},
       Relay{.id = std::nullopt, .call_id = call, .host = "relay.example", .port = 443, .ticket = Bytes(40, 9),
             .p2p = true, .hop_key = Bytes(32, 12), .bind_key = Bytes(32, 13)},
+      Relay{.id = 3, .call_id = call, .host = "relay1.example", .port = 3478, .ticket = Bytes(40, 9),
+            .hop_key = Bytes(32, 12), .bind_key = Bytes(32, 13),
+            .alternates = {{"relay2.example", 3479}, {"192.0.2.9", 40000}, {"relay4.example", 1}}},
       PeerCandidates{std::nullopt, call, {Endpoint("203.0.113.7:40000"), Endpoint("[2001:db8::7]:40000")}},
       Ended{std::nullopt, call, EndReason::kDeclined},
       Ended{9, call, EndReason::kNotFound},
@@ -132,6 +138,25 @@ TEST(MessagesTest, ExactWireForm) {
             R"({"type":"relay","call_id":"wMHCw8TFxsfIycrLzM3Ozw","host":"r.example","port":443,"ticket":"AQID","p2p":true,)"
             R"("hop_key":")" + crypto::ToBase64(Bytes(32, 0)) + R"(","bind_key":")" + crypto::ToBase64(Bytes(32, 1)) +
                 R"("})");
+  EXPECT_EQ(SerializeMessage(Relay{std::nullopt, call, "r.example", 443, {1, 2, 3}, false, Bytes(32, 0), Bytes(32, 1),
+                                   {{"r2.example", 3478}}}),
+            R"({"type":"relay","call_id":"wMHCw8TFxsfIycrLzM3Ozw","host":"r.example","port":443,"ticket":"AQID","p2p":false,)"
+            R"("hop_key":")" + crypto::ToBase64(Bytes(32, 0)) + R"(","bind_key":")" + crypto::ToBase64(Bytes(32, 1)) +
+                R"(","alternates":[{"host":"r2.example","port":3478}]})");
+}
+
+TEST(MessagesTest, RelayAlternatesAreOptionalAndAnEmptyListReadsAsNone) {
+  const std::string base = R"({"type":"relay","call_id":"wMHCw8TFxsfIycrLzM3Ozw","host":"h","port":1,"ticket":"AA",)"
+                           R"("p2p":false,"hop_key":)" + kKey32Text() + R"(,"bind_key":)" + kKey32Text();
+  auto without = ParseMessage(base + "}");
+  ASSERT_TRUE(without.ok()) << without.error().message;
+  EXPECT_TRUE(std::get<Relay>(*without).alternates.empty());
+  auto empty = ParseMessage(base + R"(,"alternates":[]})");
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_EQ(*empty, *without);
+  auto two = ParseMessage(base + R"(,"alternates":[{"host":"b","port":2},{"port":3,"host":"c"}]})");
+  ASSERT_TRUE(two.ok()) << two.error().message;
+  EXPECT_EQ(std::get<Relay>(*two).alternates, (std::vector<RelayAddress>{{"b", 2}, {"c", 3}}));
 }
 
 TEST(MessagesTest, OptionalFieldsMayBeAbsentAndWhitespaceIsFine) {
@@ -228,6 +253,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"relay_p2p_string", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":"yes"})", "'p2p' of the 'relay' message must be true or false"},
         BadCase{"relay_hop_key_short", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":"AA","bind_key":)" + kKey32 + "}", "'hop_key' of the 'relay' message must be 32 bytes, not 1"},
         BadCase{"relay_without_bind_key", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":)" + kKey32 + "}", "'relay' message is missing the field 'bind_key'"},
+        BadCase{"relay_alternates_not_list", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":)" + kKey32 + R"(,"bind_key":)" + kKey32 + R"(,"alternates":"b:2"})", "'alternates' of the 'relay' message must be a list of at most 3 relays"},
+        BadCase{"relay_alternates_too_many", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":)" + kKey32 + R"(,"bind_key":)" + kKey32 + R"(,"alternates":[{"host":"b","port":2},{"host":"b","port":2},{"host":"b","port":2},{"host":"b","port":2}]})", "at most 3 relays"},
+        BadCase{"relay_alternate_string", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":)" + kKey32 + R"(,"bind_key":)" + kKey32 + R"(,"alternates":["b:2"]})", "'alternates[0]' of the 'relay' message must be an object with 'host' and 'port'"},
+        BadCase{"relay_alternate_port_zero", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":)" + kKey32 + R"(,"bind_key":)" + kKey32 + R"(,"alternates":[{"host":"b","port":2},{"host":"c","port":0}]})", "'alternates[1].port' of the 'relay' message must be a whole number from 1 to 65535"},
+        BadCase{"relay_alternate_no_host", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":)" + kKey32 + R"(,"bind_key":)" + kKey32 + R"(,"alternates":[{"port":2}]})", "missing the field 'alternates[0].host'"},
+        BadCase{"relay_alternate_extra", R"({"type":"relay",)" + kCall + R"(,"host":"h","port":1,"ticket":"AA","p2p":false,"hop_key":)" + kKey32 + R"(,"bind_key":)" + kKey32 + R"(,"alternates":[{"host":"b","port":2,"ticket":"AA"}]})", "has a field 'alternates[0].ticket'"},
         BadCase{"candidates_missing", R"({"type":"candidates",)" + kCall + "}", "'candidates' message is missing the field 'candidates'"},
         BadCase{"candidates_empty", R"({"type":"candidates",)" + kCall + R"(,"candidates":[]})", "'candidates' of the 'candidates' message must be a list of 1 to 8 addresses"},
         BadCase{"candidates_not_list", R"({"type":"candidates",)" + kCall + R"(,"candidates":"1.2.3.4:5"})", "must be a list of 1 to 8 addresses"},

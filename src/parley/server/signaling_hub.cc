@@ -126,6 +126,19 @@ bool IsHandshakeFor(const std::vector<uint8_t>& bytes, crypto::HandshakeType typ
   return parsed.ok() && parsed->type == type && parsed->call_id == call_id;
 }
 
+// The relays of one accepted call, best first: the chooser's answer, else the
+// configured relay and its alternates; never more than 1 + kMaxRelayAlternates.
+std::vector<signal::RelayAddress> RelaysForCall(const HubConfig& config) {
+  std::vector<signal::RelayAddress> relays;
+  if (config.choose_relays) relays = config.choose_relays();
+  if (relays.empty()) {
+    relays.push_back({config.relay_host, config.relay_port});
+    relays.insert(relays.end(), config.relay_alternates.begin(), config.relay_alternates.end());
+  }
+  if (relays.size() > 1 + signal::kMaxRelayAlternates) relays.resize(1 + signal::kMaxRelayAlternates);
+  return relays;
+}
+
 }  // namespace
 
 SignalingHub::SignalingHub(Store& store, const RelayTicketIssuer& tickets, HubConfig config,
@@ -690,6 +703,8 @@ void SignalingHub::OnAccept(Out& out, ConnectionId id, Session& s, const signal:
   Send(out, call->caller_connection, signal::Accepted{std::nullopt, call->id, m.key});
   const int64_t expires =
       now.unix_ms / 1000 + std::chrono::duration_cast<std::chrono::seconds>(config_.ticket_lifetime).count();
+  // Both parties get the same relays in the same order, so a failover meets.
+  const std::vector<signal::RelayAddress> relays = RelaysForCall(config_);
   for (uint8_t participant : {uint8_t{0}, uint8_t{1}}) {
     const ConnectionId to = participant == 0 ? call->caller_connection : call->callee_connection;
     auto ticket = tickets_.Issue(RelayTicketClaims{call->id, participant, expires, now.unix_ms});
@@ -698,9 +713,9 @@ void SignalingHub::OnAccept(Out& out, ConnectionId id, Session& s, const signal:
     const std::array<uint8_t, 32>& bind_key = tickets_.bind_key();
     // The callee's relay message is the reply to its accept.
     Send(out, to,
-         signal::Relay{participant == 1 ? m.id : std::nullopt, call->id, config_.relay_host, config_.relay_port,
+         signal::Relay{participant == 1 ? m.id : std::nullopt, call->id, relays.front().host, relays.front().port,
                        std::move(ticket), call->p2p_allowed, {hop_key.data(), hop_key.data() + hop_key.size()},
-                       {bind_key.begin(), bind_key.end()}});
+                       {bind_key.begin(), bind_key.end()}, {relays.begin() + 1, relays.end()}});
   }
 }
 

@@ -52,6 +52,13 @@ struct HubConfig {
   std::string server_name;  // what clients sign (hello.server); 1..255 bytes
   std::string relay_host;   // sent in `relay`; non-empty
   uint16_t relay_port = 0;  // non-zero
+  // Where a call moves if relay_host:relay_port stops carrying it (same ticket key),
+  // in order; at most signal::kMaxRelayAlternates are sent.
+  std::vector<signal::RelayAddress> relay_alternates;
+  // If set, asked once per accepted call on the hub's strand: the call's relays, best
+  // first (RelayChooser over the bus's live relays). An empty answer falls back to
+  // relay_host:relay_port and relay_alternates.
+  std::function<std::vector<signal::RelayAddress>()> choose_relays;
   Duration ring_timeout = seconds(45);  // per stage: invite -> offer, offer -> answer
   Duration ticket_lifetime = std::chrono::hours(12);
   RateLimit auth_per_ip{10, seconds(6)};            // register + login attempts

@@ -278,6 +278,7 @@ class Reader {
   }
 
   void Field(const char* name, std::vector<CallRecord>& out);  // below Describe(CallRecord)
+  void Field(const char* name, std::vector<RelayAddress>& out);  // below Describe(RelayAddress)
 
   Status Finish() {
     if (!error_) {
@@ -381,6 +382,7 @@ class Writer {
     for (const auto& item : value) out_[name].push_back(item.ToString());
   }
   void Field(const char* name, std::vector<CallRecord>& value);
+  void Field(const char* name, std::vector<RelayAddress>& value);
 
  private:
   OrderedJson& out_;
@@ -396,6 +398,11 @@ template <class V> void Describe(V& v, CallRecord& m) {
   v.Field("answered_unix_ms", m.answered_unix_ms, kUnixMsRange);
   v.Field("ended_unix_ms", m.ended_unix_ms, kUnixMsRange);
   v.Field("outcome", m.outcome);
+}
+
+template <class V> void Describe(V& v, RelayAddress& m) {
+  v.Field("host", m.host, kHostSize);
+  v.Field("port", m.port);
 }
 
 template <class V> void Describe(V& v, Hello& m) {
@@ -439,6 +446,7 @@ template <class V> void Describe(V& v, Relay& m) {
   v.Field("p2p", m.p2p);
   v.Field("hop_key", m.hop_key, kRelayKeyBytes);
   v.Field("bind_key", m.bind_key, kRelayKeyBytes);
+  v.Field("alternates", m.alternates);
 }
 template <class V> void Describe(V& v, PeerCandidates& m) {
   v.Field("call_id", m.call_id);
@@ -547,6 +555,47 @@ void Writer::Field(const char* name, std::vector<CallRecord>& value) {
     OrderedJson item = OrderedJson::object();
     Writer writer(item);
     Describe(writer, record);
+    list.push_back(std::move(item));
+  }
+  out_[name] = std::move(list);
+}
+
+// Optional: absent means none, and an empty list is written as absent, so a `relay`
+// without alternates reads exactly as before they existed.
+void Reader::Field(const char* name, std::vector<RelayAddress>& out) {
+  if (object_.find(name) == object_.end()) {
+    used_.insert(name);
+    return;
+  }
+  const Json* value = Get(name);
+  if (value == nullptr) return;
+  if (!value->is_array() || value->size() > kMaxRelayAlternates) {
+    return Fail(name, "must be a list of at most " + std::to_string(kMaxRelayAlternates) +
+                          " relays such as {\"host\": \"relay2.example.org\", \"port\": 3478}");
+  }
+  for (std::size_t i = 0; i < value->size() && !error_; ++i) {
+    const std::string item_name = std::string(name) + "[" + std::to_string(i) + "]";
+    const Json& item = (*value)[i];
+    if (!item.is_object()) return Fail(item_name, "must be an object with 'host' and 'port'");
+    Reader reader(item, type_, prefix_ + item_name + ".");
+    RelayAddress address;
+    Describe(reader, address);
+    Status status = reader.Finish();
+    if (!status.ok()) {
+      error_ = status.error();
+      return;
+    }
+    out.push_back(std::move(address));
+  }
+}
+
+void Writer::Field(const char* name, std::vector<RelayAddress>& value) {
+  if (value.empty()) return;
+  OrderedJson list = OrderedJson::array();
+  for (auto& address : value) {
+    OrderedJson item = OrderedJson::object();
+    Writer writer(item);
+    Describe(writer, address);
     list.push_back(std::move(item));
   }
   out_[name] = std::move(list);

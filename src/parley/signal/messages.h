@@ -25,6 +25,7 @@ inline constexpr std::size_t kMaxNameBytes = 64;  // user and device fields (par
 inline constexpr std::size_t kMaxTextBytes = 1024;  // error message
 inline constexpr std::size_t kMaxHostBytes = 255;
 inline constexpr std::size_t kMaxTicketBytes = 512;
+inline constexpr std::size_t kMaxRelayAlternates = 3;  // `relay.alternates` entries
 inline constexpr std::size_t kMaxListEntries = 1000;  // users in a list, records in a history
 inline constexpr int kMaxHistoryLimit = 100;
 inline constexpr int kDefaultHistoryLimit = 20;
@@ -171,6 +172,14 @@ struct Revealed {
   bool operator==(const Revealed&) const = default;
 };
 
+// One more relay a `relay` message names: the same ticket, hop key and bind key are
+// valid there (relays share the ticket key; docs/protocol.md, "Relay (obfuscated UDP)").
+struct RelayAddress {
+  std::string host;   // 1..255 bytes
+  uint16_t port = 0;  // 1..65535
+  bool operator==(const RelayAddress&) const = default;
+};
+
 // To both parties once the callee accepts: where the relay is and this party's ticket,
 // and whether this call may also use a direct P2P path (`p2p`: both users' p2p
 // settings allow the other; only then may a client send `candidates`).
@@ -186,6 +195,9 @@ struct Relay {
   // its holder and the relay know it) and the relay's bind key (32, every client's).
   std::vector<uint8_t> hop_key = {};
   std::vector<uint8_t> bind_key = {};
+  // Relays to move to, in this order, when `host`:`port` stops carrying the call;
+  // 0..kMaxRelayAlternates, the same list for both parties (absent on the wire if empty).
+  std::vector<RelayAddress> alternates = {};
   bool operator==(const Relay&) const = default;
 };
 
