@@ -19,6 +19,7 @@
 #include "parley/server/data_directory.h"
 #include "parley/server/hub_signaling_sink.h"
 #include "parley/server/invite_admin.h"
+#include "parley/server/redis_node_bus.h"
 #include "parley/server/relay_ticket.h"
 #include "parley/server/server_config.h"
 #include "parley/server/signaling_hub.h"
@@ -159,6 +160,23 @@ int Run(const ServerConfig& config_in) {
   if (!ticket_key) return Fail(kExitRuntime, ticket_key.error().message);
   auto store = OpenStore(config.store, *dir);
   if (!store) return Fail(kExitRuntime, store.error().message);
+  // One node alone runs on the hub's own in-process bus (bus empty); several nodes
+  // share a Redis bus (docs/protocol.md, "Several nodes"). Envelopes that come before
+  // the front is up wait in the bus.
+  std::unique_ptr<NodeBus> bus;
+  if (!config.bus_url.empty()) {
+    std::string node_id = config.node_id;
+    if (node_id.empty()) {
+      std::array<uint8_t, 6> id_bytes{};
+      random.Fill(id_bytes);
+      node_id = "node-";
+      for (uint8_t b : id_bytes) node_id += fmt::format("{:02x}", b);
+    }
+    auto redis = RedisNodeBus::Connect(config.bus_url, node_id);
+    if (!redis) return Fail(kExitRuntime, "bus: " + redis.error().message);
+    bus = std::move(*redis);
+    spdlog::info("node {} on bus {}", node_id, config.bus_url);
+  }
 
   RelayConfig relay_config;
   relay_config.bind_host = config.listen_host;
@@ -184,7 +202,7 @@ int Run(const ServerConfig& config_in) {
   hub_config.app_invites_per_day = config.app_invites_per_day;
   std::array<uint8_t, 32> challenge_seed{};
   random.Fill(challenge_seed);
-  SignalingHub hub(**store, tickets, hub_config, challenge_seed);
+  SignalingHub hub(**store, tickets, hub_config, challenge_seed, bus.get());
   HubSignalingSink sink(hub);
 
   boost::asio::io_context ioc;
@@ -230,6 +248,8 @@ int Run(const ServerConfig& config_in) {
     relay.Stop();
     return Fail(kExitRuntime, front.error().message);
   }
+  // Envelopes from other nodes join the hub's strand (the bus holds early ones).
+  if (bus) bus->SetReceiver([web_front = front->get()](NodeEnvelope e) { web_front->PostToHub(std::move(e)); });
 
   // SIGTERM/SIGINT: stop accepting, close every connection (WebSockets with 1001),
   // stop the relay; whatever has not finished 3 s later is cut off.
@@ -294,6 +314,7 @@ int Run(const ServerConfig& config_in) {
   }
   stop_cv.notify_all();
   if (watchdog) watchdog->join();
+  bus.reset();  // stops its receiving thread before the front it posts to goes
   relay.Stop();
   spdlog::info("stopped");
   return 0;

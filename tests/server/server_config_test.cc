@@ -196,5 +196,21 @@ TEST(ServerConfigTest, PrintReadsBackEqual) {
   EXPECT_EQ(*defaults, ServerConfig{});
 }
 
+TEST(ServerConfigTest, NodeIdAndBus) {
+  auto c = ParseServerConfig("data_dir = \"/d\"\nbus = \"redis://127.0.0.1:7000\"\n[node]\nid = \"east-1\"\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->bus_url, "redis://127.0.0.1:7000");
+  EXPECT_EQ(c->node_id, "east-1");
+  EXPECT_TRUE(ValidateServerConfig(*c).ok());
+  ServerConfig bad = *c;
+  bad.node_id = "east 1";
+  EXPECT_THAT(ValidateServerConfig(bad).error().message, HasSubstr("node.id 'east 1'"));
+  bad.node_id = std::string(65, 'a');
+  EXPECT_FALSE(ValidateServerConfig(bad).ok());
+  bad = *c;
+  bad.bus_url = "127.0.0.1:6379";
+  EXPECT_THAT(ValidateServerConfig(bad).error().message, HasSubstr("is not a redis:// URL"));
+}
+
 }  // namespace
 }  // namespace parley::server

@@ -42,8 +42,12 @@ const std::vector<Field>& Fields() {
       {"", "data_dir", &ServerConfig::data_dir, 0, 0,
        "SQLite database, certificate and keys (created with mode 0700)"},
       {"", "log_level", &ServerConfig::log_level, 0, 0, "trace, debug, info, warn, error or off"},
+      {"", "bus", &ServerConfig::bus_url, 0, 0,
+       "redis://HOST:PORT shared by several nodes; empty = this node alone (in-process bus)"},
       {"", "store", &ServerConfig::store, 0, 0,
        "sqlite:///path/parley.db or postgres://user@host:port/database; empty = SQLite in data_dir"},
+      {"node", "id", &ServerConfig::node_id, 0, 0,
+       "this node's name on the bus, 1..64 of A-Z a-z 0-9 _ . -; empty = a random id at start"},
       {"listen", "host", &ServerConfig::listen_host, 0, 0, "IPv4 or IPv6 address to listen on"},
       {"listen", "tcp_port", &ServerConfig::tcp_port, 0, 65535,
        "TLS web front (decoy site and WebSocket signaling); 0 = any free port"},
@@ -303,6 +307,14 @@ Status ApplyServerConfigOverride(ServerConfig& config, std::string_view key, std
 Status ValidateServerConfig(const ServerConfig& c) {
   if (c.data_dir.empty()) {
     return Error{"no data directory is set; pass --data DIR or set data_dir in the config file."};
+  }
+  if (!c.node_id.empty() &&
+      (c.node_id.size() > 64 || c.node_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                            "0123456789_.-") != std::string::npos)) {
+    return Error{"node.id '" + c.node_id + "' is not 1..64 letters, digits, '_', '.' or '-'; choose such a name."};
+  }
+  if (!c.bus_url.empty() && c.bus_url.rfind("redis://", 0) != 0) {
+    return Error{"bus '" + c.bus_url + "' is not a redis:// URL; set bus = \"redis://HOST:PORT\" or leave it empty."};
   }
   if (!c.store.empty()) {
     if (auto location = ParseStoreUrl(c.store); !location) return Error{"store: " + location.error().message + "."};

@@ -18,6 +18,11 @@ namespace parley::server {
 struct ServerConfig {
   std::string data_dir;                // data_dir: SQLite, certificate, keys (created 0700)
   std::string log_level = "info";      // log_level: trace, debug, info, warn, error, off
+  // bus: "redis://HOST:PORT" when several nodes share a community; empty = one node
+  // alone on an in-process bus. node.id: this node's name on the bus (1..64 of
+  // [A-Za-z0-9_.-]); empty = a random id at each start.
+  std::string bus_url;
+  std::string node_id;
   // store: where accounts, contacts and the call log live, as a URL (store_factory.h):
   // "sqlite:///path/parley.db" or "postgres://user@host:port/database?..."; empty =
   // SQLite in data_dir (parley.db). Several nodes share one PostgreSQL database.
