@@ -102,7 +102,7 @@ def run_load(build, servers, pids, args, work):
 
 
 def one_node_sqlite(args):
-    work = tempfile.mkdtemp(prefix="parley-bench-signaling-")
+    work = tempfile.mkdtemp(prefix="parley-bench-signaling-", dir=args.work_dir)
     node = Parleyd(args.parleyd or os.path.join(args.build, "apps/parleyd/parleyd"), work, args.clients)
     try:
         result = run_load(args.build, [node.target], [node.process.pid], args, work)
@@ -179,6 +179,7 @@ def main():
     parser.add_argument("--hold-ms", type=float, default=1000)
     parser.add_argument("--doc", default=os.path.join(root, "docs/benchmarks.md"))
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--work-dir", help="where parleyd's data directory goes (default: the system's temp dir)")
     args = parser.parse_args()
     if args.clients_positional:
         args.clients = args.clients_positional
