@@ -7,7 +7,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -300,6 +303,51 @@ TEST_F(PostgresStoreTest, MigratesSqliteToPostgresAndBackAlike) {
     EXPECT_EQ(original->call_log[i].caller_linked, returned->call_log[i].caller_linked);
     EXPECT_EQ(original->call_log[i].callee_linked, returned->call_log[i].callee_linked);
   }
+}
+
+// `parleyd migrate` itself: output, exit codes, refusal of a used destination.
+std::string RunParleyd(const std::string& args, int* exit_code) {
+  const std::string command = std::string(PARLEYD_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  PARLEY_CHECK(pipe != nullptr);
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = pclose(pipe);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
+}
+
+TEST_F(PostgresStoreTest, ParleydMigrateCopiesPrintsAndRefusesAUsedDestination) {
+  TempDir dir;
+  {
+    auto sqlite = SqliteStore::Open(dir.File("parley.db"));
+    ASSERT_TRUE(sqlite.ok());
+    ASSERT_TRUE((*sqlite)->CreateAccount("alice", Device("laptop", 1), 1).ok());
+    ASSERT_TRUE((*sqlite)->CreateAccount("bob", Device("phone", 2), 2).ok());
+    ASSERT_TRUE((*sqlite)->AddContact("alice", "bob").ok());
+    ASSERT_TRUE((*sqlite)->RecordCall(Call("c1", "alice", "bob", 5)).ok());
+  }
+  const std::string from = "sqlite://" + dir.File("parley.db");
+  int code = -1;
+  std::string out = RunParleyd("migrate --from " + from + " --to " + url_, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "copied 2 accounts, 2 devices, 1 contact, 0 blocks, 1 logged call, 0 missed calls, 0 invites\n"
+                 "  from " + from + "\n  to   " + url_ + "\n");
+  auto copied = PostgresStore::Open(url_);
+  ASSERT_TRUE(copied.ok());
+  EXPECT_TRUE(*(*copied)->IsContact("alice", "bob"));
+
+  out = RunParleyd("migrate --from " + from + " --to " + url_, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(out, HasSubstr("parleyd: the destination store already has 2 accounts: migrate only into a new, empty store"));
+  out = RunParleyd("migrate --from sqlite://" + dir.File("missing.db") + " --to " + url_, &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(out, HasSubstr("missing.db does not exist"));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("missing.db")));
+  out = RunParleyd("migrate --from " + from + " --to mysql://x/y", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(out, HasSubstr("--to: the store URL must start with sqlite:/// or postgres://"));
 }
 
 }  // namespace
