@@ -52,14 +52,14 @@ Result<std::unique_ptr<RelayUdpPath>> RelayUdpPath::Open(const std::string& host
 RelayUdpPath::RelayUdpPath(std::shared_ptr<SharedUdpSocket> socket, const UdpEndpoint& relay,
                            RelayCredentials credentials, TimePoint ticket_received_at, TimePoint now,
                            RelayClientSessionOptions options)
-    : socket_(std::move(socket)), relay_(relay), session_(std::move(credentials), ticket_received_at, options) {
-  socket_->SetRelayEndpoint(relay_);
+    : socket_(std::move(socket)), session_(std::move(credentials), ticket_received_at, options) {
+  socket_->SetRelayEndpoint(relay);
   // The relay hears of us before our first media packet; losing it is harmless.
   Tick(now);
 }
 
 void RelayUdpPath::SendDatagram(const std::vector<uint8_t>& datagram) {
-  if (socket_->SendTo(relay_, datagram).ok()) {
+  if (socket_->SendTo(socket_->relay_endpoint(), datagram).ok()) {
     bytes_sent_.fetch_add(datagram.size(), std::memory_order_relaxed);
   } else {
     send_failures_.fetch_add(1, std::memory_order_relaxed);
@@ -79,6 +79,19 @@ Status RelayUdpPath::SwitchToFreshSocket() {
   return Ok{};
 }
 
+Status RelayUdpPath::SwitchRelay(const UdpEndpoint& relay) {
+  if (relay.family() != socket_->relay_endpoint().family()) {
+    return Error{"The next relay " + relay.ToString() +
+                 " is of another address family than this call's socket; the server's relay list mixes "
+                 "IPv4 and IPv6."};
+  }
+  // Datagrams from the old relay now go to the P2P queue, where nothing authenticates
+  // them; the session's next bind (elapsed_ms still growing) is new to this relay.
+  socket_->SetRelayEndpoint(relay);
+  RequestRebind();
+  return Ok{};
+}
+
 Status RelayUdpPath::Send(std::span<const uint8_t> sealed, TimePoint now) {
   ApplyRebindRequest();
   auto datagram = session_.Wrap(sealed, now);
@@ -87,7 +100,7 @@ Status RelayUdpPath::Send(std::span<const uint8_t> sealed, TimePoint now) {
     return datagram.error();
   }
   packets_sent_.fetch_add(1, std::memory_order_relaxed);
-  auto sent = socket_->SendTo(relay_, *datagram);
+  auto sent = socket_->SendTo(socket_->relay_endpoint(), *datagram);
   if (!sent.ok()) {
     send_failures_.fetch_add(1, std::memory_order_relaxed);
     return sent;

@@ -44,7 +44,7 @@ class RelayUdpPath final : public PacketPath {
   bool ready() const override { return ready_.load(std::memory_order_relaxed); }
   bool open() const override { return true; }  // UDP never knows it is dead; the path manager judges
   PathKind kind() const override { return PathKind::kRelayUdp; }
-  std::string description() const override { return "relay-udp " + relay_.ToString(); }
+  std::string description() const override { return "relay-udp " + socket_->relay_endpoint().ToString(); }
   PacketPathStats stats() const override;
 
   // After a network change: rebind at once (binds until a new ack). Any thread; the
@@ -53,6 +53,10 @@ class RelayUdpPath final : public PacketPath {
   // Any thread: a fresh socket (new source port, SharedUdpSocket::Reopen, shared with
   // the P2P path) and a rebind from it, so the relay moves this participant there.
   Status SwitchToFreshSocket();
+  // Any thread: move to another relay holding the same ticket key (relay failover): the
+  // same session, ticket and keys, binds to `relay` from now on until it acknowledges.
+  // `relay` must be of the socket's address family; errors are one sentence.
+  Status SwitchRelay(const UdpEndpoint& relay);
   // Any thread: the relay acknowledged a bind made after the latest RequestRebind (true
   // when none was asked for).
   bool rebind_acknowledged() const {
@@ -61,15 +65,16 @@ class RelayUdpPath final : public PacketPath {
   // The address the relay saw us at (from its latest ack); also on the socket.
   std::optional<UdpEndpoint> reflexive_address() const { return socket_->reflexive_endpoint(); }
   const std::shared_ptr<SharedUdpSocket>& socket() const { return socket_; }
-  const UdpEndpoint& relay_endpoint() const { return relay_; }
+  // The relay in use (changed by SwitchRelay).
+  UdpEndpoint relay_endpoint() const { return socket_->relay_endpoint(); }
 
  private:
   void SendDatagram(const std::vector<uint8_t>& datagram);
   // Media thread: hands a pending RequestRebind to the session.
   void ApplyRebindRequest();
 
+  // The relay in use is the socket's relay endpoint (guarded by its mutex).
   std::shared_ptr<SharedUdpSocket> socket_;
-  const UdpEndpoint relay_;
   RelayClientSession session_;
   std::atomic<bool> ready_{false};
   // Rebind generations: asked for (any thread), handed to the session (media thread
