@@ -20,6 +20,7 @@
 #include "parley/server/hub_signaling_sink.h"
 #include "parley/server/invite_admin.h"
 #include "parley/server/redis_node_bus.h"
+#include "parley/net/own_addresses.h"
 #include "parley/server/relay_ticket.h"
 #include "parley/server/server_config.h"
 #include "parley/server/signaling_hub.h"
@@ -158,7 +159,8 @@ int Run(const ServerConfig& config_in) {
   if (!certificate) return Fail(kExitRuntime, certificate.error().message);
   auto ticket_key = dir->LoadOrCreateTicketKey(random);
   if (!ticket_key) return Fail(kExitRuntime, ticket_key.error().message);
-  auto store = OpenStore(config.store, *dir);
+  // The hub's store: its writes wait for another process's lock on the hub strand.
+  auto store = OpenStore(config.store, *dir, config.store_busy_timeout);
   if (!store) return Fail(kExitRuntime, store.error().message);
   // One node alone runs on the hub's own in-process bus (bus empty); several nodes
   // share a Redis bus (docs/protocol.md, "Several nodes"). Envelopes that come before
@@ -184,6 +186,12 @@ int Run(const ServerConfig& config_in) {
   std::copy(ticket_key->data(), ticket_key->data() + 32, relay_config.ticket_key.begin());
   relay_config.max_calls = static_cast<size_t>(config.relay_max_calls);
   relay_config.allow_loopback = config.allow_loopback;
+  // Never relay to or from this server itself: its listen address (or, on a wildcard,
+  // every interface) and what its public relay host resolves to.
+  relay_config.own_addresses = net::CombineOwnAddresses(
+      config.listen_host,
+      net::ResolveHostAddresses(config.relay_public_host.empty() ? config.server_name : config.relay_public_host),
+      net::InterfaceAddresses());
   // The TLS front bridges media-over-TLS clients to the relay through this loopback
   // socket, so a call still connects where UDP is blocked (docs/protocol.md, "Media over TLS").
   relay_config.bridge = true;
@@ -213,6 +221,7 @@ int Run(const ServerConfig& config_in) {
   options.tls_handshake_timeout = config.tls_handshake_timeout;
   options.http_keepalive_timeout = config.http_keepalive_timeout;
   options.websocket_idle_timeout = config.websocket_idle_timeout;
+  options.login_timeout = config.login_timeout;
   options.max_message_bytes = static_cast<size_t>(config.max_message_bytes);
   options.max_connections = config.max_connections;
   options.max_connections_per_ip = config.max_connections_per_ip;

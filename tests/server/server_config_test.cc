@@ -90,7 +90,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"Duplicate", "log_level = \"info\"\nlog_level = \"debug\"\n", {"parleyd.toml:2:", "not valid TOML"}},
         BadCase{"ControlCharacter", "data_dir = \"a\\u0001b\"\n", {"data_dir must not contain control characters"}},
         BadCase{"TooSmall", "[limits]\ntls_handshake_timeout_ms = 5\n",
-                {"limits.tls_handshake_timeout_ms must be an integer from 100"}}),
+                {"limits.tls_handshake_timeout_ms must be an integer from 100"}},
+        BadCase{"LoginTimeoutZero", "[limits]\nlogin_timeout_s = 0\n",
+                {"limits.login_timeout_s must be an integer from 1"}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ServerConfigTest, ExampleProductionConfigLoadsAndValidates) {
@@ -115,6 +117,9 @@ TEST(ServerConfigTest, OverridesWinAndAreChecked) {
   ASSERT_TRUE(ApplyServerConfigOverride(*c, "data_dir", "/tmp/x").ok());
   ASSERT_TRUE(ApplyServerConfigOverride(*c, "relay.allow_loopback", "true").ok());
   ASSERT_TRUE(ApplyServerConfigOverride(*c, "signaling.ring_timeout_s", "12").ok());
+  EXPECT_EQ(c->login_timeout, std::chrono::seconds(30));  // the default
+  ASSERT_TRUE(ApplyServerConfigOverride(*c, "limits.login_timeout_s", "3").ok());
+  EXPECT_EQ(c->login_timeout, std::chrono::seconds(3));
   EXPECT_EQ(c->tcp_port, 9443);
   EXPECT_EQ(c->data_dir, "/tmp/x");
   EXPECT_TRUE(c->allow_loopback);

@@ -28,7 +28,7 @@ using ::testing::StartsWith;
 inline constexpr char kPath[] = "/ws/test-path-0123456789";
 
 // Echoes text back ("echo:<text>"), greets on connect, closes after "bye", arms the
-// timer on "timer"; records every event. Called on the hub strand; read by the test.
+// timer on "timer", completes the login on "login"; records every event. Called on the hub strand; read by the test.
 class EchoSink final : public SignalingSink {
  public:
   std::vector<SignalingSend> OnConnect(ConnectionId id, const std::string& ip, SinkTime) override {
@@ -42,6 +42,7 @@ class EchoSink final : public SignalingSink {
     events_.push_back("message " + std::string(text.substr(0, 32)));
     cv_.notify_all();
     if (text == "bye") return {{id, "bye!", true}};
+    if (text == "login") return {{id, "welcome", false, /*logged_in=*/true}};
     if (text == "timer") {
       timer_at_ = now.steady + std::chrono::milliseconds(20);
       timer_for_ = id;

@@ -125,6 +125,37 @@ TEST_F(WebFrontTest, BinaryFramesAreRefused) {
   EXPECT_TRUE(sink_.WaitFor("disconnect"));
 }
 
+// Issue #7: a WebSocket that answers pings but never logs in no longer stays for ever.
+TEST_F(WebFrontTest, WebSocketThatNeverLogsInIsClosedAtTheLoginDeadline) {
+  WebFrontOptions options;
+  options.login_timeout = std::chrono::seconds(1);
+  StartFront(options);
+  TlsTestClient logged_in;
+  OpenWebSocket(logged_in);
+  ASSERT_TRUE(logged_in.WsSend("login"));
+  auto welcome = logged_in.WsRead();
+  ASSERT_TRUE(welcome.has_value());
+  EXPECT_EQ(welcome->payload, "welcome");
+
+  TlsTestClient idle;
+  const auto start = std::chrono::steady_clock::now();
+  OpenWebSocket(idle);
+  ExpectEcho(idle, "talking is not logging in");
+  auto close = idle.WsRead();  // answers pings meanwhile, as a live client would
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(close.has_value());
+  EXPECT_EQ(close->opcode, 8);
+  EXPECT_EQ(close->close_code(), 1008);
+  EXPECT_EQ(close->payload.substr(2), "log in first");
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  EXPECT_LT(waited, std::chrono::seconds(4));
+  EXPECT_TRUE(sink_.WaitFor("disconnect"));
+  // The one that logged in is past its deadline and still served.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ExpectEcho(logged_in, "still here");
+  EXPECT_EQ(sink_.Count("disconnect"), 1);
+}
+
 TEST_F(WebFrontTest, HalfOpenConnectionTimesOutWhileWebSocketKeepsWorking) {
   WebFrontOptions options;
   options.tls_handshake_timeout = std::chrono::milliseconds(300);

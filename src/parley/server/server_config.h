@@ -60,6 +60,11 @@ struct ServerConfig {
   int64_t max_connections_per_ip = 32;  // limits.max_connections_per_ip
   std::chrono::milliseconds tls_handshake_timeout{10000};  // limits.tls_handshake_timeout_ms
   std::chrono::seconds http_keepalive_timeout{75};  // limits.http_keepalive_timeout_s (nginx's)
+  std::chrono::seconds login_timeout{30};  // limits.login_timeout_s: a WebSocket not logged in by then is closed
+  // limits.store_busy_timeout_ms: how long a store write waits for another process's
+  // SQLite lock. It waits on the hub's strand, so every user's signaling waits with it:
+  // short (a `parleyd invite` holds the lock only briefly).
+  std::chrono::milliseconds store_busy_timeout{1000};
   int64_t invites_per_minute = 5;     // limits.invites_per_minute: per caller account
   int64_t relay_max_calls = 200000;  // limits.relay_max_calls: calls relayed at once
 

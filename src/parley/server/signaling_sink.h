@@ -24,11 +24,14 @@ struct SinkTime {
 };
 
 // A text message for one connection; close_after closes that connection (normal
-// closure, code 1000) once the message has been written.
+// closure, code 1000) once the message has been written. logged_in: this message
+// completes the connection's login (or registration), which lifts the web front's
+// login deadline (WebFrontOptions::login_timeout) for it.
 struct SignalingSend {
   ConnectionId connection = 0;
   std::string text;
   bool close_after = false;
+  bool logged_in = false;
 };
 
 // Called by the web front from one strand only (never concurrently, in the order

@@ -206,8 +206,13 @@ class WsSession final : public Closable, public std::enable_shared_from_this<WsS
     ws_.async_accept(request_, beast::bind_front_handler(&WsSession::OnAccept, shared_from_this()));
   }
 
-  // Queues a message; one write in flight, the rest behind it.
-  void Send(std::string text, bool close_after) {
+  // Queues a message; one write in flight, the rest behind it. `logged_in`: the login
+  // deadline no longer applies.
+  void Send(std::string text, bool close_after, bool logged_in = false) {
+    if (logged_in && !logged_in_) {
+      logged_in_ = true;
+      login_timer_.cancel();
+    }
     if (closing_) return;
     queued_bytes_ += text.size();
     if (queued_bytes_ > shared_->options.max_queued_bytes) {
@@ -243,6 +248,13 @@ class WsSession final : public Closable, public std::enable_shared_from_this<WsS
     net::post(shared_->hub_strand, [shared = shared_, id = id_, ip = ip_] {
       shared->Deliver(shared->sink.OnConnect(id, ip, Now()));
     });
+    if (shared_->options.login_timeout.count() > 0) {
+      login_timer_.expires_after(shared_->options.login_timeout);
+      login_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec || self->logged_in_) return;  // cancelled by the login, or the session ended
+        self->StartClose(websocket::close_reason(websocket::close_code::policy_error, "log in first"));
+      });
+    }
     if (shared_->stopping) StartClose(websocket::close_reason(websocket::close_code::going_away));
     DoRead();
   }
@@ -302,6 +314,7 @@ class WsSession final : public Closable, public std::enable_shared_from_this<WsS
   void NotifyDisconnect() {
     if (!connected_ || disconnected_) return;
     disconnected_ = true;
+    login_timer_.cancel();  // it holds this session alive otherwise
     {
       std::lock_guard lock(shared_->mu);
       shared_->websockets.erase(id_);
@@ -323,6 +336,8 @@ class WsSession final : public Closable, public std::enable_shared_from_this<WsS
   bool connected_ = false;     // accepted and announced to the sink
   bool disconnected_ = false;  // OnDisconnect posted
   bool closing_ = false;       // close handshake started or socket closed
+  bool logged_in_ = false;     // the sink said this connection logged in
+  net::steady_timer login_timer_{ws_.get_executor()};  // the login deadline
 };
 
 // One media WebSocket (docs/protocol.md, "Media over TLS"): its ticket verified before
@@ -722,8 +737,9 @@ void Shared::Deliver(std::vector<SignalingSend> sends) {
       if (it != websockets.end()) target = it->second.lock();
     }
     if (!target) continue;  // gone: the sink learns of it by OnDisconnect
-    net::post(target->executor(), [target, text = std::move(send.text), close = send.close_after]() mutable {
-      target->Send(std::move(text), close);
+    net::post(target->executor(), [target, text = std::move(send.text), close = send.close_after,
+                                   logged_in = send.logged_in]() mutable {
+      target->Send(std::move(text), close, logged_in);
     });
   }
   RearmTimer();

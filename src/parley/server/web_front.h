@@ -29,6 +29,10 @@ struct WebFrontOptions {
   std::chrono::milliseconds tls_handshake_timeout{10000};  // TCP accept to TLS done
   std::chrono::seconds http_keepalive_timeout{75};  // limit on reading each HTTP request
   std::chrono::seconds websocket_idle_timeout{60};  // pings at half; closes when silent
+  // A signaling WebSocket whose login (a SignalingSend with logged_in) has not come
+  // this long after the upgrade is closed (1008, "log in first"): one that answers
+  // pings but never logs in would otherwise hold a connection slot for ever. 0 = off.
+  std::chrono::seconds login_timeout{30};
   size_t max_message_bytes = 64 * 1024;     // larger WebSocket messages close with 1009
   size_t max_queued_bytes = 1024 * 1024;    // a reader this far behind is closed
   size_t max_request_body_bytes = 1 << 20;  // nginx's client_max_body_size: 413 above
