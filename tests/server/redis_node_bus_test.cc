@@ -8,6 +8,7 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,14 +107,20 @@ class RedisNodeBusTest : public testing::Test {
   }
 
   void StartRedis() {
+    // Everything the child needs is made before fork(): the buses' threads may hold the
+    // allocator's lock at that moment, so the child only calls async-signal-safe functions.
+    const std::string port = std::to_string(port_);
+    const char* const argv[] = {"redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--loglevel", "warning", nullptr};
+    const char* server = "/usr/bin/redis-server";  // Debian's redis-server package
+    ASSERT_EQ(access(server, X_OK), 0) << "redis-server is missing: run scripts/install-deps";
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive an aborted test (ctest would wait for its pipe)
       int null_fd = open("/dev/null", O_WRONLY);
       dup2(null_fd, STDOUT_FILENO);  // its start banner and warnings would bury the test's output
-      std::string port = std::to_string(port_);
-      execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
+      execv(server, const_cast<char* const*>(argv));
       _exit(127);
     }
     ASSERT_TRUE(WaitFor([&] {
@@ -133,6 +140,9 @@ class RedisNodeBusTest : public testing::Test {
   uint16_t port_ = 0;
   pid_t pid_ = -1;
   std::string url_;
+  // The receivers' inboxes outlive the buses: a bus may call its receiver until it is destroyed.
+  Inbox to_a;
+  Inbox to_b;
   std::unique_ptr<RedisNodeBus> a_;
   std::unique_ptr<RedisNodeBus> b_;
 };
@@ -219,7 +229,6 @@ TEST_F(RedisNodeBusTest, BusyClaimsAreRenewedAndReleasedOnlyByTheirHolder) {
 }
 
 TEST_F(RedisNodeBusTest, EnvelopesArriveBothWaysInOrder) {
-  Inbox to_a, to_b;
   a_->SetReceiver(to_a.Receiver());
   b_->SetReceiver(to_b.Receiver());
   constexpr int kCount = 200;
@@ -249,7 +258,6 @@ TEST_F(RedisNodeBusTest, EnvelopesBeforeSetReceiverAreHeldAndMalformedOnesDroppe
   redisFree(raw);
   ASSERT_TRUE(a_->Send("node-b", Envelope("node-a", 2)).ok());
   ASSERT_TRUE(WaitFor([&] { return b_->malformed_envelopes() == 1; }));
-  Inbox to_b;
   b_->SetReceiver(to_b.Receiver());
   ASSERT_TRUE(WaitFor([&] { return to_b.size() == 2; }));
   EXPECT_EQ(to_b.Snapshot()[0], Envelope("node-a", 1));
@@ -274,7 +282,6 @@ TEST_F(RedisNodeBusTest, RelaysAreListedUntilTheyStopAnnouncing) {
 }
 
 TEST_F(RedisNodeBusTest, RedisGoingAwayIsAClearErrorThenWorksAgain) {
-  Inbox to_b;
   b_->SetReceiver(to_b.Receiver());
   ASSERT_TRUE(a_->SetPresence("heidi", {"node-a", 1, "d"}, seconds(10)).ok());
   StopRedis();

@@ -57,6 +57,8 @@ class RedisNodeBus final : public NodeBus {
   Status ReleaseBusy(const std::string& user, const signal::CallId& call) override;
   Status Send(const std::string& node, const NodeEnvelope& envelope) override;
   // Envelopes that arrived before this call (at most kMaxHeldEnvelopes) are passed on now.
+  // The receiver is called with an internal lock held (so never concurrently and in
+  // order): it must not call this bus, and it must outlive the bus.
   void SetReceiver(std::function<void(NodeEnvelope)> receiver) override;
   Status AnnounceRelay(const RelayRecord& relay, Duration ttl) override;
   Result<std::vector<RelayRecord>> LiveRelays() override;
