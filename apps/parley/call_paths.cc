@@ -39,6 +39,9 @@ Result<std::unique_ptr<CallPaths>> CallPaths::Open(const signal::StartMediaActio
   }
   std::unique_ptr<CallPaths> paths(new CallPaths(now));
   paths->started_ = now;
+  paths->relays_.push_back({start.relay_host, start.relay_port});
+  paths->relays_.insert(paths->relays_.end(), start.relay_alternates.begin(), start.relay_alternates.end());
+  paths->failover_ = call::RelayFailover(paths->relays_.size());
   paths->transport_ = std::make_unique<call::MultipathTransport>(now);
 
   const bool want_udp = choice == TransportChoice::kAuto || choice == TransportChoice::kUdp;
@@ -103,7 +106,9 @@ std::optional<std::string> CallPaths::Supervise(const call::PathsReport& paths, 
   }
   // Down alone may be the peer's network changing: ask the relay whether it still hears
   // us, and give up UDP only if it does not answer our rebind within the grace.
-  if (!udp_down) {
+  // With alternates, a relay that stops answering is first left for the next relay
+  // (WatchConnectivity); TLS only once every relay was tried.
+  if (!udp_down || !failover_.tried_every_relay()) {
     udp_down_since_.reset();
   } else if (!udp_down_since_) {
     udp_down_since_ = now;
@@ -182,6 +187,20 @@ ConnectivityWatch CallPaths::WatchConnectivity(const call::PathsReport& paths, T
     }
   } else if (actions.rebind && relay_udp_live) {
     relay_udp_path_->RequestRebind();
+  }
+  if (relay_udp_live) {
+    const call::RelayFailoverSnapshot relay_snapshot{monitor_.state(), monitor_.reconnecting_since(),
+                                                     relay_udp_path_->rebind_acknowledged()};
+    if (std::optional<std::size_t> next = failover_.Update(relay_snapshot, now)) {
+      const signal::RelayAddress& to = relays_[*next];
+      const std::string from = relay_udp_path_->relay_endpoint().ToString();
+      auto endpoint = net::ResolveUdpEndpoint(to.host, to.port);
+      Status switched = endpoint ? relay_udp_path_->SwitchRelay(*endpoint) : Status(endpoint.error());
+      watch.notices.push_back(switched ? "The relay " + from + " does not answer; media moves to the relay " +
+                                             endpoint->ToString() + "."
+                                       : "The relay " + from + " does not answer and the next one cannot be used: " +
+                                             switched.error().message);
+    }
   }
   watch.state = monitor_.state();
   if (before == call::ConnectivityState::kConnected && watch.state == call::ConnectivityState::kReconnecting &&

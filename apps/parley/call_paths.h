@@ -16,6 +16,7 @@
 #include "parley/call/connectivity_monitor.h"
 #include "parley/call/media_transport.h"
 #include "parley/call/multipath_transport.h"
+#include "parley/call/relay_failover.h"
 #include "parley/net/direct_udp_path.h"
 #include "parley/net/local_addresses.h"
 #include "parley/net/relay_udp_path.h"
@@ -73,6 +74,8 @@ class CallPaths {
   // and carries out what it says: a rebind at the relay, or a fresh UDP socket (new
   // port) for relay-UDP and P2P with the P2P candidates gathered again (the CLI offers
   // them again since they differ). Call every ~50 ms.
+  // With alternates in `relay`, a relay that stops answering is left for the next one
+  // (call::RelayFailover), with the same ticket: the peer does the same and they meet.
   ConnectivityWatch WatchConnectivity(const call::PathsReport& paths, TimePoint now);
   // A test hook (--rebind-after): as if the local network had changed now.
   void ForceNetworkChange(TimePoint now);
@@ -80,6 +83,7 @@ class CallPaths {
   // `from` until `until` (GatedPath::SetBlackout). Before transport() goes to the runner.
   void ScheduleBlackout(TimePoint from, TimePoint until);
   const call::ConnectivityStats& connectivity_stats() const { return monitor_.stats(); }
+  const call::RelayFailoverStats& relay_failover_stats() const { return failover_.stats(); }
   static constexpr Duration kLocalAddressPoll = milliseconds(500);
 
   // This side's P2P candidates: local addresses of the shared socket's port, and the
@@ -109,6 +113,8 @@ class CallPaths {
   net::LocalAddressOptions local_options_;       // for P2P candidates (port: the socket's)
 
   call::ConnectivityMonitor monitor_;
+  std::vector<signal::RelayAddress> relays_;  // the relay, then its alternates, in order
+  call::RelayFailover failover_{1};
   std::vector<net::UdpEndpoint> last_local_addresses_;
   TimePoint next_local_poll_{};
   uint64_t last_send_failures_ = 0;
