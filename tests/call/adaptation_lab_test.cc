@@ -1,5 +1,5 @@
 // The bitrate controller on netsim scenarios, whole calls in simulated time: a 24 kbit/s
-// bottleneck (settle below it within 5 s, queue mostly under 100 ms, climb back within
+// bottleneck (settle below it within 5 s, no wait of 100 ms after that, climb back within
 // 10 s),
 // loss steps, RTT steps, a 3 s outage, an address change, and data saving.
 #include "parley/call/adaptation_lab.h"
@@ -76,9 +76,9 @@ TEST(AdaptationLabTest, BottleneckSettlesBelowWithoutAQueueAndRecovers) {
   ASSERT_EQ(r.seconds.size(), 45u);
   const double before = MeanTarget(Between(r, 5, 10));
   EXPECT_GT(before, 40) << Trace(r);
-  // From 5 s after the drop until it lifts: below the bottleneck every second, and the
-  // queue mostly under 100 ms. (Each probe above the known bottleneck, about every
-  // 7 s, costs one second with a queue of up to the drop-tail limit: docs/benchmarks.md.)
+  // From 5 s after the drop until it lifts: below the bottleneck every second, and no
+  // packet waits 100 ms (probes above the known bottleneck are short and bounded in
+  // bytes; the ~40-60 ms left is a report and a media packet meeting at 24 kbit/s).
   std::vector<double> waits;
   double wire = 0;
   for (const AdaptationSecond& s : Between(r, 15, 30)) {
@@ -91,6 +91,7 @@ TEST(AdaptationLabTest, BottleneckSettlesBelowWithoutAQueueAndRecovers) {
   std::sort(waits.begin(), waits.end());
   ASSERT_EQ(waits.size(), 15u);
   EXPECT_LT(waits[7], 100) << "median of each second's longest wait\n" << Trace(r);
+  EXPECT_LT(waits.back(), 100) << "longest wait\n" << Trace(r);
   // Within 10 s of the lift the budget is back to 90 % of where it was.
   bool recovered = false;
   for (const AdaptationSecond& s : Between(r, 30, 40)) recovered = recovered || s.target_kbps >= 0.9 * before;

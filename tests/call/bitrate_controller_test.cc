@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
+
 namespace parley::call {
 namespace {
 
@@ -132,6 +135,86 @@ TEST(BitrateControllerTest, OlderPeerStillSteersProtection) {
   c.OnQualityReport({}, TimePoint{} + seconds(1));
   const MediaSettings s = c.OnReceiverReportLoss(0.5, TimePoint{} + seconds(2));
   EXPECT_TRUE(s.protection.redundant_distances.empty());
+}
+
+// A sender that spends exactly its budget through a fluid drop-tail bottleneck, 20 ms
+// packets, a report every second with the mean queue over it (as the peer measures it).
+struct Bottleneck {
+  BitrateController controller;
+  TimePoint now{};
+  double rate_bps = 1e6;
+  double queue_ms = 0;  // drop-tail at 200 ms
+  double max_queue_ms = 0;
+  double sent_bits = 0, delivered_bits = 0;
+  int probes = 0;
+  Duration longest_probe{};
+  std::optional<TimePoint> probe_since;
+
+  void Second() {
+    sent_bits = delivered_bits = 0;
+    double queue_sum_ms = 0;
+    for (int i = 0; i < 50; ++i) {
+      now += milliseconds(20);
+      const double bits = controller.target_wire_bps() * 0.02;
+      controller.OnPacketSent(static_cast<std::size_t>(bits / 8 - 28), now);
+      sent_bits += bits;
+      // The queue grows by what exceeds the link, drains by what it leaves unused.
+      queue_ms = std::clamp(queue_ms + (bits - rate_bps * 0.02) / rate_bps * 1000, 0.0, 200.0);
+      delivered_bits += std::min(bits, rate_bps * 0.02);
+      max_queue_ms = std::max(max_queue_ms, queue_ms);
+      queue_sum_ms += queue_ms;
+      const bool probing = controller.known_bottleneck_wire_bps() &&
+                           controller.target_wire_bps() > *controller.known_bottleneck_wire_bps();
+      if (probing && !probe_since) {
+        ++probes;
+        probe_since = now;
+      } else if (!probing && probe_since) {
+        longest_probe = std::max(longest_probe, now - *probe_since);
+        probe_since.reset();
+      }
+      controller.OnTick(now);
+    }
+    QualityReport r;
+    r.queue_delay_ms = static_cast<uint16_t>(queue_sum_ms / 50);
+    // Sealed bytes only, as the peer counts them.
+    r.received_bps = static_cast<uint32_t>(delivered_bits * (1 - 28.0 * 8 / (controller.target_wire_bps() * 0.02)));
+    r.interval_ms = 1000;
+    controller.OnQualityReport(r, now);
+  }
+};
+
+// The bottleneck: below it within seconds, then no standing queue; probes above
+// it rare (every 4 s) and brief (500 ms at most, less once it has sent 50 ms more than
+// the link carries), so the queue stays under 100 ms even for a sender that fills its
+// budget exactly; when it lifts, back to 90 % of the start within 10 s.
+TEST(BitrateControllerTest, ProbesAboveAKnownBottleneckRarelyAndBrieflyAndFindsItLifted) {
+  Bottleneck b;
+  for (int s = 0; s < 5; ++s) b.Second();
+  const double before = b.controller.target_wire_bps();
+  EXPECT_EQ(before, 64000);
+  b.rate_bps = 24000;
+  for (int s = 0; s < 5; ++s) b.Second();  // the drop: a queue, then the cut
+  ASSERT_TRUE(b.controller.known_bottleneck_wire_bps());
+  EXPECT_LT(*b.controller.known_bottleneck_wire_bps(), 1.1 * 24000);
+  b.max_queue_ms = 0;
+  b.probes = 0;
+  for (int s = 0; s < 20; ++s) {
+    b.Second();
+    EXPECT_LT(b.controller.known_bottleneck_wire_bps().value_or(0), 1.1 * 24000) << "at " << s;
+  }
+  EXPECT_LT(b.max_queue_ms, 100);
+  EXPECT_GE(b.probes, 3);
+  EXPECT_LE(b.probes, 7);  // every 4 s, and 1 s after one that found no queue
+  EXPECT_LE(b.longest_probe, milliseconds(520));
+  EXPECT_TRUE(b.controller.known_bottleneck_wire_bps()) << "a probe mistook the bottleneck for lifted";
+
+  b.rate_bps = 1e6;  // lifted
+  bool recovered = false;
+  for (int s = 0; s < 10 && !recovered; ++s) {
+    b.Second();
+    recovered = b.controller.target_wire_bps() >= 0.9 * before;
+  }
+  EXPECT_TRUE(recovered);
 }
 
 TEST(BitrateControllerTest, DataSavingFromEitherSide) {

@@ -17,8 +17,22 @@ constexpr double kQueueRisingMs = 5;       // rise between two reports that coun
 constexpr double kQueueQuietMs = 25;       // below: room to grow
 constexpr double kDecreaseFactor = 0.85;   // of the received rate, on congestion
 constexpr double kIncreaseFactor = 1.20;   // per second, away from a known bottleneck
-constexpr double kNearBottleneckStepBps = 3000;  // per second, near it
-constexpr double kNearBottleneckBand = 0.15;
+constexpr double kFastIncreaseFactor = 1.5;  // per second, once a probe showed it lifted
+// A known bottleneck: stay below it, and probe above it rarely and briefly.
+constexpr double kBelowBottleneck = 0.9;   // of the rate that last congested: the ceiling
+constexpr double kProbeFactor = 1.25;      // of that rate, while probing
+constexpr Duration kProbeDuration = milliseconds(500);
+constexpr Duration kProbeInterval = seconds(4);       // after a probe that found it there
+constexpr Duration kProbeAgainInterval = seconds(1);  // after one that did not
+constexpr double kProbeQueueRiseMs = 8;    // over the queue before the probe: still there
+constexpr double kProbeSentFactor = 1.0;   // a probe that did not send this much of
+                                           // the bottleneck (silence, VBR) proves nothing
+constexpr double kBottleneckEvidence = 0.7;  // received over sent, at a cut
+constexpr int kProbesToLift = 2;           // clean probes in a row: it has lifted
+constexpr double kMaxProbeShortfall = 1.5;  // budget over what was sent, for a probe
+// A probe ends once it has sent this much more than the bottleneck carries (seconds of
+// its rate): the queue it leaves is at most this long, whatever the encoder does.
+constexpr double kProbeMaxQueueS = 0.05;
 constexpr double kMaxOverSent = 1.5;       // never budget more than this times what we sent
 constexpr int kMinOpusBps = 6000;
 constexpr int kMaxOpusBps = 64000;
@@ -71,6 +85,31 @@ double Score(const Fit& fit, int frame_ms) {
 
 BitrateController::BitrateController(BitrateControllerConfig config)
     : config_(config), target_wire_bps_(config.start_wire_bps) {
+  Choose();
+}
+
+void BitrateController::EndProbe(TimePoint now) {
+  if (!probe_ || probe_->ended) return;
+  probe_->ended = true;
+  probe_->end = now;
+  target_wire_bps_ = probe_->budget_before;
+  Choose();
+}
+
+void BitrateController::MaybeStartProbe(double queue_ms, TimePoint now) {
+  if (!congested_at_wire_bps_ || probe_ || data_saving()) return;
+  const double known = *congested_at_wire_bps_;
+  if (target_wire_bps_ < 0.99 * kBelowBottleneck * known || now < next_probe_at_) return;
+  if (known * kProbeFactor <= config_.min_wire_bps || known >= config_.max_wire_bps) return;
+  probe_ = Probe{.start = now, .end = now + kProbeDuration, .budget_before = target_wire_bps_,
+                 .queue_before_ms = queue_ms, .known_bps = known};
+  next_probe_at_ = now + kProbeInterval;
+  // Speech in VBR sends less than its budget (quiet frames, frames well inside their
+  // bucket): scale the probe's budget by how far short of the budget we have been
+  // sending, so that what goes out is above the bottleneck.
+  const double sent = SentWireBps(now);
+  const double shortfall = sent > 0 ? std::clamp(target_wire_bps_ / sent, 1.0, kMaxProbeShortfall) : 1.0;
+  target_wire_bps_ = std::min(config_.max_wire_bps, known * kProbeFactor * shortfall);
   Choose();
 }
 
@@ -183,6 +222,15 @@ const MediaSettings& BitrateController::OnReceiverReportLoss(double loss_fractio
 const MediaSettings& BitrateController::OnTick(TimePoint now) {
   // Only once the peer has shown it sends quality reports (an older peer never does).
   if (!peer_sends_quality_ || !last_feedback_) return settings_;
+  // A probe ends on its own, before any report about it can come back: that is what
+  // keeps the queue it builds small.
+  if (probe_ && !probe_->ended) {
+    // Counted from one frame before the start: the first packet of a probe is due anyway.
+    const double elapsed_s = ToSeconds(now - probe_->start);
+    const double sent_bits = SentWireBpsBetween(probe_->start, now + microseconds(1)) * elapsed_s;
+    const double excess_bits = sent_bits - probe_->known_bps * (elapsed_s + settings_.frame_ms / 1000.0);
+    if (now >= probe_->end || excess_bits >= probe_->known_bps * kProbeMaxQueueS) EndProbe(now);
+  }
   if (now - *last_feedback_ < config_.report_interval * kFeedbackTimeoutIntervals) return settings_;
   last_feedback_ = now;
   if (SentWireBps(now) <= 0) return settings_;  // not sending: nothing to blame
@@ -240,25 +288,62 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
     wire_overshoot_ += (ratio - wire_overshoot_) * std::min(1.0, 0.3 * interval_s);
   }
 
+  // A probe above a known bottleneck: the first report showing a queue rising over what
+  // it was before ends it at once; the first report covering all of it says whether
+  // the bottleneck is still there (the queue rose) or has lifted (it did not, though
+  // we sent above it).
+  if (probe_) {
+    // A queue that rose, and is more than the quiet level: a change of frame length
+    // moves the measured delay by a few ms to 20 ms without any queue.
+    const bool still_there =
+        (queue >= probe_->queue_before_ms + kProbeQueueRiseMs && queue >= kQueueQuietMs) || rising || overflowing;
+    if (still_there) {
+      EndProbe(now);
+      probe_.reset();
+      clean_probes_ = 0;
+    } else if (probe_->ended && to >= probe_->end) {
+      const double probe_sent = SentWireBpsBetween(probe_->start, probe_->end);
+      if (congested_at_wire_bps_ && probe_sent >= kProbeSentFactor * *congested_at_wire_bps_) {
+        // Sent above it without a queue: the path carries at least this much now. Twice
+        // in a row, and it has lifted (or was never this low: the first estimate comes
+        // from a congested second and is often short of the real rate).
+        congested_at_wire_bps_ = std::max(*congested_at_wire_bps_, probe_sent);
+        if (++clean_probes_ >= kProbesToLift || *congested_at_wire_bps_ >= kBelowBottleneck * config_.max_wire_bps) {
+          congested_at_wire_bps_.reset();
+          fast_growth_ = true;
+        }
+      }
+      // After a clean probe the next comes soon: a lifted bottleneck is climbed in steps
+      // of 25 % a second.
+      next_probe_at_ = now + kProbeAgainInterval;
+      probe_.reset();
+    }
+  }
+
   if ((rising || overflowing) && sent_wire > 0) {
+    fast_growth_ = false;
+    clean_probes_ = 0;
     if (settled) {
-      congested_at_wire_bps_ = received_wire;
+      // A bottleneck delivers less than it is sent; a delay step (a longer route) looks
+      // like a rising queue too but delivers everything: cut, but remember no ceiling.
+      if (congested_at_wire_bps_ || received_wire < kBottleneckEvidence * sent_wire) {
+        congested_at_wire_bps_ = received_wire;
+      }
       target_wire_bps_ = std::min(target_wire_bps_, kDecreaseFactor * received_wire);
       last_decrease_ = now;
+      next_probe_at_ = now + kProbeInterval;
     }
-  } else if (queue < kQueueQuietMs) {
-    double next = target_wire_bps_ * std::pow(kIncreaseFactor, interval_s);
+  } else if (queue < kQueueQuietMs && !(probe_ && !probe_->ended)) {
+    double next = target_wire_bps_ * std::pow(fast_growth_ ? kFastIncreaseFactor : kIncreaseFactor, interval_s);
     if (congested_at_wire_bps_) {
-      const double known = *congested_at_wire_bps_;
-      if (target_wire_bps_ > known * (1 + kNearBottleneckBand)) {
-        congested_at_wire_bps_.reset();  // passed it without a queue: it has lifted
-      } else if (target_wire_bps_ > known * (1 - kNearBottleneckBand)) {
-        next = target_wire_bps_ + kNearBottleneckStepBps * interval_s;
-      }
+      // Up to just below the known bottleneck, and no further but for probes.
+      next = std::max(target_wire_bps_, std::min(next, kBelowBottleneck * *congested_at_wire_bps_));
     }
     // Growth must be backed by use: with DTX silence we learn nothing about the path.
     if (sent_wire > 0) next = std::min(next, std::max(target_wire_bps_, kMaxOverSent * sent_wire));
     target_wire_bps_ = next;
+    if (target_wire_bps_ >= config_.max_wire_bps) fast_growth_ = false;
+    MaybeStartProbe(queue, now);
   }
   target_wire_bps_ = std::clamp(target_wire_bps_, config_.min_wire_bps, config_.max_wire_bps);
   Choose();

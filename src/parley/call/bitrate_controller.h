@@ -48,9 +48,21 @@ struct MediaSettings {
 //    where libtgvoip stepped 1 kbit/s a second), once per report, so the queue drains.
 //  - a queue of 25–40 ms, or one that is high but flat (a longer route, not our queue):
 //    hold.
-//  - otherwise grow: +20 % a second, but only +3 kbit/s a second within ±15 % of the
-//    rate that last congested (a bottleneck we already know), never above 1.5x what we
-//    actually sent (silence and DTX don't count as headroom).
+//  - otherwise grow: +20 % a second, never above 1.5x what we actually sent (silence
+//    and DTX don't count as headroom). Below a bottleneck we know (the rate that last
+//    congested, when what arrived then was under 70 % of what we sent: a delay step
+//    delivers everything), only up to 90 % of it: sitting just under it keeps a queue
+//    from standing. Whether it has lifted we learn from probes: every 4 s at the
+//    ceiling, 500 ms at 125 % of it (scaled up by how far VBR speech has been sending
+//    short of its budget), ended by a timer or, sooner, once it has sent 50 ms of the
+//    bottleneck's rate more than the bottleneck carries, a frame's packet aside (so the
+//    queue it leaves is small whatever the encoder does), and ended at once by a report
+//    showing the queue 8 ms over what it was before and at least 25 ms. A report
+//    covering the whole probe with no such rise, after we sent at least the bottleneck's
+//    rate, raises what we know to what the probe sent (the first estimate comes from a
+//    congested second and is often short of the real rate), and the next probe comes
+//    1 s later; two such in a row mean it lifted: forget it and grow by 50 % a second
+//    until the next congestion.
 //  - loss alone never lowers the budget: random loss is met with protection
 //    (LossProtectionPolicy, fed per second, and only loss seen without a queue, since
 //    loss with a queue is our own overflow), whose copies come out of the same budget.
@@ -96,6 +108,8 @@ class BitrateController {
 
  private:
   double SentWireBpsBetween(TimePoint from, TimePoint to) const;
+  void MaybeStartProbe(double queue_ms, TimePoint now);
+  void EndProbe(TimePoint now);  // back to the budget before it
   double SentSealedBpsBetween(TimePoint from, TimePoint to) const;
   void Choose();
 
@@ -119,6 +133,20 @@ class BitrateController {
   double loss_weighted_ = 0;  // loss x seconds, not yet given to the policy
   double loss_seconds_ = 0;
   double wire_overshoot_ = 1.0;  // smoothed sent / expected wire rate (VBR over buckets)
+  // A probe above the known bottleneck: running until `end`, then waiting for the report
+  // that covers it.
+  struct Probe {
+    TimePoint start;
+    TimePoint end;
+    double budget_before = 0;
+    double queue_before_ms = 0;
+    double known_bps = 0;  // the bottleneck it probes above
+    bool ended = false;
+  };
+  std::optional<Probe> probe_;
+  TimePoint next_probe_at_{};
+  bool fast_growth_ = false;  // probes showed the bottleneck lifted
+  int clean_probes_ = 0;      // probes in a row that sent above it without a queue
 };
 
 }  // namespace parley::call
