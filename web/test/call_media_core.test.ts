@@ -3,6 +3,7 @@
 // give the RTT and the loss, probes get replies.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CallPackets } from '../src/protocol/call/call_packets';
+import { QUALITY_REPORT_TYPE, parseQualityReport } from '../src/protocol/call/control_message';
 import { deriveCallKeys } from '../src/protocol/crypto/call_keys';
 import { loadSodium } from '../src/protocol/sodium';
 import { CallMediaCore } from '../src/media/call_media_core';
@@ -50,8 +51,7 @@ describe('CallMediaCore', () => {
       if (dropped) ++lost;
       else inFlight.push({ at: now + delay, to: 'callee', bytes: sealed });
       for (const [core, to] of [[caller, 'callee'], [callee, 'caller']] as const) {
-        const report = core.tick(now);
-        if (report) inFlight.push({ at: now + delay, to, bytes: report });
+        for (const report of core.tick(now)) inFlight.push({ at: now + delay, to, bytes: report });
       }
       for (const p of inFlight.filter((x) => x.at <= now)) {
         const arrived = (p.to === 'callee' ? callee : caller).onSealed(p.bytes, now);
@@ -69,6 +69,57 @@ describe('CallMediaCore', () => {
     expect(caller.figures.rttMs).toBeLessThanOrEqual(100);
     expect(callee.figures.rttMs).toBeGreaterThanOrEqual(80);
     expect(caller.figures.sendKbps).toBeGreaterThan(20);
+  });
+
+  it('sends a quality report before each receiver report, as native does, with what arrived', () => {
+    const prk = new Uint8Array(32).fill(9);
+    const caller = new CallMediaCore(deriveCallKeys(prk, 'caller'), 0);
+    const callee = new CallMediaCore(deriveCallKeys(prk, 'callee'), 0);
+    // The callee's reports, read as a native caller reads them.
+    const native = new CallPackets(deriveCallKeys(prk, 'caller'), 0);
+    const reports: { at: number; kind: string; quality?: ReturnType<typeof parseQualityReport> }[] = [];
+    callee.noteJitterBufferMs(60);
+    for (let now = 0; now <= 8000; now += 20) {
+      const frame = Math.round(now / 20);
+      const sealed = caller.sealFrame(opus(frame), now);
+      // 40 ms one way; from 4 s a queue builds: each packet 4 ms later than the one before
+      // (up to 200 ms), and every 20th packet is lost throughout.
+      const queue = now < 4000 ? 0 : Math.min(200, (now - 4000) / 5);
+      if (frame % 20 !== 7) callee.onSealed(sealed, now + 40 + queue);
+      for (const packet of callee.tick(now + 40 + queue)) {
+        const arrival = native.open(packet);
+        if (arrival.kind === 'control' && arrival.content[0] === QUALITY_REPORT_TYPE) {
+          reports.push({ at: now, kind: 'quality', quality: parseQualityReport(arrival.content) });
+        } else {
+          reports.push({ at: now, kind: arrival.kind });
+        }
+      }
+    }
+    // Pairs, quality first.
+    for (let i = 0; i + 1 < reports.length; i += 2) {
+      expect(reports[i]!.kind).toBe('quality');
+      expect(reports[i + 1]!.kind).toBe('report');
+    }
+    const quality = reports.filter((r) => r.kind === 'quality').map((r) => r.quality!);
+    const calm = quality[0]!; // the first second
+    expect(calm.dataSaving).toBe(false);
+    expect(calm.lossBeforeRecovery).toBeGreaterThan(300); // 1 in 20 = 500 in 1/10000
+    expect(calm.lossBeforeRecovery).toBeLessThan(700);
+    expect(calm.lossAfterRecovery).toBe(calm.lossBeforeRecovery); // no copies asked for yet
+    expect(calm.jitterBufferMs).toBe(60);
+    expect(calm.queueDelayMs).toBeLessThan(5);
+    expect(calm.jitterMs).toBeLessThan(5);
+    // Sealed bytes: 50 packets a second, less the lost one, of 64-96 bytes.
+    expect(calm.receivedBps).toBeGreaterThan(49 * 64 * 8 * 0.9);
+    expect(calm.receivedBps).toBeLessThan(50 * 96 * 8 * 1.1);
+    expect(calm.intervalMs).toBe(1000);
+    // Loss of 5 % is trouble: the next report comes after 250 ms.
+    expect(quality[1]!.intervalMs).toBeGreaterThanOrEqual(250);
+    expect(quality[1]!.intervalMs).toBeLessThan(280); // on 20 ms ticks
+    // The queue shows while it builds (later the 10-interval minimum takes it as the
+    // path's delay, as native does).
+    expect(Math.max(...quality.map((q) => q.queueDelayMs))).toBeGreaterThan(100);
+    expect(Math.max(...quality.map((q) => q.jitterMs))).toBeGreaterThan(2);
   });
 
   it('answers a probe at once and refuses what does not open', () => {

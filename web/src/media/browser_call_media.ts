@@ -257,8 +257,8 @@ export class BrowserCallMedia {
 
   private tick(): void {
     const now = performance.now();
-    const report = this.core.tick(now);
-    if (report) this.socket.send(report);
+    if (this.playoutStats) this.core.noteJitterBufferMs(this.playoutStats.levelMs);
+    for (const report of this.core.tick(now)) this.socket.send(report);
     if (this.core.takeProtectionChange()) {
       const p = this.core.protection;
       this.encoder.setFec(p.fec, p.fecExpectedLossPercent);

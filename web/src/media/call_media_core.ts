@@ -1,16 +1,22 @@
 // A connected browser call's media as logic without I/O: Opus frames in -> media
 // payloads (with the copies the loss protection asks for) -> sealed packets; sealed
 // packets in -> the Opus frames to decode (copies fill frames whose own packet was
-// lost); a receiver report once a second with the RTT echo; probe replies. What
+// lost); a quality report (0x04) and a receiver report once a second (four times a
+// second while a queue builds or packets go missing), the latter with the RTT echo, so
+// a native peer's bitrate controller adapts to what the browser receives; probe
+// replies. What
 // src/parley/call/call_media.cc does around its encoder and jitter buffer. Pure: the
 // caller gives the time (ms, monotonic) and does the encoding, decoding and sending.
 import type { Bytes } from '../protocol/bytes';
 import { CallPackets } from '../protocol/call/call_packets';
-import type { ReceiverReport } from '../protocol/call/control_message';
+import {
+  type QualityReport, type ReceiverReport, lossUnits, saturatedMs, serializeQualityReport,
+} from '../protocol/call/control_message';
 import type { CallKeys } from '../protocol/crypto/call_keys';
 import { MAX_CONTENT_SIZE } from '../protocol/crypto/padding_policy';
 import { type EncodedFrame, MAX_REDUNDANT_OFFSET_SAMPLES } from '../protocol/media/media_packet';
 import { type LossProtection, LossProtectionPolicy } from './loss_protection_policy';
+import { ArrivalTiming } from './arrival_timing';
 import { ReceiveStatistics, lossFraction } from './receive_statistics';
 
 export interface CallMediaCoreOptions {
@@ -45,9 +51,14 @@ export interface CallMediaFigures {
   packetsRefused: number; // did not open under either stream's key
   reportsReceived: number;
   lastAuthenticMs?: number; // when the newest authentic packet arrived
+  lastQuality?: QualityReport; // the newest quality report we sent
 }
 
 const RTT_BOGUS_MS = 60000;
+// The receiver sees trouble (reports four times as often, as native): a queue this long,
+// or more than this loss.
+const TROUBLE_QUEUE_MS = 40;
+const TROUBLE_LOSS = 0.02;
 const REMEMBERED_TIMESTAMPS = 256; // frames handed to the decoder, for copies
 
 // Single-threaded (the page's main thread). The keys are copied into the sealers and
@@ -56,6 +67,10 @@ export class CallMediaCore {
   private readonly options: CallMediaCoreOptions;
   private readonly packets: CallPackets;
   private readonly statistics = new ReceiveStatistics();
+  private readonly timing = new ArrivalTiming();
+  private lastSequence: number | undefined;
+  private recoveredInInterval = 0;
+  private jitterBufferMs = 0;
   private readonly policy = new LossProtectionPolicy();
   private readonly startMs: number;
   private sequence: number;
@@ -134,11 +149,15 @@ export class CallMediaCore {
         this.noteAuthentic(sealed, nowMs);
         ++this.figures.mediaPacketsReceived;
         this.statistics.onPacket(arrival.packet.sequence);
+        const follows = this.lastSequence !== undefined && ((this.lastSequence + 1) & 0xffff) === arrival.packet.sequence;
+        this.lastSequence = arrival.packet.sequence;
+        this.timing.onArrival(arrival.packet.primary.timestamp, sealed.length, nowMs, follows);
         const decode: EncodedFrame[] = [];
         for (const copy of arrival.packet.redundant) {
           if (this.remember(copy.timestamp)) {
             decode.push(copy);
             ++this.figures.framesRecovered;
+            ++this.recoveredInInterval;
           }
         }
         if (this.remember(arrival.packet.primary.timestamp)) decode.push(arrival.packet.primary);
@@ -162,19 +181,44 @@ export class CallMediaCore {
     }
   }
 
-  // The receiver report when due (sealed control packet), else undefined. Call it at
-  // least every few hundred ms.
-  tick(nowMs: number): Bytes | undefined {
-    if (nowMs < this.nextReportMs) return undefined;
+  // What the playout buffer holds now (ms), for the next quality report.
+  noteJitterBufferMs(ms: number): void {
+    this.jitterBufferMs = ms;
+  }
+
+  // The reports when due (sealed control packets, to send in this order: the quality
+  // report first, since on a full drop-tail queue the first of two packets sent back to
+  // back is the one that gets in), else none. Call it at least every 50 ms.
+  tick(nowMs: number): Bytes[] {
+    if (nowMs < this.nextReportMs) return [];
     const intervalMs = Math.max(1, nowMs - this.intervalStartMs);
     this.intervalStartMs = nowMs;
-    this.nextReportMs = nowMs + this.options.reportIntervalMs;
     this.figures.sendKbps = (this.bytesSentInInterval * 8) / intervalMs;
     this.figures.receiveKbps = (this.bytesReceivedInInterval * 8) / intervalMs;
     this.bytesSentInInterval = 0;
     this.bytesReceivedInInterval = 0;
     const loss = this.statistics.takeInterval();
-    this.figures.receiveLossFraction = lossFraction(loss);
+    const timing = this.timing.takeInterval();
+    const lossBefore = Math.min(1, Math.max(0, lossFraction(loss)));
+    this.figures.receiveLossFraction = lossBefore;
+    // Loss after recovery, as far as this side knows it: packets lost whose frame no copy
+    // brought (the browser has no Opus FEC decode; the playout buffer conceals the rest).
+    const lost = Math.max(0, loss.expected - loss.received);
+    const lossAfter = loss.expected === 0 ? 0 : Math.max(0, lost - this.recoveredInInterval) / loss.expected;
+    this.recoveredInInterval = 0;
+    const quality: QualityReport = {
+      dataSaving: false,
+      lossBeforeRecovery: lossUnits(lossBefore),
+      lossAfterRecovery: lossUnits(lossAfter),
+      jitterMs: saturatedMs(timing.jitterMs),
+      jitterBufferMs: saturatedMs(this.jitterBufferMs),
+      queueDelayMs: saturatedMs(timing.queueDelayMs),
+      receivedBps: Math.min(0xffffffff, Math.round((timing.bytes * 8 * 1000) / intervalMs)),
+      intervalMs: saturatedMs(intervalMs),
+    };
+    this.figures.lastQuality = quality;
+    const trouble = timing.queueDelayMs >= TROUBLE_QUEUE_MS || lossBefore > TROUBLE_LOSS;
+    this.nextReportMs = nowMs + (trouble ? this.options.reportIntervalMs / 4 : this.options.reportIntervalMs);
     const report: ReceiverReport = {
       expected: loss.expected, received: loss.received, sentMs: this.clockMs(nowMs), echoMs: 0, echoDelayMs: 0,
     };
@@ -182,9 +226,10 @@ export class CallMediaCore {
       report.echoMs = this.peerSentMs;
       report.echoDelayMs = Math.max(0, Math.floor(nowMs - this.peerReportArrivalMs));
     }
+    const sealedQuality = this.packets.sealControl(serializeQualityReport(quality), nowMs);
     const sealed = this.packets.sealReport(report, nowMs);
-    this.bytesSentInInterval += sealed.length;
-    return sealed;
+    this.bytesSentInInterval += sealedQuality.length + sealed.length;
+    return [sealedQuality, sealed];
   }
 
   // ms since the media started plus 1, modulo 2^32 (0 means "no report yet").

@@ -1,0 +1,66 @@
+// Arrival timing of the media we receive, per report interval, for the quality report:
+// RFC 3550 §6.4.1 interarrival jitter, the queueing delay (mean relative one-way delay
+// over the lowest of the last 10 intervals) and the sealed bytes that arrived. The TS
+// port of the arrival half of src/parley/call/receive_statistics.cc. Pure: the caller
+// gives arrival times (ms, monotonic).
+
+export interface ArrivalInterval {
+  jitterMs: number;
+  queueDelayMs: number;
+  bytes: number; // sealed bytes of media packets that arrived
+}
+
+const BASE_DELAY_INTERVALS = 10;
+const MIN_FRAME_SAMPLES = 480; // 10 ms
+const MAX_FRAME_SAMPLES = 5760; // 120 ms
+
+export class ArrivalTiming {
+  private lastTimestamp: number | undefined; // unwrapped, 48 kHz samples
+  private lastRelativeMs = 0;
+  private frameSamples = 0;
+  private jitterMs = 0;
+  private bytes = 0;
+  private delaySumMs = 0;
+  private delayCount = 0;
+  private intervalMinMs: number | undefined;
+  private readonly minima: number[] = []; // the last BASE_DELAY_INTERVALS interval minima
+
+  // A media packet whose primary frame starts at RTP `timestamp` (u32); `followsPrevious`:
+  // its sequence number is the one after the previous packet's (so the timestamp step
+  // is a frame length, not a loss or a DTX pause).
+  onArrival(timestamp: number, sealedBytes: number, arrivalMs: number, followsPrevious: boolean): void {
+    this.bytes += sealedBytes;
+    let unwrapped = timestamp >>> 0;
+    if (this.lastTimestamp !== undefined) {
+      const delta = (((timestamp >>> 0) - (this.lastTimestamp >>> 0)) | 0); // signed 32-bit step
+      unwrapped = this.lastTimestamp + delta;
+      if (followsPrevious && delta >= MIN_FRAME_SAMPLES && delta <= MAX_FRAME_SAMPLES) this.frameSamples = delta;
+    }
+    // A packet leaves when its frame's last sample is captured: measure from there.
+    const relativeMs = arrivalMs - (unwrapped + this.frameSamples) / 48;
+    if (this.lastTimestamp !== undefined) {
+      this.jitterMs += (Math.abs(relativeMs - this.lastRelativeMs) - this.jitterMs) / 16;
+    }
+    this.lastTimestamp = unwrapped;
+    this.lastRelativeMs = relativeMs;
+    this.delaySumMs += relativeMs;
+    ++this.delayCount;
+    this.intervalMinMs = this.intervalMinMs === undefined ? relativeMs : Math.min(this.intervalMinMs, relativeMs);
+  }
+
+  // The figures since the last call, and starts a new interval.
+  takeInterval(): ArrivalInterval {
+    const out: ArrivalInterval = { jitterMs: this.jitterMs, queueDelayMs: 0, bytes: this.bytes };
+    if (this.intervalMinMs !== undefined) {
+      this.minima.push(this.intervalMinMs);
+      if (this.minima.length > BASE_DELAY_INTERVALS) this.minima.shift();
+      const base = Math.min(...this.minima);
+      out.queueDelayMs = Math.max(0, this.delaySumMs / this.delayCount - base);
+    }
+    this.bytes = 0;
+    this.delaySumMs = 0;
+    this.delayCount = 0;
+    this.intervalMinMs = undefined;
+    return out;
+  }
+}
