@@ -30,6 +30,9 @@ bool OpusPacketHasLbrr(std::span<const uint8_t> packet) {
   // RFC 6716, 3.1: configurations 0..11 are SILK-only, 12..15 hybrid, 16..31 CELT-only.
   const int config = toc >> 3;
   if (config >= 16) return false;
+  // A packet of several Opus frames (data saving's 120 ms: two of 60 ms) carries LBRR
+  // per frame; libopus' FEC decode uses the first frame's, which covers the end of the
+  // packet before, so that is the one read here (tested against libopus at 80/120 ms).
   // RFC 6716, 4.2.3: the first Opus frame starts with one VAD flag per SILK frame
   // (1 for 10 and 20 ms, 2 for 40 ms, 3 for 60 ms) and then the LBRR flag, each coded
   // with probability 1/2, i.e. as the top bits of the frame's first byte.
