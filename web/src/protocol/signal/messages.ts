@@ -10,6 +10,7 @@ import { type JsonObject, type JsonValue, JsonNumber, parseStrictJson, quote } f
 export const MAX_REQUEST_ID = 2 ** 53 - 1;
 const MAX_LIST_ENTRIES = 1000;
 export const MAX_CANDIDATES = 8;
+export const MAX_RELAY_ALTERNATES = 3;
 
 export const AUDIENCES = ['everyone', 'contacts', 'nobody'] as const;
 export const END_REASONS = ['not_found', 'busy', 'unavailable', 'declined', 'cancelled', 'hangup', 'timeout',
@@ -29,7 +30,8 @@ type Kind =
   | { k: 'enum'; names: readonly string[]; optional?: true }
   | { k: 'names' }
   | { k: 'addresses' } // P2P candidates, 1..MAX_CANDIDATES
-  | { k: 'records' };
+  | { k: 'records' }
+  | { k: 'relays'; optional: true }; // relay alternates, 0..MAX_RELAY_ALTERNATES; empty = absent
 
 const name = { k: 'text', min: 1, max: 64 } as const;
 const bin = <N extends number>(n: N) => ({ k: 'binary', min: n, max: n }) as const;
@@ -42,6 +44,8 @@ const RECORD = [
   ['call_id', callId], ['caller', name], ['callee', name], ['started_unix_ms', unixMs],
   ['answered_unix_ms', unixMs], ['ended_unix_ms', unixMs], ['outcome', en(CALL_OUTCOMES)],
 ] as const;
+
+const RELAY_ADDRESS = [['host', { k: 'text', min: 1, max: 255 }], ['port', { k: 'int', min: 1, max: 65535 }]] as const;
 
 // Each message's fields in wire order (the canonical order).
 const SCHEMA = {
@@ -56,7 +60,8 @@ const SCHEMA = {
   revealed: [['call_id', callId], ['key', bin(114)]],
   relay: [['call_id', callId], ['host', { k: 'text', min: 1, max: 255 }], ['port', { k: 'int', min: 1, max: 65535 }],
     ['ticket', { k: 'binary', min: 1, max: 512 }], ['p2p', { k: 'bool' }],
-    ['hop_key', { k: 'binary', min: 32, max: 32 }], ['bind_key', { k: 'binary', min: 32, max: 32 }]],
+    ['hop_key', { k: 'binary', min: 32, max: 32 }], ['bind_key', { k: 'binary', min: 32, max: 32 }],
+    ['alternates', { k: 'relays', optional: true }]],
   peer_candidates: [['call_id', callId], ['candidates', { k: 'addresses' }]],
   ended: [['call_id', callId], ['reason', en(END_REASONS)]],
   presence: [['user', name], ['online', { k: 'bool' }]],
@@ -107,6 +112,7 @@ type ValueOf<K> = K extends { k: 'text' } ? string
   : K extends { k: 'names' } ? string[]
   : K extends { k: 'addresses' } ? string[]
   : K extends { k: 'records' } ? CallRecord[]
+  : K extends { k: 'relays' } ? RelayAddress[]
   : never;
 type IsOptional<K> = K extends { optional: true } ? (K extends { fallback: number } ? false : true) : false;
 type FieldsOf<F extends ReadonlyArray<readonly [string, unknown]>> =
@@ -114,6 +120,9 @@ type FieldsOf<F extends ReadonlyArray<readonly [string, unknown]>> =
   { [E in F[number] as IsOptional<E[1]> extends true ? E[0] : never]?: ValueOf<E[1]> };
 
 export type CallRecord = FieldsOf<typeof RECORD>;
+// Another relay holding the same ticket key (the web client reaches relays through the
+// TLS front and ignores these).
+export type RelayAddress = FieldsOf<typeof RELAY_ADDRESS>;
 export type MessageType = keyof typeof SCHEMA;
 export type MessageOf<T extends MessageType> = { type: T; id?: number } & FieldsOf<(typeof SCHEMA)[T]>;
 export type Message = { [T in MessageType]: MessageOf<T> }[MessageType];
@@ -170,6 +179,7 @@ class Reader {
     if (value === undefined) {
       if (kind.k === 'int' && kind.optional) return kind.fallback;
       if (kind.k === 'enum' && kind.optional) return undefined;
+      if (kind.k === 'relays') return undefined;
       throw new FieldError(`${this.where()} is missing the field '${this.prefix}${field}'.`);
     }
     switch (kind.k) {
@@ -245,6 +255,20 @@ class Reader {
           return record;
         });
       }
+      case 'relays': {
+        if (!Array.isArray(value) || value.length > MAX_RELAY_ALTERNATES) {
+          this.fail(field, `must be a list of at most ${MAX_RELAY_ALTERNATES} relays such as {"host": "relay2.example.org", "port": 3478}`);
+        }
+        const relays = value.map((item, i) => {
+          if (!(item instanceof Map)) this.fail(`${field}[${i}]`, "must be an object with 'host' and 'port'");
+          const relay: Record<string, unknown> = {};
+          const reader = new Reader(item, this.type, `${this.prefix}${field}[${i}].`);
+          reader.used.delete('type');
+          reader.read(RELAY_ADDRESS, relay);
+          return relay;
+        });
+        return relays.length === 0 ? undefined : relays;
+      }
     }
   }
 }
@@ -296,6 +320,7 @@ function writeFields(fields: ReadonlyArray<readonly [string, Kind]>, m: Record<s
   const out: string[] = [];
   for (const [field, kind] of fields) {
     const value = m[field];
+    if (kind.k === 'relays' && (value === undefined || (value as unknown[]).length === 0)) continue;
     if (value === undefined) {
       if (kind.k === 'enum' && kind.optional) continue;
       throw new Error(`the '${String(m['type'] ?? 'call record')}' message needs the field '${field}'`);
@@ -317,6 +342,8 @@ function writeValue(kind: Kind, value: unknown): string {
       return JSON.stringify((value as string[]).map(canonicalCandidate));
     case 'records':
       return `[${(value as Array<Record<string, unknown>>).map((r) => `{${writeFields(RECORD, r).join(',')}}`).join(',')}]`;
+    case 'relays':
+      return `[${(value as Array<Record<string, unknown>>).map((r) => `{${writeFields(RELAY_ADDRESS, r).join(',')}}`).join(',')}]`;
     default:
       return JSON.stringify(value);
   }
