@@ -679,6 +679,9 @@ TEST(SignalingHubClusterTest, AnOwnerThatVanishesLeavesClaimsThatExpire) {
   EXPECT_EQ(c.TakeOnly<signal::Ended>(carol).reason, EndReason::kBusy);
   c.Send(bob, signal::Invite{5, MakeCallId(3), "carol"});
   EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(bob).code, ErrorCode::kInCall);
+  c.Send(bob, signal::Invite{5, MakeCallId(1), "carol"});  // the held call's own id
+  EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(bob).code, ErrorCode::kInCall);
+  EXPECT_FALSE(c.Unclaimed("bob"));
   // After the ttl nobody renews it: bob is free both ways.
   c.Advance(seconds(91));
   c.Send(bob, signal::Invite{6, MakeCallId(4), "carol"});

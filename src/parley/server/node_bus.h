@@ -31,6 +31,8 @@ struct PresenceRecord {
 // the call's state); the callee's node ("holder") only relays its user's messages.
 // `text` is one signaling message (docs/protocol.md, "Signaling") as a client sends or
 // receives it; a hub never trusts an envelope more than the client text it carries.
+// A kDeliver with empty `text` sends nothing: it tells the holder of `call` before its
+// user hears of it (so a disconnect then is reported), or, with ends_call, of its end.
 struct NodeEnvelope {
   enum class Kind : uint8_t {
     kDeliver = 1,        // owner -> holder: send `text` to `connection` if `user` is still on it

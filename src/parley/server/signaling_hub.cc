@@ -1132,6 +1132,7 @@ void SignalingHub::ForwardToOwner(Out& out, ConnectionId id, Session& s, const M
 }
 
 bool SignalingHub::HeldCallIsLive(Session& s, const signal::CallId& probe) {
+  if (probe == s.held->id) return true;  // a claim for it would only renew the call's own
   auto claimed = bus_.ClaimBusy(s.user, probe, config_.busy_ttl);
   if (!claimed.ok()) {
     LogBusError("check a user's busy claim", claimed.error());
