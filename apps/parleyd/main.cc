@@ -33,6 +33,7 @@
 #include "parley/server/udp_relay.h"
 #include "parley/server/web_app_site.h"
 #include "parley/server/web_front.h"
+#include "relay_role.h"
 
 namespace {
 
@@ -157,7 +158,7 @@ int Run(const ServerConfig& config_in) {
                                                           config.server_name)
                          : TlsCertificate::Load(config.certificate_file, config.key_file);
   if (!certificate) return Fail(kExitRuntime, certificate.error().message);
-  auto ticket_key = dir->LoadOrCreateTicketKey(random);
+  auto ticket_key = parleyd::LoadTicketKey(config, *dir, random);
   if (!ticket_key) return Fail(kExitRuntime, ticket_key.error().message);
   // The hub's store: its writes wait for another process's lock on the hub strand.
   auto store = OpenStore(config.store, *dir, config.store_busy_timeout);
@@ -203,6 +204,10 @@ int Run(const ServerConfig& config_in) {
   hub_config.server_name = config.server_name;
   hub_config.relay_host = config.relay_public_host.empty() ? config.server_name : config.relay_public_host;
   hub_config.relay_port = config.relay_public_port != 0 ? config.relay_public_port : relay.bound_port();
+  if (auto relays = parleyd::ConfigureHubRelays(config, bus.get(), &relay, hub_config); !relays) {
+    relay.Stop();
+    return Fail(kExitConfig, relays.error().message);
+  }
   hub_config.ring_timeout = config.ring_timeout;
   hub_config.invites_per_caller =
       RateLimit{static_cast<int>(config.invites_per_minute),
@@ -334,7 +339,7 @@ int Run(const ServerConfig& config_in) {
 int main(int argc, char** argv) {
   CLI::App app{"parleyd: the Parley server (accounts, signaling, relay, TLS web front)"};
   Flags flags;
-  std::string data_dir, host, server_name, cert, key, ws_path, log_level;
+  std::string data_dir, host, server_name, cert, key, ws_path, log_level, role;
   int port = -1, tcp_port = -1, udp_port = -1;
   bool allow_loopback = false;
   std::vector<std::string> sets;
@@ -351,6 +356,7 @@ int main(int argc, char** argv) {
   app.add_option("--websocket-path", ws_path, "signaling path (signaling.websocket_path)");
   app.add_flag("--allow-loopback", allow_loopback, "let the relay use loopback addresses (tests, demo)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  app.add_option("--role", role, "node (default) or relay: only the UDP relay (role)");
   app.add_option("--set", sets, "any setting as KEY=VALUE, e.g. --set limits.max_connections=200");
   std::string web_app;
   app.add_option("--web-app", web_app, "built web app directory served at invite paths (web.app_dir)");
@@ -399,6 +405,7 @@ int main(int argc, char** argv) {
   named("signaling.websocket_path", ws_path);
   if (allow_loopback) named("relay.allow_loopback", "true");
   named("log_level", log_level);
+  named("role", role);
   named("web.app_dir", web_app);
   for (const auto& [k, v] : flags.settings) {
     if (auto applied = ApplyServerConfigOverride(config, k, v); !applied) {
@@ -412,6 +419,7 @@ int main(int argc, char** argv) {
   }
   if (auto valid = ValidateServerConfig(config); !valid) return Fail(kExitConfig, valid.error().message);
   if (invite->parsed()) return RunInvite(config, invite_command);
+  if (config.role == "relay") return parleyd::RunRelayRole(config, nullptr);
   // A client that vanishes mid-write must not kill the server.
   ::signal(SIGPIPE, SIG_IGN);
   return Run(config);

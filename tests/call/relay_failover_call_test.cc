@@ -364,11 +364,11 @@ TEST(RelayFailoverCallTest, FirstRelayDiesAndAudioIsBackAtTheSecondWithinThreeSe
     EXPECT_FALSE(side->gave_up);
     ASSERT_FALSE(side->arrivals.empty());
     EXPECT_GT(side->arrivals.back(), TimePoint{} + milliseconds(13'900));  // still flowing
-    // Same keys: packets since the move open under the call's keys (20 ms packets:
-    // about 250 in the 5 s after audio came back).
+    // Same keys: packets since the move open under the call's keys (20-60 ms packets:
+    // 80-250 in the 5 s from 9 s on).
     const auto after = std::count_if(side->arrivals.begin(), side->arrivals.end(),
                                      [](TimePoint t) { return t > TimePoint{} + seconds(9); });
-    EXPECT_GT(after, 150) << "arrivals after 9 s";
+    EXPECT_GT(after, 50) << "arrivals after 9 s";
   }
   // The second relay pairs both participants of the call.
   EXPECT_TRUE(call.relay(1).table().SourceOf(kCallId, 0));

@@ -15,6 +15,7 @@
 
 #include "parley/server/decoy_site.h"
 #include "parley/server/store_factory.h"
+#include "parley/server/relay_chooser.h"
 
 namespace parley::server {
 namespace {
@@ -42,10 +43,12 @@ const std::vector<Field>& Fields() {
       {"", "data_dir", &ServerConfig::data_dir, 0, 0,
        "SQLite database, certificate and keys (created with mode 0700)"},
       {"", "log_level", &ServerConfig::log_level, 0, 0, "trace, debug, info, warn, error or off"},
-      {"", "bus", &ServerConfig::bus_url, 0, 0,
-       "redis://HOST:PORT shared by several nodes; empty = this node alone (in-process bus)"},
       {"", "store", &ServerConfig::store, 0, 0,
        "sqlite:///path/parley.db or postgres://user@host:port/database; empty = SQLite in data_dir"},
+      {"", "bus", &ServerConfig::bus_url, 0, 0,
+       "redis://HOST:PORT shared by several nodes; empty = this node alone (in-process bus)"},
+      {"", "role", &ServerConfig::role, 0, 0,
+       "node (signaling, web front and relay) or relay (only the UDP relay, announced on the bus)"},
       {"node", "id", &ServerConfig::node_id, 0, 0,
        "this node's name on the bus, 1..64 of A-Z a-z 0-9 _ . -; empty = a random id at start"},
       {"listen", "host", &ServerConfig::listen_host, 0, 0, "IPv4 or IPv6 address to listen on"},
@@ -71,6 +74,13 @@ const std::vector<Field>& Fields() {
        "relay port given to clients; 0 = listen.udp_port"},
       {"relay", "allow_loopback", &ServerConfig::allow_loopback, 0, 0,
        "relay to loopback addresses (tests and demos only)"},
+      {"relay", "ticket_key_file", &ServerConfig::relay_ticket_key_file, 0, 0,
+       "ticket key shared by every node and relay (32 bytes, raw or base64); empty = data_dir's own"},
+      {"relay", "alternates", &ServerConfig::relay_alternates, 0, 0,
+       "\"HOST:PORT, ...\": up to 3 relays (same ticket key) a call moves to if its relay dies"},
+      {"relay", "first", &ServerConfig::relay_first, 0, 0,
+       "HOST:PORT of a relay clients get before this node's own; empty = this node's relay first"},
+      {"relay", "id", &ServerConfig::relay_id, 0, 0, "a relay's name on the node bus; empty = its HOST:PORT"},
       {"web", "app_dir", &ServerConfig::web_app_dir, 0, 0,
        "the built web app (make web writes build/web), served at invite paths; empty = none"},
       {"web", "public_port", &ServerConfig::web_public_port, 0, 65535,
@@ -312,6 +322,9 @@ Status ValidateServerConfig(const ServerConfig& c) {
   if (c.data_dir.empty()) {
     return Error{"no data directory is set; pass --data DIR or set data_dir in the config file."};
   }
+  if (!c.store.empty()) {
+    if (auto location = ParseStoreUrl(c.store); !location) return Error{"store: " + location.error().message + "."};
+  }
   if (!c.node_id.empty() &&
       (c.node_id.size() > 64 || c.node_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                                             "0123456789_.-") != std::string::npos)) {
@@ -320,8 +333,14 @@ Status ValidateServerConfig(const ServerConfig& c) {
   if (!c.bus_url.empty() && c.bus_url.rfind("redis://", 0) != 0) {
     return Error{"bus '" + c.bus_url + "' is not a redis:// URL; set bus = \"redis://HOST:PORT\" or leave it empty."};
   }
-  if (!c.store.empty()) {
-    if (auto location = ParseStoreUrl(c.store); !location) return Error{"store: " + location.error().message + "."};
+  if (c.role != "node" && c.role != "relay") {
+    return Error{"role '" + c.role + "' is not node or relay; use relay for a process that only relays media."};
+  }
+  if (auto alternates = ParseRelayAddressList(c.relay_alternates); !alternates) return alternates.error();
+  if (auto first = ParseRelayAddressList(c.relay_first); !first) {
+    return Error{"relay.first '" + c.relay_first + "' is not one HOST:PORT such as relay1.example.org:3478."};
+  } else if (first->size() > 1) {
+    return Error{"relay.first names more than one relay; put the others in relay.alternates."};
   }
   static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   bool level_ok = false;

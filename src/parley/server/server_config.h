@@ -18,15 +18,15 @@ namespace parley::server {
 struct ServerConfig {
   std::string data_dir;                // data_dir: SQLite, certificate, keys (created 0700)
   std::string log_level = "info";      // log_level: trace, debug, info, warn, error, off
+  // store: where accounts, contacts and the call log live, as a URL (store_factory.h):
+  // "sqlite:///path/parley.db" or "postgres://user@host:port/database?..."; empty =
+  // SQLite in data_dir (parley.db). Several nodes share one PostgreSQL database.
+  std::string store;
   // bus: "redis://HOST:PORT" when several nodes share a community; empty = one node
   // alone on an in-process bus. node.id: this node's name on the bus (1..64 of
   // [A-Za-z0-9_.-]); empty = a random id at each start.
   std::string bus_url;
   std::string node_id;
-  // store: where accounts, contacts and the call log live, as a URL (store_factory.h):
-  // "sqlite:///path/parley.db" or "postgres://user@host:port/database?..."; empty =
-  // SQLite in data_dir (parley.db). Several nodes share one PostgreSQL database.
-  std::string store;
 
   std::string listen_host = "0.0.0.0";  // listen.host: an IPv4 or IPv6 address
   uint16_t tcp_port = 8443;             // listen.tcp_port: the TLS web front; 0 = any free port
@@ -49,6 +49,20 @@ struct ServerConfig {
   std::string relay_public_host;  // relay.public_host: given to clients; empty = server_name
   uint16_t relay_public_port = 0;  // relay.public_port: given to clients; 0 = udp_port
   bool allow_loopback = false;     // relay.allow_loopback: relay to 127.0.0.0/8 (tests, demo)
+  // relay.ticket_key_file: the key tickets are issued and checked with, shared by every
+  // signaling node and relay of a community (32 bytes, raw or as base64/base64url text);
+  // empty = the data directory's own key (one node with its own relay).
+  std::string relay_ticket_key_file;
+  // relay.alternates: "HOST:PORT, ..." (at most 3): relays sharing the ticket key that
+  // a call moves to if the one it uses dies; without a bus, after this node's relay.
+  std::string relay_alternates;
+  // relay.first: "HOST:PORT" of a relay clients are given first, before this node's own
+  // (then relay.alternates); empty = this node's relay first. Without a bus only.
+  std::string relay_first;
+  // role: "node" (signaling, web front and relay) or "relay" (only the UDP relay:
+  // `parleyd --role relay`, no web front, no store).
+  std::string role = "node";
+  std::string relay_id;  // relay.id: how a relay names itself on the bus; empty = HOST:PORT
 
   // web.app_dir: the built web app (`make web` writes build/web), served at each live
   // invite's path; empty = no web app (invite paths then look like any missing page).
