@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Two parleyd nodes on one store and a Redis bus (issue #8) on 127.0.0.1: users on
-# different nodes call each other, audio flows both ways, and busy holds across nodes.
+# different nodes call each other, audio flows both ways, busy holds across nodes, and a
+# call outlives its callee's node (killed 2 s into an 8 s call; bob's recording, mostly
+# from after the kill, still correlates with alice's speech).
 # Redis is started here (port from free_port, no persistence) and stopped at the end.
 # Usage: cluster_test.sh BUILD_DIR TESTDATA_DIR
 set -euo pipefail
@@ -63,4 +65,23 @@ grep -q "bob is busy in another call" "$work/carol2.log" || fail "busy: $(cat "$
 wait "$alice_pid" || fail "alice's call during busy exited $?: $(cat "$work/alice2.log")"
 wait "$bob_pid" || true
 echo "ok: busy across nodes"
+
+# 3. The callee's node is killed mid-call: the call's media stays on its relay (east's)
+# and bob still hears alice after the kill.
+p bob listen --auto-answer --once --in "$testdata/speech_fa.wav" --out "$work/bob3_rec.wav" > "$work/bob3.log" 2>&1 &
+bob_pid=$!; pids+=("$bob_pid")
+wait_for "$work/bob3.log" "Waiting for calls"
+p alice call bob --in "$testdata/speech_en_male.wav" --out "$work/alice3_rec.wav" --max-duration 8 \
+  > "$work/alice3.log" 2>&1 &
+alice_pid=$!; pids+=("$alice_pid")
+wait_for "$work/alice3.log" "Connected to bob" 15
+sleep 2
+kill -9 "$west_pid"
+wait "$west_pid" 2>/dev/null || true
+wait "$alice_pid" || fail "alice's call exited $? after west was killed: $(cat "$work/alice3.log")"
+wait "$bob_pid" || true
+c_after=$("$here/correlate.py" "$testdata/speech_en_male.wav" "$work/bob3_rec.wav")
+echo "ok: west killed mid-call; alice's call ran its 8 s; alice->bob correlation $c_after"
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0.6 else 1)" "$c_after" \
+  || fail "bob's recording does not correlate after west died"
 echo "PASS"
