@@ -1,5 +1,5 @@
 // NodeBus over Redis (hiredis): presence and busy claims as keys with expiry, envelopes
-// by PUBLISH to each node's channel, relays as keys with expiry indexed by a sorted set.
+// by PUBLISH to each node's channel, relays in a hash with their expiry in a sorted set.
 #pragma once
 
 #include <condition_variable>
@@ -31,7 +31,8 @@ Result<RedisAddress> ParseRedisUrl(const std::string& url);
 //   p:presence:<user>  PresenceRecord bytes, PX ttl
 //   p:busy:<user>      the 16-byte call id, PX ttl
 //   p:node:<node_id>   the channel a node's envelopes are published on
-//   p:relay:<id>       RelayRecord bytes, PX ttl; p:relays: sorted set id -> expiry (Redis ms)
+//   p:relays           sorted set: relay id -> expiry (Redis's TIME, ms)
+//   p:relay-records    hash: relay id -> RelayRecord bytes (expired ones dropped by LiveRelays)
 //
 // Contexts: every NodeBus method runs on the caller's one context (the hub strand) over
 // one command connection, blocking for a round trip. A lost command connection is
