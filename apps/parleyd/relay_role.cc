@@ -43,11 +43,13 @@ Status ConfigureHubRelays(const server::ServerConfig& config, server::NodeBus* b
   if (!alternates) return alternates.error();
   auto first = server::ParseRelayAddressList(config.relay_first);
   if (!first) return first.error();
+  // This node's relay as the bus would list it, before relay.first takes its place.
+  const signal::RelayAddress own_address{hub.relay_host, hub.relay_port};
   hub.relay_alternates.clear();
   if (!first->empty()) {
     // The configured relay first, this node's own next: what a test that kills the
     // first relay (or an operator who keeps the node's relay in reserve) wants.
-    hub.relay_alternates.push_back({hub.relay_host, hub.relay_port});
+    hub.relay_alternates.push_back(own_address);
     hub.relay_host = first->front().host;
     hub.relay_port = first->front().port;
   }
@@ -56,7 +58,7 @@ Status ConfigureHubRelays(const server::ServerConfig& config, server::NodeBus* b
     hub.relay_alternates.push_back(alternate);
   }
   if (bus != nullptr) {
-    server::RelayRecord own_record{bus->node_id(), hub.relay_host, hub.relay_port, 0,
+    server::RelayRecord own_record{bus->node_id(), own_address.host, own_address.port, 0,
                                    static_cast<uint32_t>(std::min<int64_t>(config.relay_max_calls, UINT32_MAX))};
     hub.choose_relays = [bus, own, own_record]() -> std::vector<signal::RelayAddress> {
       auto live = bus->LiveRelays();
