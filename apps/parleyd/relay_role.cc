@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "parley/net/own_addresses.h"
 #include "parley/server/redis_node_bus.h"
 #include "parley/server/relay_chooser.h"
 #include "parley/server/ticket_key_file.h"
@@ -102,16 +103,29 @@ int RunRelayRole(const server::ServerConfig& config, server::NodeBus* bus) {
   std::copy(ticket_key->data(), ticket_key->data() + 32, relay_config.ticket_key.begin());
   relay_config.max_calls = static_cast<size_t>(config.relay_max_calls);
   relay_config.allow_loopback = config.allow_loopback;
-  // Never relay to this relay itself (its listen address and public name).
-  relay_config.own_addresses = {config.listen_host, PublicHost(config)};
+  // Never relay to or from this relay itself: its listen address (or, on a wildcard,
+  // every interface) and what its public name resolves to. UdpRelay takes numeric
+  // addresses only, so a DNS name given as is would stop it from starting.
+  relay_config.own_addresses = net::CombineOwnAddresses(
+      config.listen_host, net::ResolveHostAddresses(PublicHost(config)), net::InterfaceAddresses());
   server::UdpRelay relay(relay_config);
   if (auto started = relay.Start(); !started) {
     std::fprintf(stderr, "parleyd: %s\n", started.error().message.c_str());
     return 1;
   }
   const uint16_t public_port = config.relay_public_port != 0 ? config.relay_public_port : relay.bound_port();
-  server::RelayRecord record{config.relay_id.empty() ? HostPort(PublicHost(config), public_port) : config.relay_id,
-                             PublicHost(config), public_port, 0,
+  // The default id is HOST:PORT; a relay record's id holds at most 64 bytes, so a
+  // longer name keeps its first 51 bytes and gets 12 random hex digits (unique per start).
+  std::string relay_id = config.relay_id.empty() ? HostPort(PublicHost(config), public_port) : config.relay_id;
+  if (relay_id.size() > 64) {
+    std::array<uint8_t, 6> suffix{};
+    random.Fill(suffix);
+    static constexpr char kHexDigits[] = "0123456789abcdef";
+    relay_id.resize(51);
+    relay_id += '-';
+    for (uint8_t b : suffix) relay_id += std::string{kHexDigits[b >> 4], kHexDigits[b & 15]};
+  }
+  server::RelayRecord record{relay_id, PublicHost(config), public_port, 0,
                              static_cast<uint32_t>(std::min<int64_t>(config.relay_max_calls, UINT32_MAX))};
   // `bus` set: announce there. A relay is a bus member of its own (node_id, else
   // "relay-" and 12 random hex digits), which receives nothing.

@@ -215,6 +215,13 @@ TEST(ServerConfigTest, NodeIdAndBus) {
   bad = *c;
   bad.bus_url = "127.0.0.1:6379";
   EXPECT_THAT(ValidateServerConfig(bad).error().message, HasSubstr("is not a redis:// URL"));
+  // A relay record's id holds 64 bytes: a longer relay.id is refused at start, not
+  // found by the codec's check at the first announce.
+  bad = *c;
+  bad.relay_id = std::string(64, 'r');
+  EXPECT_TRUE(ValidateServerConfig(bad).ok());
+  bad.relay_id = std::string(65, 'r');
+  EXPECT_THAT(ValidateServerConfig(bad).error().message, HasSubstr("relay.id is 65 bytes long"));
 }
 
 }  // namespace

@@ -330,6 +330,10 @@ Status ValidateServerConfig(const ServerConfig& c) {
                                                             "0123456789_.-") != std::string::npos)) {
     return Error{"node.id '" + c.node_id + "' is not 1..64 letters, digits, '_', '.' or '-'; choose such a name."};
   }
+  if (c.relay_id.size() > 64) {
+    return Error{"relay.id is " + std::to_string(c.relay_id.size()) +
+                 " bytes long; a relay's id on the node bus holds at most 64: choose a shorter one."};
+  }
   if (!c.bus_url.empty() && c.bus_url.rfind("redis://", 0) != 0) {
     return Error{"bus '" + c.bus_url + "' is not a redis:// URL; set bus = \"redis://HOST:PORT\" or leave it empty."};
   }
