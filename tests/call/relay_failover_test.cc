@@ -88,6 +88,27 @@ TEST(RelayFailoverTest, APeerThatNeverArrivesAtTheLaterRelayIsSoughtAtTheFirst) 
   EXPECT_EQ(failover.current(), 0u);
 }
 
+TEST(RelayFailoverTest, OnlyTheFirstRelayUnreachableFromHereStillLetsOtherTransportsIn) {
+  // The peer hears the first relay and stays there; this client cannot reach it (a
+  // censor blocks that address). It bounces: first relay unanswered, second relay
+  // answers but the peer never comes, back to the first. Once both were left in this
+  // episode, the adapter may try relay over TLS instead of bouncing for 30 s.
+  RelayFailover failover(2);
+  EXPECT_EQ(failover.Update(Reconnecting(1000, false), At(2500)), std::optional<std::size_t>{1});
+  EXPECT_FALSE(failover.tried_every_relay());
+  EXPECT_FALSE(failover.Update(Reconnecting(1000, true), At(2600)));
+  EXPECT_EQ(failover.Update(Reconnecting(1000, true), At(5500)), std::optional<std::size_t>{0});
+  EXPECT_TRUE(failover.tried_every_relay());
+  // Still unanswered at the first: on to the second again, and the episode still
+  // counts both as tried.
+  EXPECT_EQ(failover.Update(Reconnecting(1000, false), At(7000)), std::optional<std::size_t>{1});
+  EXPECT_TRUE(failover.tried_every_relay());
+  // Connected again (over whatever path): a later episode starts with nothing tried.
+  EXPECT_FALSE(failover.Update(kConnected, At(8000)));
+  EXPECT_FALSE(failover.Update(Reconnecting(9000, false), At(9000)));
+  EXPECT_FALSE(failover.tried_every_relay());
+}
+
 TEST(RelayFailoverTest, ANewEpisodeStartsCountingAgain) {
   RelayFailover failover(3);
   EXPECT_EQ(failover.Update(Reconnecting(1000, false), At(2500)), std::optional<std::size_t>{1});

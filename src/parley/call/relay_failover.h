@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "parley/base/time.h"
 #include "parley/call/connectivity_monitor.h"
@@ -60,12 +61,15 @@ class RelayFailover {
 
   std::size_t current() const { return current_; }
   std::size_t relay_count() const { return relay_count_; }
-  // In the current reconnecting episode, every relay was tried and none answered (or
-  // there is only one): the adapter may fall back to other transports.
-  bool tried_every_relay() const { return relay_count_ == 1 || unanswered_in_episode_ >= relay_count_; }
+  // In the current reconnecting episode every relay was left, either unanswered or with
+  // the peer never arriving there (or there is only one): the adapter may fall back to
+  // other transports. Counted per relay, so a client that only the first relay cannot
+  // hear, bouncing between the relays while its peer stays at the first, gets there too.
+  bool tried_every_relay() const;
   const RelayFailoverStats& stats() const { return stats_; }
 
  private:
+  // Leaves the current relay (marking it tried in this episode) for `index`.
   std::size_t MoveTo(std::size_t index, TimePoint now);
 
   std::size_t relay_count_;
@@ -74,7 +78,7 @@ class RelayFailover {
   std::optional<TimePoint> episode_;         // the reconnecting episode being handled
   std::optional<TimePoint> unacked_since_;   // the current relay silent to our binds since
   TimePoint arrived_at_{};                   // at the current relay since
-  std::size_t unanswered_in_episode_ = 0;    // relays given up on in this episode
+  std::vector<bool> left_in_episode_;        // per relay: given up on in this episode
   RelayFailoverStats stats_;
 };
 
