@@ -163,7 +163,8 @@ Result<Login> LoginOnce(const signal::ProfileServer& server, const signal::Clien
 }
 
 // Takes a successful login into the session: prints missed calls, and pins a server
-// that had no pin yet (a further node reached for the first time: trust on first use).
+// that had no pin yet (a profile edited by hand: trust on first use; `parley init`
+// gives every server the pin of the one it registered on).
 void AdoptLogin(Session& s, Login login, std::size_t server_index) {
   s.link = std::move(login.link);
   s.hello = std::move(login.hello);
@@ -699,6 +700,12 @@ int RunInit(const CommonOptions& common, const InitOptions& o) {
     return Fail("parleyd refused to register '" + o.name + "': " + error->message);
   }
   addresses[reached].pin_sha256 = link->certificate_sha256();
+  // The nodes of one community share one certificate (docs/operating.md), so the others
+  // take this pin now rather than trusting whatever they first show, which may be in
+  // the middle of a call, on a hostile network.
+  for (ServerAddress& address : addresses) {
+    if (address.pin_sha256.empty()) address.pin_sha256 = addresses[reached].pin_sha256;
+  }
   signal::ClientProfile profile{.server_host = addresses[0].host,
                                 .server_port = addresses[0].port,
                                 .websocket_path = addresses[0].path,
