@@ -245,6 +245,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   signal::CallId probe{};
   probe.fill(0x77);
-  for (const char* name : kNames) PARLEY_CHECK(cluster.ClaimBusy(name, probe, seconds(1)));
+  for (const char* name : kNames) PARLEY_CHECK(cluster.ClaimBusy("probe", name, probe, seconds(1)));
   return 0;
 }

@@ -219,7 +219,12 @@ TEST_F(RedisNodeBusTest, BusyClaimsAreRenewedAndReleasedOnlyByTheirHolder) {
   EXPECT_FALSE(b_->ClaimBusy("frank", Call(2), seconds(10)).value());
   ASSERT_TRUE(b_->ReleaseBusy("frank", Call(2)).ok());  // not its claim: no effect
   EXPECT_FALSE(b_->ClaimBusy("frank", Call(2), seconds(10)).value());
-  ASSERT_TRUE(b_->ReleaseBusy("frank", Call(1)).ok());  // any node may release it for the call
+  // Call ids are chosen by clients: the same id from another node neither renews,
+  // takes over nor releases this node's claim.
+  EXPECT_FALSE(b_->ClaimBusy("frank", Call(1), seconds(10)).value());
+  ASSERT_TRUE(b_->ReleaseBusy("frank", Call(1)).ok());
+  EXPECT_FALSE(b_->ClaimBusy("frank", Call(2), seconds(10)).value());
+  ASSERT_TRUE(a_->ReleaseBusy("frank", Call(1)).ok());  // its own node releases it
   EXPECT_TRUE(b_->ClaimBusy("frank", Call(2), seconds(10)).value());
 
   EXPECT_TRUE(a_->ClaimBusy("grace", Call(3), milliseconds(150)).value());

@@ -250,8 +250,8 @@ class Cluster {
   // No claim is left for `user`: a fresh claim succeeds (and is released again).
   bool Unclaimed(const std::string& user) {
     const CallId probe = MakeCallId(999999);
-    const bool free = cluster_.ClaimBusy(user, probe, seconds(1));
-    cluster_.ReleaseBusy(user, probe);
+    const bool free = cluster_.ClaimBusy("probe", user, probe, seconds(1));
+    cluster_.ReleaseBusy("probe", user, probe);
     return free;
   }
 
@@ -586,6 +586,26 @@ TEST(SignalingHubClusterTest, OwnerKeepsTheCallAndTheHolderOnlyRelays) {
   EXPECT_EQ(c.hub(0).connection_count(), 1u);
   EXPECT_TRUE(c.Unclaimed("alice"));
   EXPECT_TRUE(c.Unclaimed("bob"));
+}
+
+TEST(SignalingHubClusterTest, ACallIdReusedOnAnotherNodeCannotTakeOverTheCall) {
+  // Call ids are chosen by clients. Carol, on a third node, invites bob with the id of
+  // his call with alice: the busy claim names its node, so hers is refused (busy) and
+  // bob's node keeps relaying his call to alice's node.
+  Cluster c;
+  auto [alice, bob] = AliceAndBob(c, kSpread);
+  const CallId call = c.Answer(alice, bob, "bob", 1);
+  const ConnectionId carol = c.Register("carol", "tablet", 3, kSpread.carol);
+  c.Send(carol, signal::Invite{1, call, "bob"});
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(carol), (signal::Ended{1, call, EndReason::kBusy}));
+  EXPECT_TRUE(c.Take(bob).empty());
+  EXPECT_EQ(c.hub(2).call_count(), 0u);
+  // The real call is untouched: bob's hang-up reaches alice through its owner.
+  c.Send(bob, signal::Hangup{2, call});
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(alice).reason, EndReason::kHangup);
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(bob).reason, EndReason::kHangup);
+  EXPECT_TRUE(c.Unclaimed("bob"));
+  EXPECT_TRUE(c.Unclaimed("carol"));
 }
 
 TEST(SignalingHubClusterTest, ClaimsOfALongCallAreRenewed) {

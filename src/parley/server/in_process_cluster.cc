@@ -57,17 +57,20 @@ std::optional<PresenceRecord> InProcessCluster::FindPresence(const std::string& 
   return it->second.record;
 }
 
-bool InProcessCluster::ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) {
+bool InProcessCluster::ClaimBusy(const std::string& node, const std::string& user, const signal::CallId& call,
+                                 Duration ttl) {
   const TimePoint now = clock_.Now();
   auto it = busy_.find(user);
-  if (it != busy_.end() && it->second.expires > now && it->second.call != call) return false;
-  busy_[user] = Claim{call, now + ttl};
+  if (it != busy_.end() && it->second.expires > now && (it->second.call != call || it->second.node != node)) {
+    return false;
+  }
+  busy_[user] = Claim{call, node, now + ttl};
   return true;
 }
 
-void InProcessCluster::ReleaseBusy(const std::string& user, const signal::CallId& call) {
+void InProcessCluster::ReleaseBusy(const std::string& node, const std::string& user, const signal::CallId& call) {
   auto it = busy_.find(user);
-  if (it != busy_.end() && it->second.call == call) busy_.erase(it);
+  if (it != busy_.end() && it->second.call == call && it->second.node == node) busy_.erase(it);
 }
 
 void InProcessCluster::Send(const std::string& from, const std::string& to, NodeEnvelope envelope) {

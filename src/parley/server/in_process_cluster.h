@@ -39,8 +39,8 @@ class InProcessCluster {
   std::optional<PresenceRecord> SetPresence(const std::string& user, const PresenceRecord& record, Duration ttl);
   void ClearPresence(const std::string& user, const PresenceRecord& record);
   std::optional<PresenceRecord> FindPresence(const std::string& user);
-  bool ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl);
-  void ReleaseBusy(const std::string& user, const signal::CallId& call);
+  bool ClaimBusy(const std::string& node, const std::string& user, const signal::CallId& call, Duration ttl);
+  void ReleaseBusy(const std::string& node, const std::string& user, const signal::CallId& call);
   void Send(const std::string& from, const std::string& to, NodeEnvelope envelope);
   void SetReceiver(const std::string& node, std::function<void(NodeEnvelope)> receiver);
   void AnnounceRelay(const RelayRecord& relay, Duration ttl);
@@ -53,6 +53,7 @@ class InProcessCluster {
   };
   struct Claim {
     signal::CallId call{};
+    std::string node;  // the node that claimed it: only it renews or releases it
     TimePoint expires;
   };
   struct Relay {

@@ -34,11 +34,11 @@ Result<std::optional<PresenceRecord>> InProcessNodeBus::FindPresence(const std::
 }
 
 Result<bool> InProcessNodeBus::ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) {
-  return cluster_.ClaimBusy(user, call, ttl);
+  return cluster_.ClaimBusy(node_id_, user, call, ttl);
 }
 
 Status InProcessNodeBus::ReleaseBusy(const std::string& user, const signal::CallId& call) {
-  cluster_.ReleaseBusy(user, call);
+  cluster_.ReleaseBusy(node_id_, user, call);
   return Ok{};
 }
 

@@ -83,10 +83,12 @@ class NodeBus {
   virtual Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) = 0;
 
   // A user is in at most one call across all nodes. Succeeds (true) if the user has no
-  // live claim or already holds one for `call` (then its ttl starts again: the owner
-  // re-claims to keep a long call's claim alive); false if busy with another call.
+  // live claim or already holds one for `call` made by this node (then its ttl starts
+  // again: the owner re-claims to keep a long call's claim alive); false if busy with
+  // another call, or with this call id claimed by another node (call ids are chosen by
+  // clients: one reused on another node must not renew or take over a live call).
   virtual Result<bool> ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) = 0;
-  // Releases the user's claim only while it is for `call`.
+  // Releases the user's claim only while it is for `call` and was made by this node.
   virtual Status ReleaseBusy(const std::string& user, const signal::CallId& call) = 0;
 
   // To `node`'s receiver. Delivered at most once and in order between two nodes; lost

@@ -253,15 +253,19 @@ Result<std::optional<PresenceRecord>> RedisNodeBus::FindPresence(const std::stri
   return std::optional<PresenceRecord>(std::move(*found));
 }
 
+// A busy claim's value: the call id, then the claiming node's id, so that only that
+// node renews or releases it (docs/protocol.md, "Between nodes (Redis)").
+std::string RedisNodeBus::ClaimValue(const signal::CallId& call) const { return CallBytes(call) + node_id_; }
+
 Result<bool> RedisNodeBus::ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) {
-  auto reply = Command({"EVAL", kClaim, "1", Key("busy", user), CallBytes(call), Milliseconds(ttl)}, true);
+  auto reply = Command({"EVAL", kClaim, "1", Key("busy", user), ClaimValue(call), Milliseconds(ttl)}, true);
   if (!reply.ok()) return reply.error();
   if ((*reply)->type != REDIS_REPLY_INTEGER) return Error{"Redis answered a busy claim with something other than 0 or 1."};
   return (*reply)->integer == 1;
 }
 
 Status RedisNodeBus::ReleaseBusy(const std::string& user, const signal::CallId& call) {
-  auto reply = Command({"EVAL", kCompareAndDelete, "1", Key("busy", user), CallBytes(call)}, true);
+  auto reply = Command({"EVAL", kCompareAndDelete, "1", Key("busy", user), ClaimValue(call)}, true);
   if (!reply.ok()) return reply.error();
   return Ok{};
 }

@@ -72,6 +72,8 @@ class RedisNodeBus final : public NodeBus {
   uint64_t malformed_envelopes() const;
 
  private:
+  // What a busy claim of this node for `call` holds in Redis: call id || node id.
+  std::string ClaimValue(const signal::CallId& call) const;
   struct Reply;  // owns a redisReply
   RedisNodeBus(RedisAddress address, std::string node_id);
 
