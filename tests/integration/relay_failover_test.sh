@@ -70,7 +70,9 @@ print(lines[-1]["packets_received"] - before)' "$1" "$2"
 }
 after=$(python3 -c "print($kill_at_s + 3.5)")
 n_a=$(received_since "$work/alice.jsonl" "$after"); n_b=$(received_since "$work/bob.jsonl" "$after")
-((n_a > 50 && n_b > 50)) || fail "media did not resume after the kill: alice got $n_a packets, bob $n_b"
+# At least 1.5 s of 60 ms packets (the controller may pick 60 ms after the outage's
+# loss; at 20 ms it is ~170): media flowed again, not a stray packet or two.
+((n_a > 25 && n_b > 25)) || fail "media did not resume after the kill: alice got $n_a packets, bob $n_b"
 c_ab=$("$here/correlate.py" "$testdata/speech_en_male.wav" "$work/bob.wav" 3 "$after")
 c_ba=$("$here/correlate.py" "$testdata/speech_fa.wav" "$work/alice.wav" 3 "$after")
 python3 -c "import sys; sys.exit(0 if min(map(float, sys.argv[1:])) > 0.5 else 1)" "$c_ab" "$c_ba" \
