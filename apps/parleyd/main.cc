@@ -168,13 +168,7 @@ int Run(const ServerConfig& config_in) {
   // the front is up wait in the bus.
   std::unique_ptr<NodeBus> bus;
   if (!config.bus_url.empty()) {
-    std::string node_id = config.node_id;
-    if (node_id.empty()) {
-      std::array<uint8_t, 6> id_bytes{};
-      random.Fill(id_bytes);
-      node_id = "node-";
-      for (uint8_t b : id_bytes) node_id += fmt::format("{:02x}", b);
-    }
+    const std::string node_id = config.node_id.empty() ? parleyd::RandomBusId(random, "node-") : config.node_id;
     auto redis = RedisNodeBus::Connect(config.bus_url, node_id);
     if (!redis) return Fail(kExitRuntime, "bus: " + redis.error().message);
     bus = std::move(*redis);

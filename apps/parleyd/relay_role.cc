@@ -38,6 +38,14 @@ Result<crypto::Secret<32>> LoadTicketKey(const server::ServerConfig& config, con
   return dir.LoadOrCreateTicketKey(random);
 }
 
+std::string RandomBusId(crypto::KeySource& random, std::string prefix) {
+  std::array<uint8_t, 6> bytes{};
+  random.Fill(bytes);
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  for (uint8_t b : bytes) prefix += std::string{kHexDigits[b >> 4], kHexDigits[b & 15]};
+  return prefix;
+}
+
 Status ConfigureHubRelays(const server::ServerConfig& config, server::NodeBus* bus, const server::UdpRelay* own,
                           server::HubConfig& hub) {
   auto alternates = server::ParseRelayAddressList(config.relay_alternates);
@@ -117,28 +125,14 @@ int RunRelayRole(const server::ServerConfig& config, server::NodeBus* bus) {
   // The default id is HOST:PORT; a relay record's id holds at most 64 bytes, so a
   // longer name keeps its first 51 bytes and gets 12 random hex digits (unique per start).
   std::string relay_id = config.relay_id.empty() ? HostPort(PublicHost(config), public_port) : config.relay_id;
-  if (relay_id.size() > 64) {
-    std::array<uint8_t, 6> suffix{};
-    random.Fill(suffix);
-    static constexpr char kHexDigits[] = "0123456789abcdef";
-    relay_id.resize(51);
-    relay_id += '-';
-    for (uint8_t b : suffix) relay_id += std::string{kHexDigits[b >> 4], kHexDigits[b & 15]};
-  }
+  if (relay_id.size() > 64) relay_id = RandomBusId(random, relay_id.substr(0, 51) + "-");
   server::RelayRecord record{relay_id, PublicHost(config), public_port, 0,
                              static_cast<uint32_t>(std::min<int64_t>(config.relay_max_calls, UINT32_MAX))};
   // `bus` set: announce there. A relay is a bus member of its own (node_id, else
   // "relay-" and 12 random hex digits), which receives nothing.
   std::unique_ptr<server::NodeBus> own_bus;
   if (bus == nullptr && !config.bus_url.empty()) {
-    std::string node_id = config.node_id;
-    if (node_id.empty()) {
-      std::array<uint8_t, 6> id_bytes{};
-      random.Fill(id_bytes);
-      static constexpr char kHex[] = "0123456789abcdef";
-      node_id = "relay-";
-      for (uint8_t b : id_bytes) node_id += std::string{kHex[b >> 4], kHex[b & 15]};
-    }
+    const std::string node_id = config.node_id.empty() ? RandomBusId(random, "relay-") : config.node_id;
     auto redis = server::RedisNodeBus::Connect(config.bus_url, node_id);
     if (!redis) {
       relay.Stop();

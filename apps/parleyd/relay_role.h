@@ -19,6 +19,10 @@ namespace parley::parleyd {
 inline constexpr Duration kRelayAnnounceInterval = seconds(5);
 inline constexpr Duration kRelayAnnounceTtl = seconds(15);
 
+// `prefix` followed by 12 random hex digits: a node's or relay's id on the bus when the
+// config names none (unique per start).
+std::string RandomBusId(crypto::KeySource& random, std::string prefix);
+
 // relay.ticket_key_file if set (the community's shared key), else the data directory's
 // own key (created on first start). Errors are one sentence.
 Result<crypto::Secret<32>> LoadTicketKey(const server::ServerConfig& config, const server::DataDirectory& dir,
