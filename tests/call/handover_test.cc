@@ -408,6 +408,12 @@ TEST(HandoverTest, ThreeSecondOutageReconnectsAndAudioIsBackWellWithinTwoSeconds
     EXPECT_EQ(side->monitor.stats().reconnections, 1u);
     ASSERT_TRUE(side->monitor.stats().last_outage);
     EXPECT_NEAR(ToSeconds(*side->monitor.stats().last_outage), 3.0, 0.6);
+    // An outage is not loss: the peer's reports must not buy copies, longer frames or
+    // (waiting for copies) a deeper jitter buffer for a network that is clean again.
+    const CallMediaStats& stats = side->media->stats();
+    EXPECT_EQ(stats.redundant_copies, 0);
+    EXPECT_EQ(stats.frame_ms, 20);
+    EXPECT_LT(stats.jitter_buffer_delay_ms, 60);
   }
 }
 

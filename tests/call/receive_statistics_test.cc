@@ -5,10 +5,12 @@
 namespace parley::call {
 namespace {
 
+const TimePoint kNow = TimePoint{} + seconds(100);
+
 TEST(ReceiveStatisticsTest, CountsLossInAnInterval) {
   ReceiveStatistics stats;
   for (uint16_t s = 100; s < 200; ++s) {
-    if (s % 10 != 3) stats.OnPacket(s);
+    if (s % 10 != 3) stats.OnPacket(s, kNow);
   }
   LossReport report = stats.TakeInterval();
   EXPECT_EQ(report.expected, 100u);
@@ -19,8 +21,8 @@ TEST(ReceiveStatisticsTest, CountsLossInAnInterval) {
 TEST(ReceiveStatisticsTest, DuplicatesAreNotCountedTwice) {
   ReceiveStatistics stats;
   for (uint16_t s = 0; s < 50; ++s) {
-    stats.OnPacket(s);
-    stats.OnPacket(s);
+    stats.OnPacket(s, kNow);
+    stats.OnPacket(s, kNow);
   }
   LossReport report = stats.TakeInterval();
   EXPECT_EQ(report.received, 50u);
@@ -29,7 +31,7 @@ TEST(ReceiveStatisticsTest, DuplicatesAreNotCountedTwice) {
 
 TEST(ReceiveStatisticsTest, SequenceWrapIsContinuous) {
   ReceiveStatistics stats;
-  for (int i = 0; i < 100; ++i) stats.OnPacket(static_cast<uint16_t>(65500 + i));
+  for (int i = 0; i < 100; ++i) stats.OnPacket(static_cast<uint16_t>(65500 + i), kNow);
   LossReport report = stats.TakeInterval();
   EXPECT_EQ(report.expected, 100u);
   EXPECT_EQ(report.received, 100u);
@@ -37,19 +39,46 @@ TEST(ReceiveStatisticsTest, SequenceWrapIsContinuous) {
 
 TEST(ReceiveStatisticsTest, ReorderedPacketsAreNotLoss) {
   ReceiveStatistics stats;
-  for (uint16_t s : {1, 3, 2, 5, 4, 6}) stats.OnPacket(s);
+  for (uint16_t s : {1, 3, 2, 5, 4, 6}) stats.OnPacket(s, kNow);
   EXPECT_EQ(stats.TakeInterval().loss_fraction(), 0.0);
 }
 
 TEST(ReceiveStatisticsTest, IntervalsAreSeparate) {
   ReceiveStatistics stats;
-  for (uint16_t s = 0; s < 10; ++s) stats.OnPacket(s);
+  for (uint16_t s = 0; s < 10; ++s) stats.OnPacket(s, kNow);
   EXPECT_EQ(stats.TakeInterval().expected, 10u);
-  for (uint16_t s = 10; s < 20; s += 2) stats.OnPacket(s);
+  for (uint16_t s = 10; s < 20; s += 2) stats.OnPacket(s, kNow);
   LossReport second = stats.TakeInterval();
   EXPECT_EQ(second.expected, 9u);  // 10..18: 19 has not been seen to be missing yet
   EXPECT_EQ(second.received, 5u);
   EXPECT_EQ(stats.TakeInterval().expected, 0u);  // nothing new
+}
+
+// Packets every 20 ms, then nothing for 3 s while the sender goes on (150 sequence numbers
+// lost), then packets again: the jump is an outage, not 99 % loss; a short burst is loss.
+TEST(ReceiveStatisticsTest, AnOutageIsNotCountedAsLoss) {
+  ReceiveStatistics stats;
+  TimePoint t = kNow;
+  uint16_t seq = 0;
+  for (int i = 0; i < 50; ++i, t += milliseconds(20)) stats.OnPacket(seq++, t);
+  EXPECT_EQ(stats.TakeInterval().loss_fraction(), 0.0);
+  seq += 150;
+  t += seconds(3);
+  for (int i = 0; i < 50; ++i, t += milliseconds(20)) stats.OnPacket(seq++, t);
+  const LossReport after = stats.TakeInterval();
+  EXPECT_EQ(after.outage_packets, 150u);
+  EXPECT_EQ(after.expected, 50u);
+  EXPECT_EQ(after.received, 50u);
+  EXPECT_EQ(after.loss_fraction(), 0.0);
+
+  // 40 packets (800 ms) lost in a burst is under the outage gap: loss.
+  seq += 40;
+  t += milliseconds(800);
+  for (int i = 0; i < 10; ++i, t += milliseconds(20)) stats.OnPacket(seq++, t);
+  const LossReport burst = stats.TakeInterval();
+  EXPECT_EQ(burst.outage_packets, 0u);
+  EXPECT_EQ(burst.expected, 50u);
+  EXPECT_NEAR(burst.loss_fraction(), 0.8, 1e-9);
 }
 
 }  // namespace

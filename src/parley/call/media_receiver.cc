@@ -19,7 +19,7 @@ void MediaReceiver::OnPayload(std::span<const uint8_t> payload, TimePoint arriva
     ++malformed_payloads_;
     return;
   }
-  receive_statistics_.OnPacket(packet->sequence);
+  receive_statistics_.OnPacket(packet->sequence, arrival);
   receive_statistics_.OnArrival(packet->primary.timestamp, wire_bytes, packet->primary.payload.size(), arrival);
   jitter_buffer_.Insert(*packet, arrival);
 }

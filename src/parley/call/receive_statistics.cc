@@ -7,7 +7,9 @@
 
 namespace parley::call {
 
-void ReceiveStatistics::OnPacket(uint16_t sequence) {
+void ReceiveStatistics::OnPacket(uint16_t sequence, TimePoint arrival) {
+  const bool after_outage = last_packet_arrival_ && arrival - *last_packet_arrival_ >= kOutageGap;
+  last_packet_arrival_ = arrival;
   if (!highest_) {
     highest_ = sequence;
     interval_base_ = static_cast<int64_t>(sequence) - 1;
@@ -18,8 +20,12 @@ void ReceiveStatistics::OnPacket(uint16_t sequence) {
   // Unwrap relative to the highest seen: the nearest value with these low 16 bits.
   const int64_t delta = static_cast<int16_t>(static_cast<uint16_t>(sequence - static_cast<uint16_t>(*highest_)));
   const int64_t unwrapped = *highest_ + delta;
-  newest_follows_previous_ = delta == 1;
+  // Consecutive in arrival too: after a late packet, the next one's timestamp step from
+  // the late one would read as two frames (OnArrival's frame length).
+  newest_follows_previous_ = delta == 1 && last_arrival_was_highest_;
+  last_arrival_was_highest_ = delta > 0;
   if (delta > 0) {
+    if (after_outage) outage_packets_in_interval_ += static_cast<uint32_t>(delta - 1);
     recent_seen_ = delta >= 64 ? 0 : recent_seen_ << delta;
     recent_seen_ |= 1;
     highest_ = unwrapped;
@@ -88,13 +94,15 @@ LossReport ReceiveStatistics::TakeInterval() {
   delay_count_ = 0;
   interval_min_delay_ms_.reset();
   if (highest_) {
-    const int64_t expected = *highest_ - interval_base_;
+    const int64_t expected = *highest_ - interval_base_ - outage_packets_in_interval_;
+    report.outage_packets = outage_packets_in_interval_;
     report.expected = static_cast<uint32_t>(expected > 0 ? expected : 0);
     report.received = received_in_interval_;
     if (report.received > report.expected) report.expected = report.received;  // late arrivals
     interval_base_ = *highest_;
   }
   received_in_interval_ = 0;
+  outage_packets_in_interval_ = 0;
   return report;
 }
 

@@ -17,6 +17,12 @@ namespace parley::call {
 struct LossReport {
   uint32_t expected = 0;  // packets the sequence numbers say were sent in the interval
   uint32_t received = 0;  // distinct packets that arrived (duplicates not counted)
+  // Packets missing across a silence of kOutageGap or more: an outage, left to path
+  // recovery (ConnectivityMonitor), not loss. Not in `expected`: FEC and copies cover a
+  // frame or three, so a sender that read a 3 s outage as 99 % loss would buy heavy
+  // redundancy, longer frames and, at the receiver, a jitter buffer grown to wait for
+  // copies, all for a network that is clean again.
+  uint32_t outage_packets = 0;
   double loss_fraction() const {
     return expected == 0 ? 0.0 : 1.0 - static_cast<double>(received) / expected;
   }
@@ -36,12 +42,17 @@ struct LossReport {
 // Single-threaded: the call's media thread.
 class ReceiveStatistics {
  public:
+  // No packet for this long, then a jump in sequence numbers: the packets in the jump
+  // went missing in an outage (the connectivity monitor says "reconnecting" after 1 s).
+  static constexpr Duration kOutageGap = seconds(1);
+
   // The one-way delay baseline is the lowest seen over this many intervals (~10 s):
   // long enough that a queue the sender keeps standing shows, short enough that a
   // path whose base delay grew (a longer route, a handover) stops looking congested.
   static constexpr std::size_t kBaseDelayIntervals = 10;
 
-  void OnPacket(uint16_t sequence);
+  // A packet with this sequence number arrived at `arrival` (local time).
+  void OnPacket(uint16_t sequence, TimePoint arrival);
   // Timing of one media packet: `timestamp` is its primary frame's capture time in
   // 48 kHz samples (wraps), `bytes` what it cost on the wire, `primary_bytes` the size
   // of its primary Opus frame, `arrival` the local time.
@@ -55,6 +66,8 @@ class ReceiveStatistics {
   std::optional<int64_t> highest_;  // unwrapped
   int64_t interval_base_ = 0;      // highest unwrapped sequence at the last report
   uint32_t received_in_interval_ = 0;
+  uint32_t outage_packets_in_interval_ = 0;
+  std::optional<TimePoint> last_packet_arrival_;
   uint64_t recent_seen_ = 0;  // bit i: highest_ - i arrived; detects duplicates within 64
 
   // Arrival timing. Relative delays are in ms with an arbitrary origin.
@@ -72,6 +85,7 @@ class ReceiveStatistics {
   int64_t audio_samples_in_interval_ = 0;
   int64_t frame_samples_ = 0;  // the newest plausible timestamp step
   bool newest_follows_previous_ = false;  // OnPacket's sequence was the highest + 1
+  bool last_arrival_was_highest_ = true;  // the packet before it was not a late one
 };
 
 }  // namespace parley::call
