@@ -148,7 +148,7 @@ export class CallMediaCore {
       case 'media': {
         this.noteAuthentic(sealed, nowMs);
         ++this.figures.mediaPacketsReceived;
-        this.statistics.onPacket(arrival.packet.sequence);
+        this.statistics.onPacket(arrival.packet.sequence, nowMs);
         const follows = this.lastSequence !== undefined && ((this.lastSequence + 1) & 0xffff) === arrival.packet.sequence;
         this.lastSequence = arrival.packet.sequence;
         this.timing.onArrival(arrival.packet.primary.timestamp, sealed.length, nowMs, follows);
