@@ -1,5 +1,7 @@
 // RedisNodeBus against a real redis-server that the fixture starts on a free 127.0.0.1
-// port: two nodes' presence, busy claims, envelopes, relays, and Redis going away.
+// port: two nodes' presence (and its compare-and-renew), busy claims, envelopes (a
+// PUBLISH nobody hears is an error), relays, malformed records, Redis going away and
+// Redis stalled (SIGSTOP: timeouts and the circuit breaker).
 #include "parley/server/redis_node_bus.h"
 
 #include <arpa/inet.h>
@@ -249,7 +251,14 @@ TEST_F(RedisNodeBusTest, EnvelopesArriveBothWaysInOrder) {
     EXPECT_EQ(at_a[n], Envelope("node-b", n));
     EXPECT_EQ(at_b[n], Envelope("node-a", n));
   }
-  EXPECT_TRUE(a_->Send("node-nobody", Envelope("node-a", 0)).ok());  // nobody listens: lost
+  // Nobody listens: the envelope is lost, and the sender is told so (the hub then
+  // treats that node as gone).
+  auto unheard = a_->Send("node-nobody", Envelope("node-a", 0));
+  ASSERT_FALSE(unheard.ok());
+  EXPECT_EQ(unheard.error().message,
+            "No node 'node-nobody' listens on the node bus (it is down, or reconnecting to Redis), so the message to "
+            "it was lost; calls through that node end.");
+  EXPECT_TRUE(a_->Send("node-b", Envelope("node-a", 0)).ok());  // a refused send opens no breaker
   auto bad = a_->Send("bad node", Envelope("node-a", 0));
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("not a node id"), std::string::npos);
@@ -297,8 +306,10 @@ TEST_F(RedisNodeBusTest, RedisGoingAwayIsAClearErrorThenWorksAgain) {
   EXPECT_FALSE(a_->ClaimBusy("heidi", Call(1), seconds(1)).ok());
 
   StartRedis();  // same port, empty: what was stored is gone
-  auto back = a_->FindPresence("heidi");
-  ASSERT_TRUE(back.ok()) << back.error().message;
+  // The breaker lets a call try again within its retry interval (1 s, doubling).
+  Result<std::optional<PresenceRecord>> back = Error{"not tried"};
+  ASSERT_TRUE(WaitFor([&] { return (back = a_->FindPresence("heidi")).ok(); }, milliseconds(5000)))
+      << back.error().message;
   EXPECT_FALSE(back->has_value());
   // The subscriber reconnects with backoff; envelopes sent before that are lost.
   int sent = 0;
@@ -308,6 +319,128 @@ TEST_F(RedisNodeBusTest, RedisGoingAwayIsAClearErrorThenWorksAgain) {
         return to_b.size() > 0;
       },
       milliseconds(5000)));
+}
+
+TEST_F(RedisNodeBusTest, RenewalExtendsOrRestoresItsOwnRecordButNeverOverwritesALaterLogin) {
+  const PresenceRecord on_a{"node-a", 1, "laptop"};
+  const PresenceRecord on_b{"node-b", 7, "phone"};
+  ASSERT_TRUE(a_->SetPresence("ivan", on_a, seconds(10)).ok());
+  auto renewed = a_->RenewPresence("ivan", on_a, seconds(10));
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  EXPECT_FALSE(renewed->has_value());
+
+  // A login on node-b got in between: node-a's renewal leaves it and is told of it.
+  ASSERT_TRUE(b_->SetPresence("ivan", on_b, seconds(10)).ok());
+  auto yielded = a_->RenewPresence("ivan", on_a, seconds(10));
+  ASSERT_TRUE(yielded.ok());
+  EXPECT_EQ(yielded->value_or(PresenceRecord{}), on_b);
+  EXPECT_EQ(b_->FindPresence("ivan")->value_or(PresenceRecord{}), on_b);
+
+  // Expired while Redis was out of reach longer than the ttl: the renewal sets it again.
+  ASSERT_TRUE(a_->SetPresence("judy", on_a, milliseconds(100)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !b_->FindPresence("judy")->has_value(); }));
+  auto restored = a_->RenewPresence("judy", on_a, seconds(10));
+  ASSERT_TRUE(restored.ok());
+  EXPECT_FALSE(restored->has_value());
+  EXPECT_EQ(b_->FindPresence("judy")->value_or(PresenceRecord{}), on_a);
+
+  // The renewal restarts the ttl.
+  ASSERT_TRUE(a_->SetPresence("kim", on_a, milliseconds(300)).ok());
+  ASSERT_TRUE(a_->RenewPresence("kim", on_a, seconds(10)).ok());
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_TRUE(b_->FindPresence("kim")->has_value());
+}
+
+// Bytes under a presence or relay key that no parleyd wrote: they hide one user or one
+// relay, never everyone's lookups or the relay list.
+TEST_F(RedisNodeBusTest, MalformedRecordsAreSkippedNotFatal) {
+  redisContext* raw = redisConnect("127.0.0.1", port_);
+  ASSERT_TRUE(raw != nullptr && raw->err == 0);
+  freeReplyObject(redisCommand(raw, "SET %s %b", "test:presence:mallory", "\x09junk", size_t{5}));
+  freeReplyObject(redisCommand(raw, "SET %s %b", "test:presence:oscar", "\x09junk", size_t{5}));
+  freeReplyObject(redisCommand(raw, "ZADD %s %s %s", "test:relays", "99999999999999", "relay-bad"));
+  freeReplyObject(redisCommand(raw, "HSET %s %s %b", "test:relay-records", "relay-bad", "\x01\x03", size_t{2}));
+  redisFree(raw);
+
+  auto found = a_->FindPresence("mallory");
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_FALSE(found->has_value());
+  EXPECT_EQ(a_->malformed_records(), 1u);
+
+  const PresenceRecord on_a{"node-a", 1, "laptop"};
+  auto renewed = a_->RenewPresence("mallory", on_a, seconds(10));  // the junk is overwritten
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  EXPECT_FALSE(renewed->has_value());
+  EXPECT_EQ(b_->FindPresence("mallory")->value_or(PresenceRecord{}), on_a);
+  auto login = a_->SetPresence("oscar", on_a, seconds(10));  // so is it by a login
+  ASSERT_TRUE(login.ok()) << login.error().message;
+  EXPECT_FALSE(login->has_value());
+
+  const RelayRecord good{"relay-good", "10.0.0.2", 3478, 0, 100};
+  ASSERT_TRUE(a_->AnnounceRelay(good, seconds(10)).ok());
+  auto relays = b_->LiveRelays();
+  ASSERT_TRUE(relays.ok()) << relays.error().message;
+  ASSERT_EQ(relays->size(), 1u);
+  EXPECT_EQ(relays->front(), good);
+  EXPECT_EQ(b_->malformed_records(), 1u);
+}
+
+// SIGSTOP of redis-server: it accepts connections (the kernel does) but answers
+// nothing. Each call returns within the command timeout, and after the first one the
+// calls fail at once until the retry time, so renewing many users costs one timeout.
+// After SIGCONT the bus works again, envelopes included.
+TEST_F(RedisNodeBusTest, AStalledRedisCostsOneTimeoutThenFailsFastAndRecovers) {
+  RedisBusOptions options;
+  options.connect_timeout = milliseconds(300);
+  options.command_timeout = milliseconds(300);
+  options.retry = {milliseconds(500), seconds(1)};
+  auto c = RedisNodeBus::Connect(url_, "node-c", options);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  RedisNodeBus& bus = **c;
+  b_->SetReceiver(to_b.Receiver());
+  ASSERT_TRUE(bus.SetPresence("alice", {"node-c", 1, "d"}, seconds(30)).ok());
+
+  ASSERT_EQ(kill(pid_, SIGSTOP), 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { kill(pid, SIGCONT); }
+  } resume{pid_};
+
+  auto start = WallClock::now();
+  auto stalled = bus.FindPresence("alice");
+  auto waited = WallClock::now() - start;
+  ASSERT_FALSE(stalled.ok());
+  EXPECT_NE(stalled.error().message.find("is unreachable (no answer within 300 ms)"), std::string::npos)
+      << stalled.error().message;
+  EXPECT_GE(waited, milliseconds(250));
+  EXPECT_LT(waited, milliseconds(2000));
+
+  // The hub renewing 200 users right after: no call waits.
+  start = WallClock::now();
+  for (int i = 0; i < 200; ++i) {
+    const std::string user = "user" + std::to_string(i);
+    auto renewed = bus.RenewPresence(user, {"node-c", static_cast<ConnectionId>(i), "d"}, seconds(30));
+    ASSERT_FALSE(renewed.ok());
+    EXPECT_NE(renewed.error().message.find("it failed a moment ago and is tried again in"), std::string::npos)
+        << renewed.error().message;
+  }
+  EXPECT_FALSE(bus.Send("node-b", Envelope("node-c", 0)).ok());
+  EXPECT_LT(WallClock::now() - start, milliseconds(250));
+
+  // Past the retry time one call tries (and waits its timeout) again.
+  std::this_thread::sleep_for(milliseconds(550));
+  start = WallClock::now();
+  EXPECT_FALSE(bus.ClaimBusy("alice", Call(1), seconds(10)).ok());
+  EXPECT_LT(WallClock::now() - start, milliseconds(2000));
+
+  kill(pid_, SIGCONT);
+  Result<std::optional<PresenceRecord>> back = Error{"not tried"};
+  ASSERT_TRUE(WaitFor([&] { return (back = bus.FindPresence("alice")).ok(); }, milliseconds(5000)))
+      << back.error().message;
+  EXPECT_EQ(back->value_or(PresenceRecord{}), (PresenceRecord{"node-c", 1, "d"}));
+  ASSERT_TRUE(bus.Send("node-b", Envelope("node-c", 1)).ok());
+  ASSERT_TRUE(WaitFor([&] { return to_b.size() == 1; }));
+  EXPECT_EQ(to_b.Snapshot()[0], Envelope("node-c", 1));
 }
 
 TEST(RedisNodeBusConnectTest, NothingListeningIsAClearError) {

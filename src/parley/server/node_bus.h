@@ -78,6 +78,21 @@ class NodeBus {
   // connection, on this or another node, which must then be told kReplaced).
   virtual Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
                                                             Duration ttl) = 0;
+  // Renewal of this node's own record (the hub, every bus_refresh): extends `record`,
+  // or sets it again if it expired meanwhile (the bus was out longer than `ttl`), but
+  // never overwrites another record, a later login on any node: that one is left in
+  // place and returned, and the caller yields to it. nullopt: renewed.
+  // This default reads, then writes: atomic only where nothing else runs between
+  // (InProcessNodeBus, one context); RedisNodeBus does it in one script.
+  virtual Result<std::optional<PresenceRecord>> RenewPresence(const std::string& user, const PresenceRecord& record,
+                                                              Duration ttl) {
+    auto held = FindPresence(user);
+    if (!held.ok()) return held.error();
+    if (*held && **held != record) return held;
+    auto renewed = SetPresence(user, record, ttl);
+    if (!renewed.ok()) return renewed.error();
+    return std::optional<PresenceRecord>{};
+  }
   // Removes the user's presence only while it is still `record` (a later login wins).
   virtual Status ClearPresence(const std::string& user, const PresenceRecord& record) = 0;
   virtual Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) = 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <span>
@@ -19,14 +20,19 @@
 namespace parley::server {
 namespace {
 
-constexpr timeval kConnectTimeout{1, 0};
-constexpr timeval kCommandTimeout{2, 0};
 constexpr Duration kFirstBackoff = milliseconds(50);
 constexpr Duration kMaxBackoff = seconds(2);
 
 // Deletes KEYS[1] only while it holds ARGV[1]: ClearPresence, ReleaseBusy.
 constexpr const char* kCompareAndDelete =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+// Sets KEYS[1] to ARGV[1] for ARGV[2] ms if it is absent or already ARGV[1], returning
+// nil; otherwise returns what KEYS[1] holds and leaves it: RenewPresence.
+constexpr const char* kRenew =
+    "local held = redis.call('GET', KEYS[1]) "
+    "if held == false or held == ARGV[1] then "
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return false end "
+    "return held";
 // Sets KEYS[1] to ARGV[1] for ARGV[2] ms if it is absent or already ARGV[1]: ClaimBusy.
 constexpr const char* kClaim =
     "local held = redis.call('GET', KEYS[1]) "
@@ -74,6 +80,15 @@ std::span<const uint8_t> AsBytes(const redisReply* reply) {
 bool LooksClosed(redisContext* context) {
   pollfd fd{context->fd, POLLIN, 0};
   return poll(&fd, 1, 0) != 0;
+}
+
+timeval ToTimeval(Duration d) {
+  const auto us = std::max<int64_t>(std::chrono::duration_cast<microseconds>(d).count(), 1000);
+  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+
+std::string MillisText(Duration d) {
+  return std::to_string(std::chrono::ceil<milliseconds>(d).count()) + " ms";
 }
 
 }  // namespace
@@ -130,18 +145,21 @@ Result<RedisAddress> ParseRedisUrl(const std::string& url) {
   return address;
 }
 
-RedisNodeBus::RedisNodeBus(RedisAddress address, std::string node_id)
+RedisNodeBus::RedisNodeBus(RedisAddress address, std::string node_id, RedisBusOptions options)
     : address_(std::move(address)),
       node_id_(std::move(node_id)),
-      channel_(address_.prefix + ":node:" + node_id_) {}
+      channel_(address_.prefix + ":node:" + node_id_),
+      options_(options),
+      breaker_(options.retry) {}
 
-Result<std::unique_ptr<RedisNodeBus>> RedisNodeBus::Connect(const std::string& url, std::string node_id) {
+Result<std::unique_ptr<RedisNodeBus>> RedisNodeBus::Connect(const std::string& url, std::string node_id,
+                                                            RedisBusOptions options) {
   if (!IsValidNodeId(node_id)) {
     return Error{"The node id '" + node_id + "' is not 1-64 characters of A-Z a-z 0-9 _ . -: choose another."};
   }
   auto address = ParseRedisUrl(url);
   if (!address.ok()) return address.error();
-  std::unique_ptr<RedisNodeBus> bus(new RedisNodeBus(std::move(*address), std::move(node_id)));
+  std::unique_ptr<RedisNodeBus> bus(new RedisNodeBus(std::move(*address), std::move(node_id), options));
   if (auto connected = bus->ConnectCommand(); !connected.ok()) return connected.error();
   auto subscriber = bus->ConnectSubscriber();
   if (!subscriber.ok()) return subscriber.error();
@@ -180,24 +198,41 @@ std::string RedisNodeBus::Unreachable(const std::string& why) const {
 
 Status RedisNodeBus::ConnectCommand() {
   if (command_) redisFree(command_);
-  command_ = redisConnectWithTimeout(address_.host.c_str(), address_.port, kConnectTimeout);
+  command_ = redisConnectWithTimeout(address_.host.c_str(), address_.port, ToTimeval(options_.connect_timeout));
   if (command_ == nullptr || command_->err != 0) {
     std::string why = command_ ? command_->errstr : "out of memory";
     if (command_) redisFree(command_);
     command_ = nullptr;
     return Error{Unreachable(why)};
   }
-  redisSetTimeout(command_, kCommandTimeout);
+  redisSetTimeout(command_, ToTimeval(options_.command_timeout));
   return Ok{};
 }
 
 Result<RedisNodeBus::Reply> RedisNodeBus::Command(const std::vector<std::string>& args, bool retry_after_failure) {
+  const TimePoint now = std::chrono::steady_clock::now();
+  if (!breaker_.MayTry(now)) {
+    return Error{Unreachable("it failed a moment ago and is tried again in " + MillisText(breaker_.retry_at() - now))};
+  }
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   for (const std::string& arg : args) {
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
+  bool reached = false;
+  auto reply = Attempt(argv, lengths, args[0], retry_after_failure, &reached);
+  if (reached) {
+    breaker_.OnSuccess();
+  } else {
+    breaker_.OnFailure(std::chrono::steady_clock::now());
+  }
+  return reply;
+}
+
+Result<RedisNodeBus::Reply> RedisNodeBus::Attempt(std::vector<const char*>& argv,
+                                                  const std::vector<size_t>& lengths, const std::string& name,
+                                                  bool retry_after_failure, bool* reached) {
   if (command_ && LooksClosed(command_)) {
     redisFree(command_);
     command_ = nullptr;
@@ -207,19 +242,24 @@ Result<RedisNodeBus::Reply> RedisNodeBus::Command(const std::vector<std::string>
       if (auto connected = ConnectCommand(); !connected.ok()) return connected.error();
     }
     void* raw = redisCommandArgv(command_, static_cast<int>(argv.size()), argv.data(), lengths.data());
+    const int error_number = errno;
     if (raw != nullptr) {
+      *reached = true;
       Reply reply;
       reply.reply.reset(static_cast<redisReply*>(raw));
       if (reply->type == REDIS_REPLY_ERROR) {
-        return Error{"Redis refused the node bus's " + args[0] + " (" + std::string(reply->str, reply->len) +
+        return Error{"Redis refused the node bus's " + name + " (" + std::string(reply->str, reply->len) +
                      "): check that it is Redis 6.2 or later and not read-only."};
       }
       return reply;
     }
-    std::string why = command_->errstr;
-    redisFree(command_);
+    // hiredis 0.14 reports a socket timeout (SO_RCVTIMEO) as an I/O error with EAGAIN.
+    const bool timed_out =
+        command_->err == REDIS_ERR_IO && (error_number == EAGAIN || error_number == EWOULDBLOCK);
+    std::string why = timed_out ? "no answer within " + MillisText(options_.command_timeout) : command_->errstr;
+    redisFree(command_);  // a late reply must not be taken for the next command's
     command_ = nullptr;
-    if (!retry_after_failure || attempt > 0) return Error{Unreachable(why)};
+    if (timed_out || !retry_after_failure || attempt > 0) return Error{Unreachable(why)};
   }
 }
 
@@ -231,9 +271,38 @@ Result<std::optional<PresenceRecord>> RedisNodeBus::SetPresence(const std::strin
   if (!reply.ok()) return reply.error();
   if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<PresenceRecord>{};
   if ((*reply)->type != REDIS_REPLY_STRING) return Error{"Redis answered SET ... GET with something other than a value."};
-  auto previous = DecodePresenceRecord(AsBytes((*reply).reply.get()));
-  if (!previous.ok()) return previous.error();
-  return std::optional<PresenceRecord>(std::move(*previous));
+  return ReadPresence(AsBytes((*reply).reply.get()), user);  // a malformed one was overwritten
+}
+
+Result<std::optional<PresenceRecord>> RedisNodeBus::RenewPresence(const std::string& user,
+                                                                  const PresenceRecord& record, Duration ttl) {
+  auto reply = Command({"EVAL", kRenew, "1", Key("presence", user), AsString(EncodePresenceRecord(record)),
+                        Milliseconds(ttl)},
+                       true);
+  if (!reply.ok()) return reply.error();
+  if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<PresenceRecord>{};  // renewed
+  if ((*reply)->type != REDIS_REPLY_STRING) return Error{"Redis answered a presence renewal with something other than a value."};
+  auto held = ReadPresence(AsBytes((*reply).reply.get()), user);
+  if (held) return held;  // a newer login: left in place
+  // Bytes no parleyd wrote keep nobody online: this connection takes the key back.
+  auto set = SetPresence(user, record, ttl);
+  if (!set.ok()) return set.error();
+  return std::optional<PresenceRecord>{};
+}
+
+std::optional<PresenceRecord> RedisNodeBus::ReadPresence(std::span<const uint8_t> bytes, const std::string& user) {
+  auto record = DecodePresenceRecord(bytes);
+  if (record.ok()) return std::move(*record);
+  NoteMalformedRecord("the presence record of user '" + user + "'", record.error().message);
+  return std::nullopt;
+}
+
+void RedisNodeBus::NoteMalformedRecord(const std::string& what, const std::string& why) {
+  if (malformed_records_++ == 0) {
+    spdlog::error("The node bus skipped {} in Redis, which does not decode ({}); further such records are skipped "
+                  "without a log line. Is a newer parleyd or another program writing under prefix '{}'?",
+                  what, why, address_.prefix);
+  }
 }
 
 Status RedisNodeBus::ClearPresence(const std::string& user, const PresenceRecord& record) {
@@ -248,9 +317,7 @@ Result<std::optional<PresenceRecord>> RedisNodeBus::FindPresence(const std::stri
   if (!reply.ok()) return reply.error();
   if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<PresenceRecord>{};
   if ((*reply)->type != REDIS_REPLY_STRING) return Error{"Redis answered GET with something other than a value."};
-  auto found = DecodePresenceRecord(AsBytes((*reply).reply.get()));
-  if (!found.ok()) return found.error();
-  return std::optional<PresenceRecord>(std::move(*found));
+  return ReadPresence(AsBytes((*reply).reply.get()), user);
 }
 
 // A busy claim's value: the call id, then the claiming node's id, so that only that
@@ -275,6 +342,11 @@ Status RedisNodeBus::Send(const std::string& node, const NodeEnvelope& envelope)
   // Not retried after a failure mid-command: Redis may have published it (at most once).
   auto reply = Command({"PUBLISH", Key("node", node), AsString(EncodeNodeEnvelope(envelope))}, false);
   if (!reply.ok()) return reply.error();
+  if ((*reply)->type != REDIS_REPLY_INTEGER) return Error{"Redis answered PUBLISH with something other than a count."};
+  if ((*reply)->integer == 0) {
+    return Error{"No node '" + node + "' listens on the node bus (it is down, or reconnecting to Redis), so the "
+                 "message to it was lost; calls through that node end."};
+  }
   return Ok{};
 }
 
@@ -308,7 +380,10 @@ Result<std::vector<RelayRecord>> RedisNodeBus::LiveRelays() {
     if (element->type == REDIS_REPLY_NIL) continue;  // announced without a record: skipped
     if (element->type != REDIS_REPLY_STRING) return Error{"Redis answered the relay list with a non-value entry."};
     auto relay = DecodeRelayRecord(AsBytes(element));
-    if (!relay.ok()) return relay.error();
+    if (!relay.ok()) {
+      NoteMalformedRecord("a relay record", relay.error().message);  // the other relays still serve
+      continue;
+    }
     relays.push_back(std::move(*relay));
   }
   return relays;
@@ -320,13 +395,14 @@ uint64_t RedisNodeBus::malformed_envelopes() const {
 }
 
 Result<redisContext*> RedisNodeBus::ConnectSubscriber() {
-  redisContext* context = redisConnectWithTimeout(address_.host.c_str(), address_.port, kConnectTimeout);
+  redisContext* context =
+      redisConnectWithTimeout(address_.host.c_str(), address_.port, ToTimeval(options_.connect_timeout));
   if (context == nullptr || context->err != 0) {
     std::string why = context ? context->errstr : "out of memory";
     if (context) redisFree(context);
     return Error{Unreachable(why)};
   }
-  redisSetTimeout(context, kCommandTimeout);
+  redisSetTimeout(context, ToTimeval(options_.connect_timeout));
   const char* argv[] = {"SUBSCRIBE", channel_.c_str()};
   const size_t lengths[] = {9, channel_.size()};
   auto* reply = static_cast<redisReply*>(redisCommandArgv(context, 2, argv, lengths));

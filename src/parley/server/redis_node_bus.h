@@ -6,11 +6,14 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "parley/base/result.h"
+#include "parley/server/circuit_breaker.h"
 #include "parley/server/node_bus.h"
 
 struct redisContext;
@@ -27,6 +30,16 @@ struct RedisAddress {
 // [A-Za-z0-9_.-] (a community's prefix must not collide with another's keys).
 Result<RedisAddress> ParseRedisUrl(const std::string& url);
 
+// How long the bus waits for Redis, and when it tries again after Redis failed.
+struct RedisBusOptions {
+  Duration connect_timeout = seconds(1);  // TCP connect (and the subscriber's SUBSCRIBE)
+  // One command's round trip. Redis answers in well under a millisecond on the
+  // operator's network; a Redis that stopped answering (stopped, swapping, a dead
+  // link) blocks the hub strand this long once per retry interval, never once per call.
+  Duration command_timeout = seconds(1);
+  CircuitBreaker::Config retry{seconds(1), seconds(8)};
+};
+
 // Redis layout (prefix "p", docs/protocol.md "Between nodes (Redis)"):
 //   p:presence:<user>  PresenceRecord bytes, PX ttl
 //   p:busy:<user>      the 16-byte call id, PX ttl
@@ -35,8 +48,18 @@ Result<RedisAddress> ParseRedisUrl(const std::string& url);
 //   p:relay-records    hash: relay id -> RelayRecord bytes (expired ones dropped by LiveRelays)
 //
 // Contexts: every NodeBus method runs on the caller's one context (the hub strand) over
-// one command connection, blocking for a round trip. A lost command connection is
-// reconnected once per call; if that fails too the call returns the error. Received
+// one command connection, blocking for a round trip (at most options.command_timeout).
+// A command connection found closed (Redis restarted) is reconnected within the call.
+// Any failure to reach Redis (refused, timed out, closed mid-command) opens a
+// CircuitBreaker: until its retry time every method fails at once with the same
+// "unreachable" sentence, without connecting or waiting; then one call tries again
+// (reconnecting), and its success closes the breaker. So a stalled Redis costs the hub
+// one timeout per retry interval (1 s, doubling to 8 s), however many users it renews.
+//
+// Records read back from Redis that do not decode (written by a newer or broken
+// parleyd, or by hand) are skipped as if absent: FindPresence answers "nobody",
+// LiveRelays leaves that relay out, a renewal or login overwrites it. The first is
+// logged, all are counted (malformed_records()). Received
 // envelopes are read on a thread of this object's own (with its own connection, which
 // it reconnects with backoff from 50 ms up to 2 s when Redis goes away); they are passed
 // to the receiver on that thread. Destruction stops and joins that thread.
@@ -44,7 +67,8 @@ class RedisNodeBus final : public NodeBus {
  public:
   // Connects both connections and subscribes before returning, so an envelope sent
   // to this node after Connect returns is not lost. `node_id`: see NodeBus::node_id().
-  static Result<std::unique_ptr<RedisNodeBus>> Connect(const std::string& url, std::string node_id);
+  static Result<std::unique_ptr<RedisNodeBus>> Connect(const std::string& url, std::string node_id,
+                                                       RedisBusOptions options = {});
   ~RedisNodeBus() override;
   RedisNodeBus(const RedisNodeBus&) = delete;
   RedisNodeBus& operator=(const RedisNodeBus&) = delete;
@@ -52,10 +76,16 @@ class RedisNodeBus final : public NodeBus {
   const std::string& node_id() const override { return node_id_; }
   Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
                                                     Duration ttl) override;
+  // One Lua script: extends `record` or sets it again if the key expired, but leaves
+  // another node's (or connection's) newer record in place and returns it.
+  Result<std::optional<PresenceRecord>> RenewPresence(const std::string& user, const PresenceRecord& record,
+                                                      Duration ttl) override;
   Status ClearPresence(const std::string& user, const PresenceRecord& record) override;
   Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) override;
   Result<bool> ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) override;
   Status ReleaseBusy(const std::string& user, const signal::CallId& call) override;
+  // PUBLISH that reached no subscriber (the node is down, or its subscription is being
+  // reconnected) is an error: the envelope is lost, and the hub treats that node as gone.
   Status Send(const std::string& node, const NodeEnvelope& envelope) override;
   // Envelopes that arrived before this call (at most kMaxHeldEnvelopes) are passed on now.
   // The receiver is called with an internal lock held (so never concurrently and in
@@ -70,17 +100,26 @@ class RedisNodeBus final : public NodeBus {
 
   // Received envelopes that did not decode (dropped, each logged once to stderr).
   uint64_t malformed_envelopes() const;
+  // Presence and relay records read from Redis that did not decode (skipped). Caller's context.
+  uint64_t malformed_records() const { return malformed_records_; }
 
  private:
   // What a busy claim of this node for `call` holds in Redis: call id || node id.
   std::string ClaimValue(const signal::CallId& call) const;
   struct Reply;  // owns a redisReply
-  RedisNodeBus(RedisAddress address, std::string node_id);
+  RedisNodeBus(RedisAddress address, std::string node_id, RedisBusOptions options);
 
-  // Runs one command (argv form, binary safe) on the command connection: reconnects
-  // first if the connection is known dead, and once more after an I/O failure when
-  // `retry_after_failure` (idempotent commands; PUBLISH is not, to stay at most once).
+  // Runs one command (argv form, binary safe) on the command connection: fails at once
+  // while the breaker is open; reconnects first if the connection is known dead, and
+  // once more after the connection closed mid-command when `retry_after_failure`
+  // (idempotent commands; PUBLISH is not, to stay at most once). Never after a
+  // timeout: a stalled Redis would only make the caller wait twice.
   Result<Reply> Command(const std::vector<std::string>& args, bool retry_after_failure);
+  Result<Reply> Attempt(std::vector<const char*>& argv, const std::vector<size_t>& lengths,
+                        const std::string& name, bool retry_after_failure, bool* reached);
+  // Decodes a presence record read from Redis; nullopt (logged once, counted) if malformed.
+  std::optional<PresenceRecord> ReadPresence(std::span<const uint8_t> bytes, const std::string& user);
+  void NoteMalformedRecord(const std::string& what, const std::string& why);
   Status ConnectCommand();
   std::string Key(const char* kind, const std::string& name) const;
   std::string Unreachable(const std::string& why) const;
@@ -94,7 +133,10 @@ class RedisNodeBus final : public NodeBus {
   const RedisAddress address_;
   const std::string node_id_;
   const std::string channel_;
+  const RedisBusOptions options_;
   redisContext* command_ = nullptr;  // caller's context only
+  CircuitBreaker breaker_;           // caller's context only: guards the command connection
+  uint64_t malformed_records_ = 0;   // caller's context only
 
   int wake_fd_ = -1;  // eventfd: the destructor wakes the subscriber's poll()
   std::thread subscriber_;
