@@ -442,10 +442,22 @@ std::vector<ConnectionId> Leaves(Cluster& c, const Layout& l, int stage, bool ca
   if (stage >= 1) c.Send(alice, signal::Offer{2, call, Handshake(crypto::HandshakeType::kCommit, call)});
   if (stage >= 2) c.Send(bob, signal::Accept{3, call, Handshake(crypto::HandshakeType::kAccept, call)});
   if (stage >= 3) c.Send(alice, signal::Reveal{4, call, Handshake(crypto::HandshakeType::kReveal, call)});
+  const ConnectionId stays = caller_leaves ? bob : alice;
+  const size_t heard_before = c.Transcript(stays).size();
   c.Disconnect(caller_leaves ? alice : bob);
-  EXPECT_FALSE(c.Transcript(caller_leaves ? bob : alice).empty());
-  // Whoever stayed can be called again at once (claims released).
   const ConnectionId carol = c.Register("carol", "tablet", 3, l.carol);
+  if (stage >= 3) {
+    // An active call outlives a party's connection (its media goes on end to end): the
+    // one who stayed is told nothing and stays busy until they hang up.
+    EXPECT_EQ(c.Transcript(stays).size(), heard_before);
+    c.Send(carol, signal::Invite{8, MakeCallId(3), caller_leaves ? "bob" : "alice"});
+    EXPECT_EQ(c.TakeOnly<signal::Ended>(carol).reason, EndReason::kBusy);
+    c.Take(stays);  // what it heard while the call was set up
+    c.Send(stays, signal::Hangup{5, call});
+    EXPECT_EQ(c.TakeOnly<signal::Ended>(stays), (signal::Ended{5, call, EndReason::kHangup}));
+  }
+  EXPECT_FALSE(c.Transcript(stays).empty());
+  // Whoever stayed can be called again at once (claims released).
   c.Send(carol, signal::Invite{9, MakeCallId(2), caller_leaves ? "bob" : "alice"});
   EXPECT_EQ(c.TakeOnly<signal::Route>(carol).id, signal::RequestId{9});
   return {alice, bob, carol};
@@ -476,7 +488,13 @@ std::vector<ConnectionId> ReplacedInACall(Cluster& c, const Layout& l) {
   const CallId call = c.Answer(alice, bob, "bob", 1);
   const ConnectionId again = c.Login("bob", "phone", 2, l.bob_again);
   EXPECT_TRUE(c.Closed(bob));
-  EXPECT_EQ(c.TakeOnly<signal::Ended>(alice), (signal::Ended{std::nullopt, call, EndReason::kHangup}));
+  // Bob's network changed and his client logged in again: the call goes on on its media
+  // path; alice is told nothing, and her hangup ends it.
+  EXPECT_TRUE(c.Take(alice).empty());
+  c.Send(alice, signal::Hangup{3, call});
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(alice), (signal::Ended{3, call, EndReason::kHangup}));
+  EXPECT_EQ(c.TakeOnly<signal::Welcome>(again).user, "bob");
+  EXPECT_TRUE(c.Take(again).empty());
   return {alice, bob, again};
 }
 

@@ -351,8 +351,16 @@ TEST_F(CallSessionTest, PeerByeEndsAConnectedCallAsAHangup) {
   ASSERT_NE(ended, nullptr);
   EXPECT_EQ(ended->reason, EndReason::kHangup);
   EXPECT_TRUE(ended->was_connected);
-  EXPECT_EQ(b.size(), 2u);  // nothing is sent: the server may not know the call
+  // A hangup goes to the server, which may still hold the call (the peer's connection
+  // went away) or may not know it any more (restarted).
+  ASSERT_EQ(b.size(), 3u);
+  const auto* sent = Find<SendAction>(b);
+  ASSERT_NE(sent, nullptr);
+  ASSERT_TRUE(std::holds_alternative<Hangup>(sent->message));
+  const Hangup& hangup = std::get<Hangup>(sent->message);
+  EXPECT_EQ(hangup.call_id, call_id);
   EXPECT_EQ(bob.session.state(), CallState::kIdle);
+  EXPECT_TRUE(bob.session.OnMessage(ErrorReply{hangup.id, ErrorCode::kNoSuchCall, "gone"}, now).empty());
   // The server's `ended` that may follow, and a second bye copy, change nothing.
   EXPECT_TRUE(bob.session.OnMessage(Ended{{}, call_id, EndReason::kHangup}, now).empty());
   EXPECT_TRUE(bob.session.OnPeerBye(now).empty());

@@ -167,6 +167,7 @@ SignalingHub::SignalingHub(Store& store, const RelayTicketIssuer& tickets, HubCo
 // --- Output -------------------------------------------------------------------------
 
 void SignalingHub::Send(Out& out, ConnectionId to, const Message& message, bool close_after) const {
+  if (to == kAwayParty) return;  // nobody to tell: its client learns on the media path
   if (to >= kFirstRemoteConnection) {
     auto it = sessions_.find(to);
     PARLEY_CHECK(it != sessions_.end() && it->second.remote);
@@ -883,6 +884,7 @@ void SignalingHub::EndCall(Out& out, const signal::CallId& call_id, EndReason re
   calls_.erase(it);
   ReleaseClaims(call.caller, call.callee, call.id);
   for (ConnectionId party : {call.caller_connection, call.callee_connection}) {
+    if (party == kAwayParty) continue;
     auto session = sessions_.find(party);
     PARLEY_CHECK(session != sessions_.end() && session->second.call == call_id);
     session->second.call.reset();
@@ -963,8 +965,14 @@ void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now)
   }
   if (!session->second.call) return;
   const signal::CallId call_id = *session->second.call;
-  const Call& call = calls_.at(call_id);
+  Call& call = calls_.at(call_id);
   const bool caller = call.caller_connection == leaving;
+  const ConnectionId peer = caller ? call.callee_connection : call.caller_connection;
+  if (call.state == CallState::kActive && peer != kAwayParty) {
+    (caller ? call.caller_connection : call.callee_connection) = kAwayParty;
+    session->second.call.reset();
+    return;
+  }
   switch (call.state) {
     case CallState::kRouting:
       // The callee never heard of it; a vanished callee is simply unreachable.
@@ -1151,6 +1159,7 @@ std::optional<ConnectionId> SignalingHub::RemotePartyOf(const NodeEnvelope& enve
   auto call = calls_.find(*envelope.call);
   if (call == calls_.end()) return std::nullopt;
   for (ConnectionId party : {call->second.caller_connection, call->second.callee_connection}) {
+    if (party == kAwayParty) continue;
     const Session& s = sessions_.at(party);
     if (s.remote && s.remote->node == envelope.from_node && s.remote->connection == envelope.connection &&
         s.user == envelope.user) {
@@ -1338,14 +1347,20 @@ void SignalingHub::CheckInvariants() const {
   }
   for (const auto& [call_id, call] : calls_) {
     PARLEY_CHECK(call.id == call_id);
-    PARLEY_CHECK(call.caller_connection != call.callee_connection);
+    PARLEY_CHECK(call.caller_connection != call.callee_connection);  // at most one is away
     for (ConnectionId party : {call.caller_connection, call.callee_connection}) {
+      if (party == kAwayParty) {
+        PARLEY_CHECK(call.state == CallState::kActive);
+        continue;
+      }
       auto s = sessions_.find(party);
       PARLEY_CHECK(s != sessions_.end() && s->second.call == call_id);
     }
-    PARLEY_CHECK(sessions_.at(call.caller_connection).user == call.caller);
-    PARLEY_CHECK(!sessions_.at(call.caller_connection).remote);  // a call is owned by its caller's node
-    PARLEY_CHECK(sessions_.at(call.callee_connection).user == call.callee);
+    if (call.caller_connection != kAwayParty) {
+      PARLEY_CHECK(sessions_.at(call.caller_connection).user == call.caller);
+      PARLEY_CHECK(!sessions_.at(call.caller_connection).remote);  // a call is owned by its caller's node
+    }
+    if (call.callee_connection != kAwayParty) PARLEY_CHECK(sessions_.at(call.callee_connection).user == call.callee);
   }
   PARLEY_CHECK(remote == remote_sessions_);
 }

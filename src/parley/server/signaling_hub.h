@@ -31,6 +31,9 @@ using ConnectionId = uint64_t;
 // Ids from here up name parties of this node's calls that are connected to another
 // node; the front's connection ids stay below.
 inline constexpr ConnectionId kFirstRemoteConnection = ConnectionId{1} << 62;
+// Connection ids start at 1: 0 marks a party of an active call whose connection went
+// away while its media goes on (see EndCallOfLeaving).
+inline constexpr ConnectionId kAwayParty = 0;
 
 // Both clocks come from the caller: `steady` for timeouts and rate limits, `unix_ms`
 // (wall clock, milliseconds since 1970 UTC) for the call log and ticket expiry.
@@ -241,7 +244,13 @@ class SignalingHub {
                std::optional<CallOutcome> log_as, bool missed, HubTime now,
                std::optional<ConnectionId> requester = std::nullopt,
                signal::RequestId request = std::nullopt, std::optional<ConnectionId> skip = std::nullopt);
-  // The party on `leaving` vanished (disconnect, replaced, deleted).
+  // The party on `leaving` vanished (disconnect, replaced, deleted). Before media the
+  // call ends. An active call (keys agreed, media running end to end) does not: the
+  // party is marked kAwayParty and the peer is told nothing, since a client whose
+  // network changed loses its signaling connection long before its media path (which
+  // reconnects by itself); the call ends at the hub when the peer hangs up or leaves.
+  // The peer stays busy meanwhile. An away party's client ends the call with the
+  // in-call bye, on which the peer's client sends its hangup here.
   void EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now);
   void ForgetSession(ConnectionId id);
 

@@ -405,7 +405,12 @@ CallActions CallSession::OnTick(TimePoint now) {
 
 CallActions CallSession::OnPeerBye(TimePoint /*now*/) {
   if (state_ != CallState::kConnected || !media_started_) return {};
-  return End({}, EndReason::kHangup, DescribeEnd(EndReason::kHangup, peer_));
+  // Our hangup too: if the peer's signaling connection went away during the call, the
+  // server kept the call (and us busy) and learns of its end only from us. A server
+  // that no longer knows the call answers with an error, which an idle session ignores.
+  CallActions out;
+  out.emplace_back(Send(Hangup{.id = {}, .call_id = *call_id_}));
+  return End(std::move(out), EndReason::kHangup, DescribeEnd(EndReason::kHangup, peer_));
 }
 
 CallActions CallSession::OnDisconnected(TimePoint /*now*/) {
