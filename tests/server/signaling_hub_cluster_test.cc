@@ -498,6 +498,42 @@ std::vector<ConnectionId> ReplacedInACall(Cluster& c, const Layout& l) {
   return {alice, bob, again};
 }
 
+// Bob's connection goes away in an active call and he is not back within the grace: alice
+// gets ended{hangup} then (his client crashed or closed), and is free again.
+std::vector<ConnectionId> AwayAndNotBack(Cluster& c, const Layout& l) {
+  auto [alice, bob] = AliceAndBob(c, l);
+  const CallId call = c.Answer(alice, bob, "bob", 1);
+  c.Disconnect(bob);
+  c.Advance(HubConfig{}.away_grace - seconds(1));
+  EXPECT_TRUE(c.Take(alice).empty());
+  c.Advance(seconds(2));
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(alice), (signal::Ended{std::nullopt, call, EndReason::kHangup}));
+  const ConnectionId carol = c.Register("carol", "tablet", 3, l.carol);
+  c.Send(carol, signal::Invite{9, MakeCallId(2), "alice"});
+  EXPECT_EQ(c.TakeOnly<signal::Route>(carol).id, signal::RequestId{9});
+  return {alice, bob, carol};
+}
+
+// Bob's client logs in again (his network changed) within the grace: the call goes on
+// past it, alice still busy, until she hangs up.
+std::vector<ConnectionId> AwayAndBack(Cluster& c, const Layout& l) {
+  auto [alice, bob] = AliceAndBob(c, l);
+  const CallId call = c.Answer(alice, bob, "bob", 1);
+  c.Disconnect(bob);
+  c.Advance(seconds(3));
+  const ConnectionId again = c.Login("bob", "phone", 2, l.bob_again);
+  EXPECT_EQ(c.TakeOnly<signal::Welcome>(again).user, "bob");
+  c.Advance(HubConfig{}.away_grace + seconds(5));
+  EXPECT_TRUE(c.Take(alice).empty());
+  const ConnectionId carol = c.Register("carol", "tablet", 3, l.carol);
+  c.Send(carol, signal::Invite{9, MakeCallId(2), "alice"});
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(carol).reason, EndReason::kBusy);
+  c.Send(alice, signal::Hangup{3, call});
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(alice), (signal::Ended{3, call, EndReason::kHangup}));
+  EXPECT_TRUE(c.Take(again).empty());
+  return {alice, bob, again, carol};
+}
+
 std::vector<ConnectionId> PresenceBetweenMutualContacts(Cluster& c, const Layout& l) {
   auto [alice, bob] = AliceAndBob(c, l);
   c.Send(alice, signal::ContactsAdd{1, "bob"});
@@ -546,6 +582,8 @@ std::vector<NamedFlow> Flows() {
       {"BusyInACallOfAThirdNode", BusyInACallOfAThirdNode},
       {"ReplacedWhileRinging", ReplacedWhileRinging},
       {"ReplacedInACall", ReplacedInACall},
+      {"AwayAndNotBack", AwayAndNotBack},
+      {"AwayAndBack", AwayAndBack},
       {"PresenceBetweenMutualContacts", PresenceBetweenMutualContacts},
       {"CandidatesWhenP2PAllowed", [](Cluster& c, const Layout& l) { return Candidates(c, l, true); }},
       {"CandidatesWhenP2PRefused", [](Cluster& c, const Layout& l) { return Candidates(c, l, false); }},

@@ -970,6 +970,8 @@ void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now)
   const ConnectionId peer = caller ? call.callee_connection : call.caller_connection;
   if (call.state == CallState::kActive && peer != kAwayParty) {
     (caller ? call.caller_connection : call.callee_connection) = kAwayParty;
+    call.awaiting_return = true;
+    call.deadline = now.steady + config_.away_grace;
     session->second.call.reset();
     return;
   }
@@ -1007,6 +1009,13 @@ std::vector<HubSend> SignalingHub::OnTimer(HubTime now) {
     const bool rang = calls_.at(id).state == CallState::kRinging;
     EndCall(out, id, EndReason::kTimeout, rang ? std::optional(CallOutcome::kMissed) : std::nullopt, rang, now);
   }
+  std::vector<signal::CallId> gone;
+  for (auto& [id, call] : calls_) {
+    if (!call.awaiting_return || call.deadline > now.steady) continue;
+    call.awaiting_return = false;
+    if (!AwayPartyIsBack(call)) gone.push_back(id);
+  }
+  for (const auto& id : gone) EndCall(out, id, EndReason::kHangup, CallOutcome::kAnswered, false, now);
   return Finish(out, now);
 }
 
@@ -1054,7 +1063,7 @@ std::optional<TimePoint> SignalingHub::NextTimerAt() const {
   std::optional<TimePoint> next;
   if (renews_bus_ && renew_at_ && (!online_.empty() || !calls_.empty())) next = renew_at_;
   for (const auto& [id, call] : calls_) {
-    if (call.state != CallState::kRouting && call.state != CallState::kRinging) continue;
+    if (call.state != CallState::kRouting && call.state != CallState::kRinging && !call.awaiting_return) continue;
     if (!next || call.deadline < *next) next = call.deadline;
   }
   return next;
@@ -1151,6 +1160,20 @@ bool SignalingHub::HeldCallIsLive(Session& s, const signal::CallId& probe) {
     LogBusError("release a probing busy claim", released.error());
   }
   s.held.reset();
+  return false;
+}
+
+bool SignalingHub::AwayPartyIsBack(const Call& call) {
+  const bool caller_away = call.caller_connection == kAwayParty;
+  const std::string& user = caller_away ? call.caller : call.callee;
+  const std::string& device = caller_away ? call.caller_device : call.callee_device;
+  const Whereabouts where = Locate(user);
+  switch (where.kind) {
+    case Whereabouts::Kind::kHere: return sessions_.at(where.here).device == device;
+    case Whereabouts::Kind::kElsewhere: return where.elsewhere.device == device;
+    case Whereabouts::Kind::kUnknown: return true;  // the bus cannot tell: a live call is not ended on a guess
+    case Whereabouts::Kind::kOffline: return false;
+  }
   return false;
 }
 

@@ -63,6 +63,10 @@ struct HubConfig {
   // relay_host:relay_port and relay_alternates.
   std::function<std::vector<signal::RelayAddress>()> choose_relays;
   Duration ring_timeout = seconds(45);  // per stage: invite -> offer, offer -> answer
+  // How long an active call waits for a party whose connection went away to log in
+  // again (on any node, same device) before it ends for the peer: a client on a new
+  // network is back within seconds; one that crashed or closed never is.
+  Duration away_grace = seconds(15);
   Duration ticket_lifetime = std::chrono::hours(12);
   RateLimit auth_per_ip{10, seconds(6)};            // register + login attempts
   RateLimit invites_per_caller{5, seconds(12)};     // invites that pass the in-call checks
@@ -137,7 +141,8 @@ class SignalingHub {
     std::string caller_device, callee_device;
     ConnectionId caller_connection = 0, callee_connection = 0;
     CallState state = CallState::kRouting;
-    TimePoint deadline{};  // routing and ringing only
+    TimePoint deadline{};  // routing and ringing; active with a party away: its grace
+    bool awaiting_return = false;  // a party is away and its grace runs
     int64_t started_unix_ms = 0;
     int64_t answered_unix_ms = 0;
     // Decided at accept (both users' p2p settings allow the other); only then are
@@ -190,6 +195,8 @@ class SignalingHub {
   std::vector<HubSend> Finish(Out& out, HubTime now);
   void SetNow(HubTime now);
   Whereabouts Locate(const std::string& user);
+  // After its grace: the away party of `call` is logged in again with its device.
+  bool AwayPartyIsBack(const Call& call);
   // A message to `user` on another node, outside any call (presence).
   void DeliverElsewhere(Out& out, const PresenceRecord& where, const std::string& user, const signal::Message& message);
   // The holder's side of a message its user sent about a call another node owns.
@@ -248,9 +255,10 @@ class SignalingHub {
   // call ends. An active call (keys agreed, media running end to end) does not: the
   // party is marked kAwayParty and the peer is told nothing, since a client whose
   // network changed loses its signaling connection long before its media path (which
-  // reconnects by itself); the call ends at the hub when the peer hangs up or leaves.
-  // The peer stays busy meanwhile. An away party's client ends the call with the
-  // in-call bye, on which the peer's client sends its hangup here.
+  // reconnects by itself). If that user is not logged in again with that device after
+  // `away_grace`, the peer gets ended{hangup}; if it is, the call ends when the peer
+  // hangs up or leaves (the away party's client ends it with the in-call bye, on which
+  // the peer's client sends its hangup here). The peer stays busy meanwhile.
   void EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now);
   void ForgetSession(ConnectionId id);
 
