@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "load_placement.h"
+
 namespace parley::load {
 
 struct LoadDriver::Slot {
@@ -35,7 +37,7 @@ LoadDriver::LoadDriver(boost::asio::io_context& io, LoadOptions options)
     char name[64];
     std::snprintf(name, sizeof name, "%s-%06d", options_.user_prefix.c_str(), i);
     slot->client = std::make_unique<LoadClient>(name, "load", keys_);
-    slot->server = static_cast<size_t>(i) % options_.servers.size();
+    slot->server = ServerOfClient(static_cast<size_t>(i), options_.servers.size());
     slots_.push_back(std::move(slot));
   }
 }
@@ -166,6 +168,7 @@ void LoadDriver::StartOneCall() {
     keys_.Fill(id);
     pending_[id] = PendingCall{caller, callee, Now(), 0, false};
     stats_.CallStarted();
+    if (slots_[caller]->server != slots_[callee]->server) ++report_.calls_across_servers;
     Handle(caller, slots_[caller]->client->StartCall(slots_[callee]->client->user(), id));
     return;
   }
@@ -251,9 +254,12 @@ LoadReport LoadDriver::Run() {
   run_until([&] { return LoggedIn() == static_cast<int>(slots_.size()) || Now() - started_ > options_.login_phase_limit; });
   report_.logged_in = LoggedIn();
   report_.login_phase_seconds = ToSeconds(Now() - started_);
-  // Let the server settle (TLS buffers freed, allocator caches) before reading its memory.
-  TimePoint settle_until = Now() + seconds(2);
-  run_until([&] { return Now() >= settle_until; });
+  // Let the server settle (TLS buffers freed, allocator caches) before reading its memory;
+  // the bench script also measures what idle clients cost over this phase.
+  std::fprintf(stderr, "parley-load: idle phase starts\n");
+  const TimePoint idle_started = Now();
+  run_until([&] { return Now() - idle_started >= options_.idle; });
+  report_.idle_seconds = ToSeconds(Now() - idle_started);
   report_.server_rss_after_kb = ServerRssKb();
   if (report_.logged_in > 0) {
     report_.server_rss_per_client_kb =
@@ -264,11 +270,15 @@ LoadReport LoadDriver::Run() {
   // Calling phase, then up to call_timeout + hold for the calls under way.
   calling_ = true;
   calling_started_ = Now();
+  // scripts/bench_signaling.py reads these two lines to measure each process's CPU time
+  // over the calling phase alone.
+  std::fprintf(stderr, "parley-load: calling phase starts\n");
   run_until([&] { return Now() - calling_started_ >= options_.duration; });
   calling_ = false;
   report_.calling_seconds = ToSeconds(Now() - calling_started_);
   TimePoint drain_until = Now() + options_.call_timeout + options_.hold + seconds(1);
   run_until([&] { return pending_.empty() || Now() >= drain_until; });
+  std::fprintf(stderr, "parley-load: calling phase ends\n");
   Report(true);
 
   report_.calls_started = stats_.started();

@@ -19,7 +19,7 @@
 namespace parley::load {
 
 struct LoadOptions {
-  std::vector<WssTarget> servers;  // clients are spread round robin
+  std::vector<WssTarget> servers;  // clients are spread by ServerOfClient (pairs across servers)
   int clients = 1000;              // even: client 2k calls client 2k+1
   std::string user_prefix = "load";
   double calls_per_second = 10;
@@ -30,6 +30,7 @@ struct LoadOptions {
   int max_connecting = 200;              // TLS handshakes in flight at most
   int clients_per_source = 4;            // loopback servers: source 127.1.x.y per this many clients; 0 = no bind
   Duration login_phase_limit = seconds(300);
+  Duration idle = seconds(2);            // logged in, no calls, before the calling phase
   std::vector<int> server_pids;          // for RSS per connected client
 };
 
@@ -38,9 +39,11 @@ struct LoadReport {
   int clients = 0;
   int logged_in = 0;            // at the end of the login phase
   double login_phase_seconds = 0;
+  double idle_seconds = 0;      // between the login and the calling phase
   double calling_seconds = 0;
   uint64_t calls_started = 0;
   uint64_t calls_set_up = 0;
+  uint64_t calls_across_servers = 0;  // started with caller and callee on different servers
   double calls_set_up_per_second = 0;
   double setup_median_ms = 0;
   double setup_p99_ms = 0;

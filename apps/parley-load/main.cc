@@ -63,9 +63,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> servers;
   std::string server_name = "localhost";
   parley::load::LoadOptions options;
-  double duration_s = 30, hold_ms = 1000, call_timeout_s = 15, login_limit_s = 300;
+  double duration_s = 30, hold_ms = 1000, call_timeout_s = 15, login_limit_s = 300, idle_s = 2;
   std::string json_path;
-  app.add_option("--server", servers, "ADDRESS:PORT/websocket_path of a parleyd; repeat for several (round robin)")
+  app.add_option("--server", servers, "ADDRESS:PORT/websocket_path of a parleyd; repeat for several (each pair's caller and callee on different ones)")
       ->required();
   app.add_option("--server-name", server_name, "TLS server name (SNI and Host)");
   app.add_option("--clients", options.clients, "simulated clients (even; client 2k calls 2k+1)")
@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
   app.add_option("--user-prefix", options.user_prefix, "account names are PREFIX-000000, ...");
   app.add_option("--rate", options.calls_per_second, "calls started per second")->check(CLI::Range(0.0, 100000.0));
   app.add_option("--duration", duration_s, "seconds of calling");
+  app.add_option("--idle-seconds", idle_s, "seconds logged in without calls between the login and the calling phase")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--hold-ms", hold_ms, "how long a set-up call lasts before the caller hangs up");
   app.add_option("--call-timeout", call_timeout_s, "seconds from invite to both relays before a call counts as failed");
   app.add_option("--connect-rate", options.connects_per_second, "new connections per second");
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
   }
   options.duration = parley::FromMillis(duration_s * 1000);
   options.hold = parley::FromMillis(hold_ms);
+  options.idle = parley::FromMillis(idle_s * 1000);
   options.call_timeout = parley::FromMillis(call_timeout_s * 1000);
   options.login_phase_limit = parley::FromMillis(login_limit_s * 1000);
   RaiseFileLimit(options.clients);
@@ -108,9 +111,11 @@ int main(int argc, char** argv) {
       {"clients", report.clients},
       {"logged_in", report.logged_in},
       {"login_phase_seconds", report.login_phase_seconds},
+      {"idle_seconds", report.idle_seconds},
       {"calling_seconds", report.calling_seconds},
       {"calls_started", report.calls_started},
       {"calls_set_up", report.calls_set_up},
+      {"calls_across_servers", report.calls_across_servers},
       {"calls_set_up_per_second", report.calls_set_up_per_second},
       {"setup_median_ms", report.setup_median_ms},
       {"setup_p99_ms", report.setup_p99_ms},
