@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -102,6 +103,33 @@ class PostgresServer {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
+  }
+
+  // SIGSTOP (stop = true) or SIGCONT of the postmaster and every process it started
+  // (its backends): a server that is there but answers nothing, as when it is swapped
+  // out or its machine hangs. Connections are still accepted by the kernel.
+  void Signal(bool stop) {
+    if (pid_ <= 0) return;
+    std::vector<pid_t> pids{pid_};
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      FILE* stat = std::fopen((entry.path() / "stat").c_str(), "r");
+      if (stat == nullptr) continue;
+      char line[512] = {};
+      const size_t n = std::fread(line, 1, sizeof line - 1, stat);
+      std::fclose(stat);
+      // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+      const std::string text(line, n);
+      const size_t close = text.rfind(')');
+      if (close == std::string::npos) continue;
+      int ppid = 0;
+      char state = 0;
+      if (std::sscanf(text.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == pid_) {
+        pids.push_back(static_cast<pid_t>(std::stol(name)));
+      }
+    }
+    for (pid_t pid : pids) kill(pid, stop ? SIGSTOP : SIGCONT);
   }
 
   // Starts the server again on the same directory and port (after Kill9 its old

@@ -1,7 +1,9 @@
 // PostgresStore beyond the conformance suite: migrations under concurrent opens, a
 // newer schema, several nodes writing at once, lost connections (a terminated
-// backend, kill -9 of the server and its restart), connection errors that hide the
-// password, and `parleyd migrate` SQLite -> PostgreSQL -> SQLite.
+// backend, kill -9 of the server and its restart), a held lock and a slow statement
+// (busy errors after lock_timeout / statement_timeout), a SIGSTOPped server (bounded
+// wait, then fail fast, then recovery), connection errors that hide the password, and
+// `parleyd migrate` SQLite -> PostgreSQL -> SQLite.
 #include "parley/server/postgres_store.h"
 
 #include <gmock/gmock.h>
@@ -219,6 +221,138 @@ TEST(PostgresStoreOpenTest, AnUnreachableServerIsAClearErrorWithoutThePassword) 
   EXPECT_THAT(store.error().message, HasSubstr("check the store URL, that PostgreSQL is running"));
   EXPECT_THAT(store.error().message, Not(HasSubstr("hunter2")));
   EXPECT_EQ(store.error().message.find('\n'), std::string::npos);
+}
+
+// --- A busy or stalled server: bounded waits, clear errors, recovery ---
+
+using SteadyTime = std::chrono::steady_clock;
+
+std::chrono::milliseconds Since(SteadyTime::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyTime::now() - start);
+}
+
+// Another node holding a lock for as long as it likes: the store's call waits
+// lock_timeout (1 s by default), then says the database is busy, and works again once
+// the lock is gone.
+TEST_F(PostgresStoreTest, ALockHeldByAnotherSessionIsABusyErrorAfterLockTimeout) {
+  auto store = Open();
+  ASSERT_TRUE(store->CreateAccount("alice", Device("d", 1), 0).ok());
+  pqxx::connection other(url_);
+  auto holding = std::make_unique<pqxx::work>(other);
+  holding->exec("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE");
+
+  const auto start = SteadyTime::now();
+  const Status added = store->AddDevice("alice", Device("phone", 2));
+  const auto waited = Since(start);
+  ASSERT_FALSE(added.ok());
+  EXPECT_THAT(added.error().message,
+              HasSubstr("the PostgreSQL database " + url_ + " is busy: what adding a device needs stayed locked by "
+                        "another session for longer than lock_timeout (1000 ms): retry"));
+  EXPECT_THAT(added.error().message, HasSubstr("nothing of this change was stored"));
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  EXPECT_LT(waited, std::chrono::seconds(5));  // lock_timeout, not forever (and not the watchdog)
+
+  holding->abort();
+  holding.reset();
+  const auto again = SteadyTime::now();
+  EXPECT_TRUE(store->AddDevice("alice", Device("phone", 2)).ok());  // no breaker: the server answered
+  EXPECT_LT(Since(again), std::chrono::seconds(1));
+}
+
+// The URL sets the session's timeouts with libpq's own `options`: here a statement
+// may take 300 ms and a lock wait is unbounded, so statement_timeout ends the wait.
+TEST_F(PostgresStoreTest, TheUrlSetsTheTimeoutsAndAStatementPastItsTimeoutIsABusyError) {
+  const std::string tuned = url_ + "?options=-c%20statement_timeout%3D300%20-c%20lock_timeout%3D0";
+  auto opened = PostgresStore::Open(tuned);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  PostgresStore& store = **opened;
+  ASSERT_TRUE(store.CreateAccount("alice", Device("d", 1), 0).ok());
+  pqxx::connection other(url_);
+  pqxx::work holding(other);
+  holding.exec("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE");
+
+  const auto start = SteadyTime::now();
+  auto found = store.FindAccount("alice");
+  const auto waited = Since(start);
+  ASSERT_FALSE(found.ok());
+  EXPECT_THAT(found.error().message,
+              HasSubstr("is busy: looking up an account took longer than statement_timeout (300 ms) or was "
+                        "cancelled: retry"));
+  EXPECT_THAT(found.error().message, Not(HasSubstr("options")));  // the description leaves the query out
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+  EXPECT_LT(waited, std::chrono::seconds(3));
+  holding.abort();
+  EXPECT_TRUE(store.FindAccount("alice")->has_value());
+}
+
+// Thaws the server at the end of a test whatever happens, so the next test has one.
+class FrozenServer {
+ public:
+  explicit FrozenServer(PostgresServer& server) : server_(server) { server_.Signal(/*stop=*/true); }
+  ~FrozenServer() { Thaw(); }
+  void Thaw() {
+    if (frozen_) server_.Signal(/*stop=*/false);
+    frozen_ = false;
+  }
+
+ private:
+  PostgresServer& server_;
+  bool frozen_ = true;
+};
+
+// SIGSTOP of every PostgreSQL process: the server can enforce no timeout of its own.
+// The watchdog ends the first call after statement_timeout + answer_grace, the next
+// calls fail at once (no reconnect, no wait) until the retry time, and after SIGCONT
+// the store reconnects by itself.
+TEST_F(PostgresStoreTest, AStoppedServerCostsOneBoundedWaitThenFailsFastAndTheStoreRecovers) {
+  PostgresTimeouts timeouts;
+  timeouts.statement_timeout = std::chrono::milliseconds(500);
+  timeouts.answer_grace = std::chrono::milliseconds(500);
+  auto opened = PostgresStore::Open(url_, timeouts);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  PostgresStore& store = **opened;
+  ASSERT_TRUE(store.CreateAccount("alice", Device("d", 1), 0).ok());
+
+  FrozenServer frozen(*server_);
+  auto start = SteadyTime::now();
+  const Status created = store.CreateAccount("bob", Device("d", 2), 1);
+  auto waited = Since(start);
+  ASSERT_FALSE(created.ok());
+  EXPECT_THAT(created.error().message,
+              HasSubstr("the PostgreSQL database " + url_ + " did not answer within "));
+  EXPECT_THAT(created.error().message,
+              HasSubstr(" while creating an account (it is stopped, overloaded or unreachable): check PostgreSQL"));
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  EXPECT_LT(waited, std::chrono::seconds(4));
+
+  // A hundred users logging in meanwhile: none of them waits.
+  start = SteadyTime::now();
+  for (int i = 0; i < 100; ++i) {
+    auto found = store.FindAccount("alice");
+    ASSERT_FALSE(found.ok());
+    EXPECT_THAT(found.error().message,
+                HasSubstr("the PostgreSQL database " + url_ + " is unavailable while looking up an account: it did "
+                          "not answer a moment ago and parleyd tries it again in "));
+  }
+  EXPECT_LT(Since(start), std::chrono::milliseconds(900));
+
+  // A node starting now gives up after connect_timeout (2 s), not never.
+  start = SteadyTime::now();
+  auto late = PostgresStore::Open(url_);
+  ASSERT_FALSE(late.ok());
+  EXPECT_THAT(late.error().message, HasSubstr("cannot connect to the PostgreSQL database " + url_));
+  EXPECT_LT(Since(start), std::chrono::seconds(6));
+
+  frozen.Thaw();
+  start = SteadyTime::now();
+  bool back = false;
+  while (!back && Since(start) < std::chrono::seconds(20)) {
+    auto found = store.FindAccount("alice");
+    back = found.ok() && found->has_value();
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(back) << "the store did not recover within 20 s of SIGCONT";
+  EXPECT_TRUE(store.CreateAccount("bob", Device("d", 2), 1).ok());
 }
 
 // --- parleyd migrate ---

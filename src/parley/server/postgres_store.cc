@@ -2,12 +2,16 @@
 // invites in a PostgreSQL database shared by several nodes (libpqxx 6).
 #include "parley/server/postgres_store.h"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <pqxx/pqxx>
+#include <utility>
 
 #include "parley/base/quote.h"
+#include "parley/server/socket_watchdog.h"
 #include "parley/server/store_factory.h"
 #include "parley/server/store_validation.h"
 #include "parley/server/username.h"
@@ -163,6 +167,74 @@ constexpr const char* kCountSql =
     "(SELECT count(*) FROM call_log), (SELECT count(*) FROM missed_calls), "
     "(SELECT count(*) FROM app_invites)";
 
+void AppendConninfo(std::string& out, const char* keyword, const std::string& value) {
+  out += keyword;
+  out += "='";
+  for (char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  out += "' ";
+}
+
+// libpq's keyword='value' form of `url`, with connect_timeout, statement_timeout and
+// lock_timeout from `defaults` wherever the URL does not set them (statement_timeout
+// and lock_timeout go into the session's startup options, "-c name=value").
+std::string WithTimeoutDefaults(const std::string& url, const PostgresTimeouts& defaults) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {  // connecting reports it in its own words
+    PQfreemem(error);
+    return url;
+  }
+  std::string out;
+  std::string server_options;
+  bool has_connect_timeout = false;
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    const std::string keyword = o->keyword;
+    if (keyword == "options") {
+      server_options = o->val;
+      continue;
+    }
+    if (keyword == "connect_timeout") has_connect_timeout = true;
+    AppendConninfo(out, o->keyword, o->val);
+  }
+  PQconninfoFree(options);
+  if (!has_connect_timeout) AppendConninfo(out, "connect_timeout", std::to_string(defaults.connect_timeout_s));
+  if (server_options.find("statement_timeout") == std::string::npos) {
+    server_options += " -c statement_timeout=" + std::to_string(defaults.statement_timeout.count());
+  }
+  if (server_options.find("lock_timeout") == std::string::npos) {
+    server_options += " -c lock_timeout=" + std::to_string(defaults.lock_timeout.count());
+  }
+  AppendConninfo(out, "options", server_options);
+  return out;
+}
+
+std::string Millis(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+// Arms `watchdog` on `fd` for its scope (if there is a deadline); sets *fired if the
+// deadline passed and the socket was shut down. Declared before the transaction it
+// guards, so the transaction's own ROLLBACK on the way out is guarded too.
+class ArmedWatchdog {
+ public:
+  ArmedWatchdog(SocketWatchdog& watchdog, int fd, std::optional<TimePoint> deadline, bool* fired)
+      : watchdog_(watchdog), armed_(deadline.has_value() && fd >= 0), fired_(fired) {
+    if (armed_) watchdog_.Arm(fd, *deadline);
+  }
+  ~ArmedWatchdog() {
+    if (armed_ && watchdog_.Disarm()) *fired_ = true;
+  }
+  ArmedWatchdog(const ArmedWatchdog&) = delete;
+  ArmedWatchdog& operator=(const ArmedWatchdog&) = delete;
+
+ private:
+  SocketWatchdog& watchdog_;
+  bool armed_;
+  bool* fired_;
+};
+
 CommunityCounts CountsFromRow(const pqxx::row& row) {
   return CommunityCounts{row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(),
                          row[3].as<int64_t>(), row[4].as<int64_t>(), row[5].as<int64_t>(),
@@ -173,25 +245,52 @@ CommunityCounts CountsFromRow(const pqxx::row& row) {
 
 // --- Connection, transactions, errors ---
 
-PostgresStore::PostgresStore(std::string url, std::string description)
-    : url_(std::move(url)), description_(std::move(description)) {}
+PostgresStore::PostgresStore(std::string url, std::string description, PostgresTimeouts timeouts)
+    : url_(std::move(url)),
+      description_(std::move(description)),
+      timeouts_(timeouts),
+      breaker_(timeouts.retry),
+      watchdog_(std::make_unique<SocketWatchdog>()) {}
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::~PostgresStore() {
+  // The connection's socket must close before the watchdog that might shut it down goes.
+  connection_.reset();
+}
 
-Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
-  std::unique_ptr<PostgresStore> store(new PostgresStore(url, RedactStoreUrl(url)));
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url, PostgresTimeouts timeouts) {
+  std::unique_ptr<PostgresStore> store(
+      new PostgresStore(WithTimeoutDefaults(url, timeouts), RedactStoreUrl(url), timeouts));
   if (auto connected = store->Connect(); !connected.ok()) return connected.error();
   if (auto migrated = store->Migrate(); !migrated.ok()) return migrated.error();
   return store;
 }
 
+std::optional<TimePoint> PostgresStore::AnswerDeadline(Patience patience) const {
+  if (patience == Patience::kBulk || timeouts_.statement_timeout.count() <= 0) return std::nullopt;
+  return std::chrono::steady_clock::now() + timeouts_.statement_timeout + timeouts_.answer_grace;
+}
+
 Status PostgresStore::Connect() {
   connection_.reset();
+  drop_connection_ = false;
+  bool fired = false;
   try {
     auto connection = std::make_unique<detail::PostgresConnection>(url_);
-    // IF NOT EXISTS and the like would print NOTICE lines on parleyd's stderr.
-    pqxx::nontransaction quiet(connection->db);
-    quiet.exec("SET client_min_messages TO warning");
+    {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeouts_.connect_timeout_s);
+      ArmedWatchdog armed(*watchdog_, connection->db.sock(), deadline, &fired);
+      // IF NOT EXISTS and the like would print NOTICE lines on parleyd's stderr.
+      pqxx::nontransaction quiet(connection->db);
+      quiet.exec("SET client_min_messages TO warning");
+      // The timeouts the session really has (the URL may set its own), for the
+      // watchdog's deadline and for the error sentences.
+      const pqxx::row row = quiet.exec(
+          "SELECT (SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'), "
+          "(SELECT setting::bigint FROM pg_settings WHERE name = 'lock_timeout')")[0];
+      timeouts_.statement_timeout = std::chrono::milliseconds(row[0].as<int64_t>());
+      timeouts_.lock_timeout = std::chrono::milliseconds(row[1].as<int64_t>());
+    }
+    if (fired) throw pqxx::broken_connection("the server did not answer after the connection was made");
     connection_ = std::move(connection);
     return Ok{};
   } catch (const std::exception& e) {
@@ -202,34 +301,71 @@ Status PostgresStore::Connect() {
 }
 
 template <typename T, typename Body>
-Result<T> PostgresStore::InTransaction(const char* doing, Body&& body) {
+Result<T> PostgresStore::InTransaction(const char* doing, Body&& body, Patience patience) {
+  using Clock = std::chrono::steady_clock;
   const std::string what = doing;
   const std::string nothing_stored = " (nothing of this change was stored)";
+  const TimePoint started = Clock::now();
+  if (!breaker_.MayTry(started)) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(breaker_.retry_at() - started);
+    return Error{"the PostgreSQL database " + description_ + " is unavailable while " + what +
+                 ": it did not answer a moment ago and parleyd tries it again in " + Millis(wait) +
+                 "; check that PostgreSQL is running and reachable" + nothing_stored};
+  }
+  // The server stopped answering: every wait on it would end the same way, so this
+  // call gives up now and the breaker keeps the next calls from waiting too.
+  auto no_answer = [&](const std::string& outcome) {
+    breaker_.OnFailure(Clock::now());
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    return Error{"the PostgreSQL database " + description_ + " did not answer within " + Millis(waited) +
+                 " while " + what + " (it is stopped, overloaded or unreachable): check PostgreSQL, then retry" +
+                 outcome};
+  };
+  if (drop_connection_) connection_.reset();  // the watchdog fired after the last call had its answer
   for (int attempt = 0;; ++attempt) {
     const bool may_retry = attempt == 0;
     if (!connection_) {
+      const TimePoint connecting = Clock::now();
       if (auto connected = Connect(); !connected.ok()) {
+        // A refusal is quick and costs the next call nothing; a connect that waited
+        // out connect_timeout would cost every call as much again.
+        const bool waited = Clock::now() - connecting >= std::chrono::seconds(1);
+        if (waited) breaker_.OnFailure(Clock::now());
         return Error{"lost the connection to the PostgreSQL database " + description_ + " while " + what +
-                     " and could not reconnect: check that PostgreSQL is running and reachable, then "
-                     "retry" + nothing_stored};
+                     " and could not reconnect" + (waited ? " within connect_timeout" : "") +
+                     ": check that PostgreSQL is running and reachable, then retry" + nothing_stored};
       }
     }
+    drop_connection_ = false;
     try {
+      ArmedWatchdog armed(*watchdog_, connection_->db.sock(), AnswerDeadline(patience), &drop_connection_);
       pqxx::work tx(connection_->db);
+      if (patience == Patience::kBulk) {
+        tx.exec("SET LOCAL statement_timeout = 0");
+        tx.exec("SET LOCAL lock_timeout = '60s'");
+      }
       Result<T> result = body(tx);
+      breaker_.OnSuccess();  // it answered, whatever it said
       if (!result.ok()) return result;  // the transaction aborts as it goes out of scope
       tx.commit();
       return result;
     } catch (const pqxx::in_doubt_error&) {
       connection_.reset();
+      if (std::exchange(drop_connection_, false)) {
+        return no_answer(", so whether it was stored is unknown: check it");
+      }
       return Error{"the connection to the PostgreSQL database " + description_ + " broke while committing " +
                    what + ", so whether it was stored is unknown: check, then retry"};
     } catch (const pqxx::statement_completion_unknown&) {
       connection_.reset();
+      if (std::exchange(drop_connection_, false)) {
+        return no_answer(", so whether it was stored is unknown: check it");
+      }
       return Error{"the connection to the PostgreSQL database " + description_ + " broke while " + what +
                    ", so whether it was stored is unknown: check, then retry"};
     } catch (const pqxx::broken_connection& e) {
       connection_.reset();
+      if (std::exchange(drop_connection_, false)) return no_answer(nothing_stored);
       if (may_retry) continue;  // the server rolled the transaction back
       return Error{"lost the connection to the PostgreSQL database " + description_ + " while " + what + " (" +
                    FirstLine(e.what()) + "): check that PostgreSQL is running and reachable, then retry" +
@@ -240,6 +376,10 @@ Result<T> PostgresStore::InTransaction(const char* doing, Body&& body) {
                    what + " (" + FirstLine(e.what()) + "): retry" + nothing_stored};
     } catch (const pqxx::sql_error& e) {
       const std::string state = e.sqlstate();
+      if (std::exchange(drop_connection_, false)) {
+        connection_.reset();
+        return no_answer(nothing_stored);
+      }
       // Class 08 (connection exception) and 57P (operator intervention: shutdown,
       // crash of a backend) leave this connection unusable.
       if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
@@ -248,6 +388,18 @@ Result<T> PostgresStore::InTransaction(const char* doing, Body&& body) {
         return Error{"lost the connection to the PostgreSQL database " + description_ + " while " + what +
                      " (" + FirstLine(e.what()) + "): check that PostgreSQL is running, then retry" +
                      nothing_stored};
+      }
+      if (state == "55P03") {  // lock_not_available: lock_timeout ran out
+        return Error{"the PostgreSQL database " + description_ + " is busy: what " + what +
+                     " needs stayed locked by another session for longer than lock_timeout (" +
+                     Millis(timeouts_.lock_timeout) +
+                     "): retry, and if it persists look for a long transaction in pg_stat_activity" +
+                     nothing_stored};
+      }
+      if (state == "57014") {  // query_canceled: statement_timeout ran out (or an operator cancelled it)
+        return Error{"the PostgreSQL database " + description_ + " is busy: " + what +
+                     " took longer than statement_timeout (" + Millis(timeouts_.statement_timeout) +
+                     ") or was cancelled: retry, and if it persists check the server's load" + nothing_stored};
       }
       if (state == "53100") {
         return Error{"the disk of the PostgreSQL server holding " + description_ + " is full while " + what +
@@ -260,8 +412,10 @@ Result<T> PostgresStore::InTransaction(const char* doing, Body&& body) {
       return Error{"the PostgreSQL store failed while " + what + " (" + FirstLine(e.what()) + ", SQLSTATE " +
                    state + "): report this as a parleyd bug" + nothing_stored};
     } catch (const std::exception& e) {
-      const bool lost = !connection_->db.is_open();
+      const bool timed_out = std::exchange(drop_connection_, false);
+      const bool lost = timed_out || !connection_->db.is_open();
       if (lost) connection_.reset();
+      if (timed_out) return no_answer(nothing_stored);
       if (lost && may_retry) continue;
       return Error{"the PostgreSQL store failed while " + what + " (" + FirstLine(e.what()) +
                    "): check PostgreSQL's log, then retry" + nothing_stored};
@@ -291,7 +445,7 @@ Status PostgresStore::Migrate() {
       tx.exec_params("INSERT INTO schema_version (version) VALUES ($1)", m.version);
     }
     return Ok{};
-  });
+  }, Patience::kBulk);
 }
 
 Result<int> PostgresStore::SchemaVersion() {
@@ -735,7 +889,7 @@ Result<CommunitySnapshot> PostgresStore::ExportCommunity() {
           out.invites.push_back(std::move(invite));
         }
         return out;
-      });
+      }, Patience::kBulk);
 }
 
 Status PostgresStore::ImportCommunity(const CommunitySnapshot& snapshot) {
@@ -794,14 +948,14 @@ Status PostgresStore::ImportCommunity(const CommunitySnapshot& snapshot) {
     const CommunityCounts stored = CountsFromRow(tx.exec(kCountSql)[0]);
     if (stored != CountsOf(snapshot)) return CountsDifferError(description_, CountsOf(snapshot), stored);
     return Ok{};
-  });
+  }, Patience::kBulk);
 }
 
 Result<CommunityCounts> PostgresStore::CountCommunity() {
   return InTransaction<CommunityCounts>("counting the community", [&](pqxx::work& tx) -> Result<CommunityCounts> {
     tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
     return CountsFromRow(tx.exec(kCountSql)[0]);
-  });
+  }, Patience::kBulk);
 }
 
 }  // namespace parley::server
