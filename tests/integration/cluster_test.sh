@@ -3,27 +3,26 @@
 # different nodes call each other, audio flows both ways, busy holds across nodes, and a
 # call outlives its callee's node (killed 2 s into an 8 s call; bob's recording, mostly
 # from after the kill, still correlates with alice's speech).
-# Redis is started here (port from free_port, no persistence) and stopped at the end.
+# Redis is started here (cluster_lib.sh: port from free_port, no persistence) and stopped
+# at the end. cluster_postgres_test.sh runs the same on PostgreSQL with relays apart.
 # Usage: cluster_test.sh BUILD_DIR TESTDATA_DIR
 set -euo pipefail
 build=$(cd "${1:?usage: cluster_test.sh BUILD_DIR TESTDATA_DIR}" && pwd)
 testdata=${2:?usage: cluster_test.sh BUILD_DIR TESTDATA_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 test_name=cluster_test
-source "$(dirname "$0")/lib.sh"
+source "$here/lib.sh"
+source "$here/cluster_lib.sh"
 parley_timeout=40
 
-redis_port=$(free_port SOCK_STREAM)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 &
-pids+=($!)
-wait_for "$work/redis.log" "Ready to accept connections"
+start_redis
 
 # start_node NAME: parleyd with its own data dir and port, the shared store and bus.
 start_node() {
   local name=$1 node_port
   node_port=$(free_port SOCK_STREAM)
   "$parleyd" --data "$work/$name" --host 127.0.0.1 --port "$node_port" --server-name 127.0.0.1 --allow-loopback \
-    --set "store=sqlite://$work/shared.db" --set "bus=redis://127.0.0.1:$redis_port" --set "node.id=$name" \
+    --set "store=sqlite://$work/shared.db" --set "bus=$bus_url" --set "node.id=$name" \
     --set limits.invites_per_minute=1000 --log-level warn > "$work/$name.log" 2>&1 &
   pids+=($!)
   eval "${name}_pid=$!"
