@@ -514,23 +514,33 @@ std::vector<ConnectionId> AwayAndNotBack(Cluster& c, const Layout& l) {
   return {alice, bob, carol};
 }
 
-// Bob's client logs in again (his network changed) within the grace: the call goes on
-// past it, alice still busy, until she hangs up.
-std::vector<ConnectionId> AwayAndBack(Cluster& c, const Layout& l) {
+// `leaver`'s client logs in again (its network changed) within the grace: both stay busy
+// meanwhile, the new connection is the call's party after the grace (its hangup ends
+// the call for the other), nobody was told anything before.
+std::vector<ConnectionId> AwayAndBack(Cluster& c, const Layout& l, bool caller_leaves) {
   auto [alice, bob] = AliceAndBob(c, l);
   const CallId call = c.Answer(alice, bob, "bob", 1);
-  c.Disconnect(bob);
+  const ConnectionId stays = caller_leaves ? bob : alice;
+  c.Disconnect(caller_leaves ? alice : bob);
   c.Advance(seconds(3));
-  const ConnectionId again = c.Login("bob", "phone", 2, l.bob_again);
-  EXPECT_EQ(c.TakeOnly<signal::Welcome>(again).user, "bob");
-  c.Advance(HubConfig{}.away_grace + seconds(5));
-  EXPECT_TRUE(c.Take(alice).empty());
+  const ConnectionId again = caller_leaves ? c.Login("alice", "laptop", 1, l.bob_again)
+                                           : c.Login("bob", "phone", 2, l.bob_again);
+  EXPECT_EQ(c.TakeOnly<signal::Welcome>(again).user, caller_leaves ? "alice" : "bob");
   const ConnectionId carol = c.Register("carol", "tablet", 3, l.carol);
-  c.Send(carol, signal::Invite{9, MakeCallId(2), "alice"});
+  uint64_t n = 20;  // call ids are never reused
+  for (const char* user : {"alice", "bob"}) {  // both, the one back included
+    c.Send(carol, signal::Invite{9, MakeCallId(n++), user});
+    EXPECT_EQ(c.TakeOnly<signal::Ended>(carol).reason, EndReason::kBusy) << user;
+  }
+  c.Send(again, signal::Invite{4, MakeCallId(3), "carol"});
+  EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(again).code, ErrorCode::kInCall);
+  c.Advance(HubConfig{}.away_grace + seconds(5));
+  EXPECT_TRUE(c.Take(stays).empty());
+  c.Send(carol, signal::Invite{9, MakeCallId(n++), caller_leaves ? "alice" : "bob"});
   EXPECT_EQ(c.TakeOnly<signal::Ended>(carol).reason, EndReason::kBusy);
-  c.Send(alice, signal::Hangup{3, call});
-  EXPECT_EQ(c.TakeOnly<signal::Ended>(alice), (signal::Ended{3, call, EndReason::kHangup}));
-  EXPECT_TRUE(c.Take(again).empty());
+  c.Send(again, signal::Hangup{5, call});
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(again), (signal::Ended{5, call, EndReason::kHangup}));
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(stays), (signal::Ended{std::nullopt, call, EndReason::kHangup}));
   return {alice, bob, again, carol};
 }
 
@@ -583,7 +593,8 @@ std::vector<NamedFlow> Flows() {
       {"ReplacedWhileRinging", ReplacedWhileRinging},
       {"ReplacedInACall", ReplacedInACall},
       {"AwayAndNotBack", AwayAndNotBack},
-      {"AwayAndBack", AwayAndBack},
+      {"CalleeAwayAndBack", [](Cluster& c, const Layout& l) { return AwayAndBack(c, l, false); }},
+      {"CallerAwayAndBack", [](Cluster& c, const Layout& l) { return AwayAndBack(c, l, true); }},
       {"PresenceBetweenMutualContacts", PresenceBetweenMutualContacts},
       {"CandidatesWhenP2PAllowed", [](Cluster& c, const Layout& l) { return Candidates(c, l, true); }},
       {"CandidatesWhenP2PRefused", [](Cluster& c, const Layout& l) { return Candidates(c, l, false); }},

@@ -217,7 +217,7 @@ std::vector<HubSend> SignalingHub::OnDisconnect(ConnectionId id, HubTime now) {
   auto it = sessions_.find(id);
   if (it == sessions_.end() || it->second.remote) return Finish(out, now);
   if (it->second.logged_in()) {
-    EndCallOfLeaving(out, id, now);
+    EndCallOfLeaving(out, id, now, /*may_return=*/true);
     AnnouncePresence(out, id, it->second.user, /*online=*/false);
   }
   ForgetSession(id);
@@ -240,7 +240,7 @@ std::vector<HubSend> SignalingHub::Finish(Out& out, HubTime now) {
       if (envelope.kind != NodeEnvelope::Kind::kDeliver || !envelope.call || envelope.ends_call) continue;
       NodeEnvelope as_undeliverable = envelope;
       as_undeliverable.from_node = node;
-      if (auto party = RemotePartyOf(as_undeliverable)) EndCallOfLeaving(out, *party, now);
+      if (auto party = RemotePartyOf(as_undeliverable)) EndCallOfLeaving(out, *party, now, /*may_return=*/false);
     }
   }
   for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -457,7 +457,7 @@ void SignalingHub::OnLogin(Out& out, ConnectionId id, Session& s, const signal::
   // One connection per user: the newest login wins.
   if (auto online = online_.find(m.user); online != online_.end()) {
     const ConnectionId old = online->second;
-    EndCallOfLeaving(out, old, now);
+    EndCallOfLeaving(out, old, now, /*may_return=*/true);
     SendError(out, old, std::nullopt, ErrorCode::kReplaced,
               "You logged in as " + Quoted(m.user) + " from another connection; this one is closed.");
     out.sends.back().close_after = true;
@@ -510,7 +510,7 @@ void SignalingHub::OnDeleteAccount(Out& out, ConnectionId id, Session& s, const 
     return SendError(out, id, m.id, ErrorCode::kInternal,
                      "The server could not delete the account; nothing was deleted, try again later.");
   }
-  EndCallOfLeaving(out, id, now);
+  EndCallOfLeaving(out, id, now, /*may_return=*/false);
   out.sends.insert(out.sends.end(), presence.sends.begin(), presence.sends.end());
   out.envelopes.insert(out.envelopes.end(), presence.envelopes.begin(), presence.envelopes.end());
   Send(out, id, signal::OkReply{m.id}, /*close_after=*/true);
@@ -590,7 +590,10 @@ void SignalingHub::OnInvite(Out& out, ConnectionId id, Session& s, const signal:
     return ended(EndReason::kBusy);
   };
   Session* local_callee = where.kind == Whereabouts::Kind::kHere ? &sessions_.at(where.here) : nullptr;
-  if (local_callee != nullptr && local_callee->call) return busy();
+  if ((local_callee != nullptr && local_callee->call) || AwayInACall(m.to)) return busy();
+  if (AwayInACall(s.user)) {
+    return SendError(out, id, m.id, ErrorCode::kInCall, "You are already in a call; hang up before calling again.");
+  }
   // Both parties' claims, so no node can put either into a second call meanwhile.
   auto callee_claim = bus_.ClaimBusy(m.to, m.call_id, config_.busy_ttl);
   if (!callee_claim.ok()) {
@@ -947,7 +950,7 @@ void SignalingHub::ReleaseClaims(const std::string& caller, const std::string& c
   }
 }
 
-void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now) {
+void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now, bool may_return) {
   auto session = sessions_.find(leaving);
   if (session == sessions_.end()) return;
   if (session->second.held) {
@@ -968,7 +971,10 @@ void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now)
   Call& call = calls_.at(call_id);
   const bool caller = call.caller_connection == leaving;
   const ConnectionId peer = caller ? call.callee_connection : call.caller_connection;
-  if (call.state == CallState::kActive && peer != kAwayParty) {
+  if (call.state == CallState::kActive && peer != kAwayParty && may_return) {
+    const Session& gone = session->second;
+    call.away_node = gone.remote ? gone.remote->node : bus_.node_id();
+    call.away_connection = gone.remote ? gone.remote->connection : leaving;
     (caller ? call.caller_connection : call.callee_connection) = kAwayParty;
     call.awaiting_return = true;
     call.deadline = now.steady + config_.away_grace;
@@ -1012,8 +1018,12 @@ std::vector<HubSend> SignalingHub::OnTimer(HubTime now) {
   std::vector<signal::CallId> gone;
   for (auto& [id, call] : calls_) {
     if (!call.awaiting_return || call.deadline > now.steady) continue;
-    call.awaiting_return = false;
-    if (!AwayPartyIsBack(call)) gone.push_back(id);
+    switch (ReattachAwayParty(out, call)) {
+      case Return::kReattached: break;
+      case Return::kGone: gone.push_back(id); break;
+      // A live call is not ended on a guess: ask again at the next renewal.
+      case Return::kCannotTell: call.deadline = now.steady + config_.bus_refresh; break;
+    }
   }
   for (const auto& id : gone) EndCall(out, id, EndReason::kHangup, CallOutcome::kAnswered, false, now);
   return Finish(out, now);
@@ -1039,7 +1049,7 @@ void SignalingHub::RenewBus(Out& out, HubTime now) {
   }
   for (ConnectionId old : replaced) {
     const std::string user = sessions_.at(old).user;
-    EndCallOfLeaving(out, old, now);
+    EndCallOfLeaving(out, old, now, /*may_return=*/true);
     SendError(out, old, std::nullopt, ErrorCode::kReplaced,
               "You logged in as " + Quoted(user) + " from another connection; this one is closed.");
     out.sends.back().close_after = true;
@@ -1163,16 +1173,60 @@ bool SignalingHub::HeldCallIsLive(Session& s, const signal::CallId& probe) {
   return false;
 }
 
-bool SignalingHub::AwayPartyIsBack(const Call& call) {
+SignalingHub::Return SignalingHub::ReattachAwayParty(Out& out, Call& call) {
   const bool caller_away = call.caller_connection == kAwayParty;
   const std::string& user = caller_away ? call.caller : call.callee;
   const std::string& device = caller_away ? call.caller_device : call.callee_device;
+  ConnectionId& party = caller_away ? call.caller_connection : call.callee_connection;
   const Whereabouts where = Locate(user);
   switch (where.kind) {
-    case Whereabouts::Kind::kHere: return sessions_.at(where.here).device == device;
-    case Whereabouts::Kind::kElsewhere: return where.elsewhere.device == device;
-    case Whereabouts::Kind::kUnknown: return true;  // the bus cannot tell: a live call is not ended on a guess
-    case Whereabouts::Kind::kOffline: return false;
+    case Whereabouts::Kind::kUnknown: return Return::kCannotTell;
+    case Whereabouts::Kind::kOffline: return Return::kGone;
+    case Whereabouts::Kind::kHere: {
+      Session& s = sessions_.at(where.here);
+      if (s.device != device || s.call || s.held) return Return::kGone;
+      s.call = call.id;
+      party = where.here;
+      break;
+    }
+    case Whereabouts::Kind::kElsewhere: {
+      const PresenceRecord& at = where.elsewhere;
+      if (at.device != device || (at.node == call.away_node && at.connection == call.away_connection)) {
+        return Return::kGone;
+      }
+      const ConnectionId id = next_remote_connection_++;
+      Session& remote = sessions_[id];
+      remote.user = user;
+      remote.device = device;
+      remote.remote = RemoteParty{at.node, at.connection, call.id};
+      remote.call = call.id;
+      ++remote_sessions_;
+      party = id;
+      // As at invite: the holder learns of the call without text (or answers that the
+      // connection is in another call: kUndeliverable, which ends this one).
+      NodeEnvelope watch;
+      watch.kind = NodeEnvelope::Kind::kDeliver;
+      watch.from_node = bus_.node_id();
+      watch.connection = at.connection;
+      watch.user = user;
+      watch.call = call.id;
+      out.envelopes.emplace_back(at.node, std::move(watch));
+      break;
+    }
+  }
+  call.awaiting_return = false;
+  call.away_node.clear();
+  call.away_connection = 0;
+  return Return::kReattached;
+}
+
+bool SignalingHub::AwayInACall(const std::string& user) const {
+  for (const auto& [id, call] : calls_) {
+    if (!call.awaiting_return) continue;
+    if ((call.caller_connection == kAwayParty && call.caller == user) ||
+        (call.callee_connection == kAwayParty && call.callee == user)) {
+      return true;
+    }
   }
   return false;
 }
@@ -1213,7 +1267,9 @@ std::vector<HubSend> SignalingHub::OnEnvelope(const NodeEnvelope& envelope, HubT
     }
     case NodeEnvelope::Kind::kPartyLeft:
     case NodeEnvelope::Kind::kUndeliverable:
-      if (auto party = RemotePartyOf(envelope)) EndCallOfLeaving(out, *party, now);
+      if (auto party = RemotePartyOf(envelope)) {
+        EndCallOfLeaving(out, *party, now, envelope.kind == NodeEnvelope::Kind::kPartyLeft);
+      }
       break;
     case NodeEnvelope::Kind::kReplaced:
       OnReplacedEnvelope(out, envelope, now);
@@ -1277,7 +1333,7 @@ void SignalingHub::OnReplacedEnvelope(Out& out, const NodeEnvelope& envelope, Hu
   auto it = sessions_.find(envelope.connection);
   if (it == sessions_.end() || it->second.remote || it->second.user != envelope.user || !it->second.logged_in()) return;
   const ConnectionId old = envelope.connection;
-  EndCallOfLeaving(out, old, now);
+  EndCallOfLeaving(out, old, now, /*may_return=*/true);
   SendError(out, old, std::nullopt, ErrorCode::kReplaced,
             "You logged in as " + Quoted(envelope.user) + " from another connection; this one is closed.");
   out.sends.back().close_after = true;
@@ -1373,15 +1429,19 @@ void SignalingHub::CheckInvariants() const {
     PARLEY_CHECK(call.caller_connection != call.callee_connection);  // at most one is away
     for (ConnectionId party : {call.caller_connection, call.callee_connection}) {
       if (party == kAwayParty) {
-        PARLEY_CHECK(call.state == CallState::kActive);
+        PARLEY_CHECK(call.state == CallState::kActive && call.awaiting_return);
         continue;
       }
       auto s = sessions_.find(party);
       PARLEY_CHECK(s != sessions_.end() && s->second.call == call_id);
     }
+    PARLEY_CHECK(call.awaiting_return ==
+                 (call.caller_connection == kAwayParty || call.callee_connection == kAwayParty));
     if (call.caller_connection != kAwayParty) {
       PARLEY_CHECK(sessions_.at(call.caller_connection).user == call.caller);
-      PARLEY_CHECK(!sessions_.at(call.caller_connection).remote);  // a call is owned by its caller's node
+      // A call is owned by its caller's node; a caller who came back on another node
+      // after a handover is the one exception.
+      PARLEY_CHECK(!sessions_.at(call.caller_connection).remote || call.state == CallState::kActive);
     }
     if (call.callee_connection != kAwayParty) PARLEY_CHECK(sessions_.at(call.callee_connection).user == call.callee);
   }

@@ -142,7 +142,11 @@ class SignalingHub {
     ConnectionId caller_connection = 0, callee_connection = 0;
     CallState state = CallState::kRouting;
     TimePoint deadline{};  // routing and ringing; active with a party away: its grace
-    bool awaiting_return = false;  // a party is away and its grace runs
+    // Exactly when a party is kAwayParty: where it was (a record naming that node and
+    // connection is stale, not a return).
+    bool awaiting_return = false;
+    std::string away_node;
+    ConnectionId away_connection = 0;  // on away_node
     int64_t started_unix_ms = 0;
     int64_t answered_unix_ms = 0;
     // Decided at accept (both users' p2p settings allow the other); only then are
@@ -195,8 +199,12 @@ class SignalingHub {
   std::vector<HubSend> Finish(Out& out, HubTime now);
   void SetNow(HubTime now);
   Whereabouts Locate(const std::string& user);
-  // After its grace: the away party of `call` is logged in again with its device.
-  bool AwayPartyIsBack(const Call& call);
+  // After its grace: the away party of `call`, if logged in again with its device (here
+  // or on another node) and in no other call, becomes that connection again.
+  enum class Return { kReattached, kGone, kCannotTell };
+  Return ReattachAwayParty(Out& out, Call& call);
+  // `user` is the away party of a call awaiting its return (busy, as in the call).
+  bool AwayInACall(const std::string& user) const;
   // A message to `user` on another node, outside any call (presence).
   void DeliverElsewhere(Out& out, const PresenceRecord& where, const std::string& user, const signal::Message& message);
   // The holder's side of a message its user sent about a call another node owns.
@@ -256,10 +264,10 @@ class SignalingHub {
   // party is marked kAwayParty and the peer is told nothing, since a client whose
   // network changed loses its signaling connection long before its media path (which
   // reconnects by itself). If that user is not logged in again with that device after
-  // `away_grace`, the peer gets ended{hangup}; if it is, the call ends when the peer
-  // hangs up or leaves (the away party's client ends it with the in-call bye, on which
-  // the peer's client sends its hangup here). The peer stays busy meanwhile.
-  void EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now);
+  // `away_grace`, the peer gets ended{hangup}; if it is, that connection becomes the
+  // party again (ReattachAwayParty). Both stay busy meanwhile. `may_return` false (a
+  // deleted account, a failed delivery) ends an active call at once, as before media.
+  void EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now, bool may_return);
   void ForgetSession(ConnectionId id);
 
   Result<bool> MayCall(const AccountRecord& callee, const std::string& caller);
