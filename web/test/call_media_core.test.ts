@@ -134,4 +134,25 @@ describe('CallMediaCore', () => {
     expect(core.onSealed(junk, 20).authentic).toBe(false);
     expect(core.figures.packetsRefused).toBe(1);
   });
+
+  it('acts on the peer\'s quality reports: a queue that builds lowers the budget and the Opus bitrate it sends', () => {
+    const { caller, callee } = pair();
+    const start = caller.sender;
+    expect(start.opusBitrateBps).toBeGreaterThan(20000);
+    let changed = 0;
+    for (let now = 0; now <= 8000; now += 20) {
+      const frame = Math.round(now / 20);
+      const sealed = caller.sealFrame(opus(frame), now);
+      // 40 ms one way; from 3 s a queue builds (each packet 4 ms later than the one before).
+      const queue = now < 3000 ? 0 : Math.min(200, (now - 3000) / 5);
+      callee.onSealed(sealed, now + 40 + queue);
+      for (const report of callee.tick(now + 40 + queue)) caller.onSealed(report, now + 80 + queue);
+      caller.tick(now);
+      if (caller.takeSenderChange()) ++changed;
+    }
+    expect(caller.figures.qualityReportsReceived).toBeGreaterThan(5);
+    expect(changed).toBeGreaterThan(0);
+    expect(caller.figures.targetWireKbps).toBeLessThan(0.9 * 64);
+    expect(caller.sender.opusBitrateBps).toBeLessThan(start.opusBitrateBps);
+  });
 });

@@ -1,7 +1,8 @@
 // The media of one connected browser call: microphone -> capture AudioWorklet -> Opus
 // (WebCodecs) -> CallMediaCore (media payload, sealing) -> relay session -> media
 // WebSocket; and back: WebSocket -> relay session -> CallMediaCore (open, copies) ->
-// Opus decoder -> playout AudioWorklet (PlayoutBuffer) -> speakers. The app
+// Opus decoder -> playout AudioWorklet (PlayoutBuffer) -> speakers. The peer's quality
+// reports steer the encoder (bitrate, frame length via FrameGrouper, FEC, DTX). The app
 // (web/src/app) calls only this module's API. Main thread; keys never leave the page
 // and the server sees only sealed packets.
 import type { CallKeys } from '../protocol/crypto/call_keys';
@@ -9,9 +10,13 @@ import type { MessageOf } from '../protocol/signal/messages';
 import { loadSodium, sodium } from '../protocol/sodium';
 import { MediaSocket } from '../transport/media_socket';
 import { RelayClientSession, relayCredentials } from '../transport/relay_client_session';
+import type { SenderSettings } from './bitrate_controller';
 import { CallMediaCore } from './call_media_core';
+import { FrameGrouper } from './frame_grouper';
 import { OpusFrameDecoder } from './opus_decoder';
-import { OpusFrameEncoder } from './opus_encoder';
+import {
+  DTX_PACKET_MAX_BYTES, NATIVE_OPUS_SETTINGS, type OnOpusPacket, OpusFrameEncoder, type OpusEncoderSettings,
+} from './opus_encoder';
 import { WasmOpusDecoder, WasmOpusEncoder } from './wasm_opus';
 import type { PlayoutStats } from './playout_buffer';
 import {
@@ -39,30 +44,38 @@ export type OpusImplementation = 'auto' | 'webcodecs' | 'wasm';
 
 interface FrameEncoder {
   encode(frame: Float32Array<ArrayBuffer>): void;
-  setFec(fec: boolean, expectedLossPercent: number): void;
+  apply(change: Partial<OpusEncoderSettings>): void;
   close(): void;
 }
 interface FrameDecoder {
   decode(frame: { timestamp: number; payload: Uint8Array }): void;
   close(): void;
 }
-type OnPacket = (packet: Uint8Array) => void;
 type OnFrame = (timestamp: number, pcm: Float32Array) => void;
+
+// What the encoder takes from the bitrate controller's settings.
+function encoderSettings(s: SenderSettings): OpusEncoderSettings {
+  return {
+    ...NATIVE_OPUS_SETTINGS, bitrateBps: s.opusBitrateBps, fec: s.protection.fec,
+    expectedLossPercent: s.protection.fecExpectedLossPercent, frameMs: s.frameMs, dtx: s.dtx,
+    maxPacketBytes: s.maxOpusBytes,
+  };
+}
 
 // WebCodecs first; its errors say what is missing. The WebAssembly build is loaded only
 // when WebCodecs cannot do Opus (or when asked for).
-async function makeCodecs(which: OpusImplementation, onPacket: OnPacket, onFrame: OnFrame):
-  Promise<{ encoder: FrameEncoder; decoder: FrameDecoder; implementation: 'webcodecs' | 'wasm' }> {
+async function makeCodecs(which: OpusImplementation, settings: OpusEncoderSettings, onPacket: OnOpusPacket,
+  onFrame: OnFrame): Promise<{ encoder: FrameEncoder; decoder: FrameDecoder; implementation: 'webcodecs' | 'wasm' }> {
   if (which !== 'wasm') {
     try {
-      return { encoder: await OpusFrameEncoder.create(onPacket), decoder: await OpusFrameDecoder.create(onFrame),
+      return { encoder: await OpusFrameEncoder.create(onPacket, settings), decoder: await OpusFrameDecoder.create(onFrame),
         implementation: 'webcodecs' };
     } catch (e) {
       if (which === 'webcodecs') throw e;
     }
   }
   try {
-    return { encoder: await WasmOpusEncoder.create(onPacket), decoder: await WasmOpusDecoder.create(onFrame),
+    return { encoder: await WasmOpusEncoder.create(onPacket, settings), decoder: await WasmOpusDecoder.create(onFrame),
       implementation: 'wasm' };
   } catch (e) {
     throw new Error(`This browser has no Opus codec for calls (WebCodecs lacks it and the WebAssembly one did not ` +
@@ -78,6 +91,9 @@ export interface CallQuality {
   jitterBufferMs: number; // audio buffered for playout now
   sendKbps: number; // sealed packets sent, last interval
   receiveKbps: number; // sealed packets received, last interval
+  targetKbps: number; // the bitrate controller's wire budget
+  opusKbps: number; // what the encoder is set to
+  frameMs: number; // the Opus frame length sent
 }
 
 const TICK_MS = 20;
@@ -105,6 +121,7 @@ export class BrowserCallMedia {
   private lastSilentReportMs = 0;
   private readonly tickTimer: ReturnType<typeof setInterval>;
   private readonly startedMs: number;
+  private readonly grouper: FrameGrouper;
 
   private constructor(
     private readonly core: CallMediaCore,
@@ -118,6 +135,7 @@ export class BrowserCallMedia {
     private readonly playout: AudioWorkletNode,
   ) {
     this.startedMs = performance.now();
+    this.grouper = new FrameGrouper(core.sender.frameMs);
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
   }
 
@@ -142,8 +160,9 @@ export class BrowserCallMedia {
       numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1],
     });
     let socket: MediaSocket | undefined;
-    const codecs = await makeCodecs(options.opus ?? 'auto', (packet) => {
-      if (socket) socket.send(core.sealFrame(packet, performance.now()));
+    const codecs = await makeCodecs(options.opus ?? 'auto', encoderSettings(core.sender), (packet, frameSamples) => {
+      if (core.sender.dtx && packet.length <= DTX_PACKET_MAX_BYTES) core.skipFrame(frameSamples);
+      else if (socket) socket.send(core.sealFrame(packet, performance.now(), frameSamples));
     }, (timestamp, pcm) => {
       const message: ToPlayout = { type: 'frame', timestamp, pcm: pcm as Float32Array<ArrayBuffer> };
       playout.port.postMessage(message, [message.pcm.buffer]);
@@ -186,6 +205,9 @@ export class BrowserCallMedia {
       jitterBufferMs: Math.round(this.playoutStats?.levelMs ?? 0),
       sendKbps: Math.round(f.sendKbps * 10) / 10,
       receiveKbps: Math.round(f.receiveKbps * 10) / 10,
+      targetKbps: Math.round(f.targetWireKbps * 10) / 10,
+      opusKbps: this.core.sender.opusBitrateBps / 1000,
+      frameMs: this.core.sender.frameMs,
     };
     if (f.rttMs !== undefined) q.rttMs = f.rttMs;
     return q;
@@ -240,7 +262,8 @@ export class BrowserCallMedia {
   private onCaptured(pcm: Float32Array<ArrayBuffer>): void {
     if (this.stopped) return;
     if (this.muted) pcm.fill(0);
-    this.encoder.encode(pcm);
+    const frame = this.grouper.push(pcm);
+    if (frame) this.encoder.encode(frame);
   }
 
   private onSealed(sealed: Uint8Array): void {
@@ -259,9 +282,12 @@ export class BrowserCallMedia {
     const now = performance.now();
     if (this.playoutStats) this.core.noteJitterBufferMs(this.playoutStats.levelMs);
     for (const report of this.core.tick(now)) this.socket.send(report);
-    if (this.core.takeProtectionChange()) {
-      const p = this.core.protection;
-      this.encoder.setFec(p.fec, p.fecExpectedLossPercent);
+    const change = this.core.takeSenderChange();
+    if (change) {
+      // The frame length from the next packet on: the grouper hands the encoder whole
+      // frames of it (WebCodecs takes any length and cuts by its configured one).
+      this.encoder.apply(encoderSettings(change));
+      this.grouper.setFrameMs(change.frameMs);
     }
     const silentFor = now - (this.core.figures.lastAuthenticMs ?? this.startedMs);
     if (silentFor >= PEER_SILENT_AFTER_MS && now - this.lastSilentReportMs >= 1000) {

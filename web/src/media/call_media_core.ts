@@ -3,19 +3,22 @@
 // packets in -> the Opus frames to decode (copies fill frames whose own packet was
 // lost); a quality report (0x04) and a receiver report once a second (four times a
 // second while a queue builds or packets go missing), the latter with the RTT echo, so
-// a native peer's bitrate controller adapts to what the browser receives; probe
-// replies. What
+// a native peer's bitrate controller adapts to what the browser receives; the peer's
+// quality reports steer what the browser sends (BitrateController: Opus bitrate, frame
+// length, FEC, copies, probe padding); probe replies. What
 // src/parley/call/call_media.cc does around its encoder and jitter buffer. Pure: the
 // caller gives the time (ms, monotonic) and does the encoding, decoding and sending.
 import type { Bytes } from '../protocol/bytes';
 import { CallPackets } from '../protocol/call/call_packets';
 import {
-  type QualityReport, type ReceiverReport, lossUnits, saturatedMs, serializeQualityReport,
+  QUALITY_REPORT_TYPE, type QualityReport, type ReceiverReport, lossUnits, parseQualityReport, saturatedMs,
+  serializeQualityReport,
 } from '../protocol/call/control_message';
 import type { CallKeys } from '../protocol/crypto/call_keys';
 import { MAX_CONTENT_SIZE } from '../protocol/crypto/padding_policy';
 import { type EncodedFrame, MAX_REDUNDANT_OFFSET_SAMPLES } from '../protocol/media/media_packet';
-import { type LossProtection, LossProtectionPolicy } from './loss_protection_policy';
+import { BitrateController, type BitrateControllerConfig, type SenderSettings } from './bitrate_controller';
+import type { LossProtection } from './loss_protection_policy';
 import { ArrivalTiming } from './arrival_timing';
 import { ReceiveStatistics, lossFraction } from './receive_statistics';
 
@@ -24,6 +27,7 @@ export interface CallMediaCoreOptions {
   frameSamples: number; // 48 kHz samples per Opus frame (960 = 20 ms)
   firstTimestamp: number; // u32, random per call
   firstSequence: number; // u16, random per call
+  bitrate: Partial<BitrateControllerConfig>; // e.g. the frame lengths the encoder can do
 }
 
 export const DEFAULT_CALL_MEDIA_CORE_OPTIONS: CallMediaCoreOptions = {
@@ -31,6 +35,7 @@ export const DEFAULT_CALL_MEDIA_CORE_OPTIONS: CallMediaCoreOptions = {
   frameSamples: 960,
   firstTimestamp: 0,
   firstSequence: 0,
+  bitrate: {},
 };
 
 export interface Arrived {
@@ -50,6 +55,8 @@ export interface CallMediaFigures {
   framesRecovered: number; // frames decoded from a copy because their own packet was lost
   packetsRefused: number; // did not open under either stream's key
   reportsReceived: number;
+  qualityReportsReceived: number; // the peer's, on what we send
+  targetWireKbps: number; // the bitrate controller's budget (sealed + 28 bytes a packet)
   lastAuthenticMs?: number; // when the newest authentic packet arrived
   lastQuality?: QualityReport; // the newest quality report we sent
 }
@@ -71,7 +78,8 @@ export class CallMediaCore {
   private lastSequence: number | undefined;
   private recoveredInInterval = 0;
   private jitterBufferMs = 0;
-  private readonly policy = new LossProtectionPolicy();
+  private readonly controller: BitrateController;
+  private appliedSettings: SenderSettings;
   private readonly startMs: number;
   private sequence: number;
   private timestamp: number;
@@ -84,10 +92,10 @@ export class CallMediaCore {
   private bytesSentInInterval = 0;
   private bytesReceivedInInterval = 0;
   private intervalStartMs: number;
-  private protectionChanged = false;
   readonly figures: CallMediaFigures = {
     sendLossFraction: 0, receiveLossFraction: 0, sendKbps: 0, receiveKbps: 0, mediaPacketsSent: 0,
     mediaPacketsReceived: 0, framesRecovered: 0, packetsRefused: 0, reportsReceived: 0,
+    qualityReportsReceived: 0, targetWireKbps: 0,
   };
 
   constructor(keys: CallKeys, nowMs: number, options: Partial<CallMediaCoreOptions> = {}) {
@@ -98,26 +106,41 @@ export class CallMediaCore {
     this.nextReportMs = nowMs + this.options.reportIntervalMs;
     this.sequence = this.options.firstSequence & 0xffff;
     this.timestamp = this.options.firstTimestamp >>> 0;
+    this.controller = new BitrateController(this.options.bitrate);
+    this.appliedSettings = this.controller.settings;
+    this.figures.targetWireKbps = this.controller.targetWireBps / 1000;
   }
 
   get protection(): LossProtection {
-    return this.policy.current;
+    return this.controller.settings.protection;
   }
 
-  // True once after each change of protection (the encoder's FEC setting follows).
-  takeProtectionChange(): boolean {
-    const changed = this.protectionChanged;
-    this.protectionChanged = false;
-    return changed;
+  // What the encoder and packetizer should use now.
+  get sender(): SenderSettings {
+    return this.controller.settings;
   }
 
-  // One Opus frame of frameSamples, in capture order: the sealed media packet to send.
-  sealFrame(opus: Bytes, nowMs: number): Bytes {
+  // The sender's settings once after each change (the encoder follows), else undefined.
+  takeSenderChange(): SenderSettings | undefined {
+    const now = this.controller.settings;
+    const was = this.appliedSettings;
+    this.appliedSettings = now;
+    const same = now.opusBitrateBps === was.opusBitrateBps && now.frameMs === was.frameMs && now.dtx === was.dtx &&
+      now.maxOpusBytes === was.maxOpusBytes && now.protection.fec === was.protection.fec &&
+      now.protection.fecExpectedLossPercent === was.protection.fecExpectedLossPercent &&
+      now.protection.redundantDistances.join() === was.protection.redundantDistances.join();
+    return same ? undefined : now;
+  }
+
+  // One Opus packet of `frameSamples` (48 kHz samples it codes; the configured frame
+  // length unless given), in capture order: the sealed media packet to send, padded
+  // while the bitrate controller probes.
+  sealFrame(opus: Bytes, nowMs: number, frameSamples: number = this.options.frameSamples): Bytes {
     const primary: EncodedFrame = { timestamp: this.timestamp, payload: opus };
     const redundant: EncodedFrame[] = [];
     let size = 7 + opus.length;
     // Oldest first: distances in descending order.
-    const distances = [...this.policy.current.redundantDistances].sort((a, b) => b - a);
+    const distances = [...this.controller.settings.protection.redundantDistances].sort((a, b) => b - a);
     for (const distance of distances) {
       const frame = this.sentFrames[this.sentFrames.length - distance];
       if (!frame) continue;
@@ -128,14 +151,22 @@ export class CallMediaCore {
       size += cost;
       redundant.push(frame);
     }
-    const sealed = this.packets.sealMedia({ sequence: this.sequence, primary, redundant }, nowMs);
+    const sealed = this.packets.sealMedia({ sequence: this.sequence, primary, redundant }, nowMs,
+      this.controller.probePaddingFloor(nowMs));
+    this.controller.onPacketSent(sealed.length, nowMs);
     this.sentFrames.push(primary);
     if (this.sentFrames.length > 2) this.sentFrames.shift();
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.timestamp = (this.timestamp + this.options.frameSamples) >>> 0;
+    this.timestamp = (this.timestamp + frameSamples) >>> 0;
     this.bytesSentInInterval += sealed.length;
     ++this.figures.mediaPacketsSent;
     return sealed;
+  }
+
+  // A frame the encoder left unsent (DTX silence): its samples still pass, so the next
+  // packet's timestamp says when it was captured.
+  skipFrame(frameSamples: number): void {
+    this.timestamp = (this.timestamp + frameSamples) >>> 0;
   }
 
   // One sealed packet from the relay (what the relay session handed up).
@@ -174,10 +205,13 @@ export class CallMediaCore {
           reply: this.packets.sealProbeReply({ path: arrival.probe.path, sequence: arrival.probe.sequence,
             echoMs: arrival.probe.sentMs, replyDelayMs: 0 }, nowMs),
         };
-      case 'probe_reply':
       case 'control':
         this.noteAuthentic(sealed, nowMs);
-        return { decode: [], authentic: true }; // nothing of ours asks; unknown types are ignored
+        if (arrival.content[0] === QUALITY_REPORT_TYPE) this.onQualityReport(arrival.content, nowMs);
+        return { decode: [], authentic: true }; // unknown types are ignored
+      case 'probe_reply':
+        this.noteAuthentic(sealed, nowMs);
+        return { decode: [], authentic: true }; // nothing of ours asks
     }
   }
 
@@ -190,6 +224,8 @@ export class CallMediaCore {
   // report first, since on a full drop-tail queue the first of two packets sent back to
   // back is the one that gets in), else none. Call it at least every 50 ms.
   tick(nowMs: number): Bytes[] {
+    this.controller.onTick(nowMs);
+    this.figures.targetWireKbps = this.controller.targetWireBps / 1000;
     if (nowMs < this.nextReportMs) return [];
     const intervalMs = Math.max(1, nowMs - this.intervalStartMs);
     this.intervalStartMs = nowMs;
@@ -245,13 +281,25 @@ export class CallMediaCore {
     this.figures.sendLossFraction = loss;
     if (report.echoMs !== 0) {
       const rtt = (this.clockMs(nowMs) - report.echoMs - report.echoDelayMs) >>> 0;
-      if (rtt < RTT_BOGUS_MS) this.figures.rttMs = rtt;
+      if (rtt < RTT_BOGUS_MS) {
+        this.figures.rttMs = rtt;
+        this.controller.onRtt(rtt);
+      }
     }
-    const before = this.policy.current;
-    const after = this.policy.onLossReport(loss);
-    if (before.fec !== after.fec || before.fecExpectedLossPercent !== after.fecExpectedLossPercent) {
-      this.protectionChanged = true;
+    this.controller.onReceiverReportLoss(loss); // only while the peer sends no quality reports
+  }
+
+  // A malformed one is ignored, as native does (it authenticated: a newer or hostile peer).
+  private onQualityReport(content: Bytes, nowMs: number): void {
+    let report: QualityReport;
+    try {
+      report = parseQualityReport(content);
+    } catch {
+      return;
     }
+    ++this.figures.qualityReportsReceived;
+    this.controller.onQualityReport(report, nowMs);
+    this.figures.targetWireKbps = this.controller.targetWireBps / 1000;
   }
 
   private noteAuthentic(sealed: Bytes, nowMs: number): void {

@@ -6,7 +6,9 @@
 // are bound here. Loaded only when needed, from its own asset, compiled asynchronously.
 // Same settings as the native sender. Main thread.
 import type { EncodedFrame } from '../protocol/media/media_packet';
-import { NATIVE_OPUS_SETTINGS, OPUS_FRAME_SAMPLES, OPUS_SAMPLE_RATE, type OpusEncoderSettings } from './opus_encoder';
+import {
+  NATIVE_OPUS_SETTINGS, OPUS_FRAME_SAMPLES, OPUS_SAMPLE_RATE, type OnOpusPacket, type OpusEncoderSettings,
+} from './opus_encoder';
 
 // The module's exports that are used (libopus' API with pointers into its memory).
 interface OpusExports {
@@ -79,42 +81,50 @@ export class WasmOpusEncoder {
   private settings: OpusEncoderSettings;
   failure: string | undefined;
 
-  private constructor(private readonly s: OpusState, private readonly onPacket: (packet: Uint8Array) => void,
+  private constructor(private readonly s: OpusState, private readonly onPacket: OnOpusPacket,
     settings: OpusEncoderSettings) {
     this.settings = settings;
     check(s.x.opus_encoder_init(s.state, OPUS_SAMPLE_RATE, 1, APPLICATION_VOIP), 'encoder');
     this.ctl(SET_BITRATE, settings.bitrateBps);
     this.ctl(SET_VBR, 1);
     this.ctl(SET_COMPLEXITY, settings.complexity);
-    this.ctl(SET_DTX, 0);
+    this.ctl(SET_DTX, settings.dtx ? 1 : 0);
     this.ctl(SET_SIGNAL, SIGNAL_VOICE);
     this.applyFec();
   }
 
-  static async create(onPacket: (packet: Uint8Array) => void, settings: OpusEncoderSettings = NATIVE_OPUS_SETTINGS,
+  static async create(onPacket: OnOpusPacket, settings: OpusEncoderSettings = NATIVE_OPUS_SETTINGS,
     wasmBytes?: ArrayBuffer): Promise<WasmOpusEncoder> {
     const x = await loadWasmOpus(wasmBytes);
     return new WasmOpusEncoder(new OpusState(x, x.opus_encoder_get_size(1)), onPacket, settings);
   }
 
-  // One 20 ms frame of 48 kHz mono (-1..1).
+  // One frame of 48 kHz mono (-1..1): 20, 40, 60 or 120 ms.
   encode(frame: Float32Array): void {
     if (this.failure !== undefined) return;
-    if (frame.length !== OPUS_FRAME_SAMPLES) throw new Error('the Opus encoder takes 20 ms frames');
+    if (![1, 2, 3, 6].includes(frame.length / OPUS_FRAME_SAMPLES)) {
+      throw new Error('the Opus encoder takes frames of 20, 40, 60 or 120 ms');
+    }
     const x = this.s.x;
     const pcm = new Int16Array(x.memory.buffer, this.s.pcm, frame.length);
     for (let i = 0; i < frame.length; ++i) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(frame[i]! * 32767)));
-    const length = x.opus_encode(this.s.state, this.s.pcm, frame.length, this.s.data, MAX_PACKET_BYTES);
+    const cap = this.settings.maxPacketBytes > 0 ? Math.min(this.settings.maxPacketBytes, MAX_PACKET_BYTES) : MAX_PACKET_BYTES;
+    const length = x.opus_encode(this.s.state, this.s.pcm, frame.length, this.s.data, cap);
     if (length < 0) {
       this.failure = `The browser's Opus encoder failed (libopus error ${length}); hang up and call again.`;
       return;
     }
-    this.onPacket(new Uint8Array(x.memory.buffer, this.s.data, length).slice());
+    this.onPacket(new Uint8Array(x.memory.buffer, this.s.data, length).slice(), frame.length);
   }
 
-  setFec(fec: boolean, expectedLossPercent: number): void {
-    this.settings = { ...this.settings, fec, expectedLossPercent };
-    this.applyFec();
+  // New settings for the following frames (the frame length is the next frame's own).
+  apply(change: Partial<OpusEncoderSettings>): void {
+    const was = this.settings;
+    this.settings = { ...was, ...change };
+    if (this.settings.bitrateBps !== was.bitrateBps) this.ctl(SET_BITRATE, this.settings.bitrateBps);
+    if (this.settings.dtx !== was.dtx) this.ctl(SET_DTX, this.settings.dtx ? 1 : 0);
+    if (this.settings.complexity !== was.complexity) this.ctl(SET_COMPLEXITY, this.settings.complexity);
+    if (this.settings.fec !== was.fec || this.settings.expectedLossPercent !== was.expectedLossPercent) this.applyFec();
   }
 
   close(): void {

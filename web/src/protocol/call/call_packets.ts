@@ -34,8 +34,9 @@ export class CallPackets {
     this.controlOpener = new PacketOpener(keys.control.receive);
   }
 
-  sealMedia(packet: MediaPacket, nowMs: number): Bytes {
-    return this.mediaSealer.seal(serializeMediaPacket(packet), nowMs);
+  // `minSealedSize`: padded to at least this (PacketSealer.seal), while a probe runs.
+  sealMedia(packet: MediaPacket, nowMs: number, minSealedSize = 0): Bytes {
+    return this.mediaSealer.seal(serializeMediaPacket(packet), nowMs, minSealedSize);
   }
 
   sealReport(report: ReceiverReport, nowMs: number): Bytes {

@@ -6,7 +6,9 @@ import { sodium } from '../sodium';
 import type { DirectionKeys } from './call_keys';
 import { HEADER_SAMPLE_SIZE, headerMask, packetNonce } from './header_protection';
 import { DEFAULT_SCHEDULE, KeyRatchet, type RatchetSchedule } from './key_ratchet';
-import { type PaddingPolicy, SEALED_HEADER_SIZE, SEALED_TAG_SIZE, pad, sealedSize } from './padding_policy';
+import {
+  MAX_SEALED_SIZE, type PaddingPolicy, SEAL_OVERHEAD, SEALED_HEADER_SIZE, SEALED_TAG_SIZE, pad, sealedSize,
+} from './padding_policy';
 import { matchesClassifierSignature } from './wire_shape';
 
 // Counters stay below 2^62: the top two counter bits carry the first byte's 01.
@@ -42,8 +44,17 @@ export class PacketSealer {
   // Throws only if the content does not fit the padding policy (or the counter is
   // exhausted after 2^64 packets). A packet whose leading bytes would match a DPI
   // classifier's signature (wire_shape.ts) is sealed again under the next counter.
-  seal(content: Bytes, nowMs: number): Bytes {
-    const size = sealedSize(this.padding, content.length);
+  // `minSealedSize` (0: none) pads to at least that size as the policy pads content of
+  // that size (ignored where it cannot: constant): the bitrate controller's probes.
+  seal(content: Bytes, nowMs: number, minSealedSize = 0): Bytes {
+    let size = sealedSize(this.padding, content.length);
+    if (minSealedSize > size) {
+      try {
+        size = Math.max(size, sealedSize(this.padding, Math.min(minSealedSize, MAX_SEALED_SIZE) - SEAL_OVERHEAD));
+      } catch {
+        // a constant size: keep it
+      }
+    }
     for (;;) {
       const packet = this.sealOnce(content, size, nowMs);
       if (!matchesClassifierSignature(packet)) return packet;
