@@ -1033,19 +1033,15 @@ void SignalingHub::RenewBus(Out& out, HubTime now) {
   std::vector<ConnectionId> replaced;
   for (const auto& [user, connection] : online_) {
     const PresenceRecord mine{bus_.node_id(), connection, sessions_.at(connection).device};
-    auto previous = bus_.SetPresence(user, mine, config_.presence_ttl);
-    if (!previous.ok()) {
-      LogBusError("renew a user's presence", previous.error());
+    // Compare-and-renew: a login elsewhere that got in between is never overwritten,
+    // not even for a moment (a lookup then would find this stale connection).
+    auto newer = bus_.RenewPresence(user, mine, config_.presence_ttl);
+    if (!newer.ok()) {
+      LogBusError("renew a user's presence", newer.error());
       continue;
     }
-    // A login elsewhere got in between: put its record back and yield to it, as its
-    // kReplaced (which may still be on the way) would make this node do.
-    if (*previous && (*previous)->node != bus_.node_id()) {
-      if (auto restored = bus_.SetPresence(user, **previous, config_.presence_ttl); !restored.ok()) {
-        LogBusError("restore a user's newer presence", restored.error());
-      }
-      replaced.push_back(connection);
-    }
+    // Yield to it, as its kReplaced (which may still be on the way) would make this node do.
+    if (*newer && (*newer)->node != bus_.node_id()) replaced.push_back(connection);
   }
   for (ConnectionId old : replaced) {
     const std::string user = sessions_.at(old).user;
