@@ -101,6 +101,12 @@ TEST(DecoySiteTest, BadTargetsAre400AndClose) {
     EXPECT_THAT(r.bytes, HasSubstr("Connection: close\r\n")) << target;
   }
   EXPECT_THAT(DecoySite().BadRequest(kNow).bytes, HasSubstr("<center><h1>400 Bad Request</h1></center>"));
+  // HEAD: the same headers (Content-Length of the page nginx would send), no body.
+  const std::string bad = DecoySite().BadRequest(kNow).bytes;
+  const DecoyResponse head = Get("/%zz", true, "HEAD");
+  EXPECT_EQ(head.status, 400);
+  EXPECT_TRUE(head.close);
+  EXPECT_EQ(head.bytes, bad.substr(0, bad.find("\r\n\r\n") + 4));
 }
 
 TEST(DecoySiteTest, ConditionalRequestsGet304) {

@@ -181,9 +181,12 @@ DecoyResponse DecoySite::NotFound(bool keep_alive, int64_t now_unix_s) const {
 
 DecoyResponse DecoySite::Respond(const DecoyRequest& request, int64_t now_unix_s) const {
   if (!IsNginxMethod(request.method)) return BadRequest(now_unix_s);
-  const std::optional<std::string> path = NormalisePath(request.target);
-  if (!path) return BadRequest(now_unix_s);
   const bool head = request.method == "HEAD";
+  // A bad target to HEAD gets the 400's headers without its body, as from nginx,
+  // whose header filter drops the body of every answer to HEAD (found by
+  // decoy_site_fuzzer: a prober could tell the two apart).
+  const std::optional<std::string> path = NormalisePath(request.target);
+  if (!path) return Error(400, false, head, now_unix_s);
   const bool get = request.method == "GET";
   // ngx_http_static_handler: anything but GET, HEAD and POST is refused outright; POST
   // to an existing file is refused, to a missing one is 404.
