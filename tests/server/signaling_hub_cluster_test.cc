@@ -657,14 +657,14 @@ TEST(SignalingHubClusterTest, OwnerKeepsTheCallAndTheHolderOnlyRelays) {
 
 TEST(SignalingHubClusterTest, ACallIdReusedOnAnotherNodeCannotTakeOverTheCall) {
   // Call ids are chosen by clients. Carol, on a third node, invites bob with the id of
-  // his call with alice: the busy claim names its node, so hers is refused (busy) and
-  // bob's node keeps relaying his call to alice's node.
+  // his call with alice: the id is claimed on the bus, so hers is refused as a reused
+  // id, and bob's node keeps relaying his call to alice's node.
   Cluster c;
   auto [alice, bob] = AliceAndBob(c, kSpread);
   const CallId call = c.Answer(alice, bob, "bob", 1);
   const ConnectionId carol = c.Register("carol", "tablet", 3, kSpread.carol);
   c.Send(carol, signal::Invite{1, call, "bob"});
-  EXPECT_EQ(c.TakeOnly<signal::Ended>(carol), (signal::Ended{1, call, EndReason::kBusy}));
+  EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(carol).code, ErrorCode::kNotAllowed);
   EXPECT_TRUE(c.Take(bob).empty());
   EXPECT_EQ(c.hub(2).call_count(), 0u);
   // The real call is untouched: bob's hang-up reaches alice through its owner.
@@ -673,6 +673,57 @@ TEST(SignalingHubClusterTest, ACallIdReusedOnAnotherNodeCannotTakeOverTheCall) {
   EXPECT_EQ(c.TakeOnly<signal::Ended>(bob).reason, EndReason::kHangup);
   EXPECT_TRUE(c.Unclaimed("bob"));
   EXPECT_TRUE(c.Unclaimed("carol"));
+}
+
+TEST(SignalingHubClusterTest, ACallIdInUseOnAnotherNodeIsRefusedForAnotherPair) {
+  // The relay pairs a call's participants by call id alone. Alice (n0) calls bob (n1);
+  // carol (n2) then invites dave (n2) with the same id: a different pair on a node that
+  // never saw the id. It is refused as a reused id, and nobody else hears of it.
+  Cluster c;
+  auto [alice, bob] = AliceAndBob(c, kSpread);
+  const CallId call = c.Ring(alice, bob, "bob", 1);
+  const ConnectionId carol = c.Register("carol", "tablet", 3, 2);
+  const ConnectionId dave = c.Register("dave", "phone", 4, 2);
+  c.Send(carol, signal::Invite{1, call, "dave"});
+  const auto refused = c.TakeOnly<signal::ErrorReply>(carol);
+  EXPECT_EQ(refused.code, ErrorCode::kNotAllowed);
+  EXPECT_EQ(refused.id, signal::RequestId{1});
+  EXPECT_TRUE(c.Take(dave).empty());
+  EXPECT_EQ(c.hub(2).call_count(), 0u);
+  EXPECT_TRUE(c.Unclaimed("carol"));
+  EXPECT_TRUE(c.Unclaimed("dave"));
+  // Still refused after the first call ended (its tickets live on), here from bob's
+  // node, which only relayed that call and keeps no memory of its id; a fresh id works.
+  c.Send(alice, signal::Cancel{20, call});
+  c.Take(alice);
+  c.Take(bob);
+  c.Advance(std::chrono::hours(1));
+  const ConnectionId erin = c.Register("erin", "phone", 5, 1);
+  c.Send(erin, signal::Invite{2, call, "dave"});
+  EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(erin).code, ErrorCode::kNotAllowed);
+  EXPECT_TRUE(c.Take(dave).empty());
+  const CallId fresh = c.Ring(carol, dave, "dave", 2);
+  EXPECT_NE(fresh, call);
+}
+
+TEST(SignalingHubClusterTest, ACallIdClaimExpiresWithTheTicketsAndABusFailureIsUnavailable) {
+  Cluster c;
+  auto [alice, bob] = AliceAndBob(c, kSpread);
+  const CallId call = c.Ring(alice, bob, "bob", 1);
+  c.Send(alice, signal::Cancel{20, call});
+  c.Take(alice);
+  c.Take(bob);
+  // Past the tickets' lifetime (12 h) and two ring timeouts, the id is free on the bus
+  // (another node may take it; the owner's own memory of used ids still refuses it).
+  c.Advance(std::chrono::hours(12) + seconds(91));
+  const ConnectionId carol = c.Register("carol", "tablet", 3, 2);
+  const ConnectionId dave = c.Register("dave", "phone", 4, 2);
+  EXPECT_EQ(c.Ring(carol, dave, "dave", 1), call);
+  // A bus that does not answer: the invite ends as unavailable, as other bus failures do.
+  const ConnectionId erin = c.Register("erin", "phone", 5, 1);
+  c.bus(1).fail = true;
+  c.Send(erin, signal::Invite{3, MakeCallId(3), "alice"});
+  EXPECT_EQ(c.TakeOnly<signal::Ended>(erin).reason, EndReason::kUnavailable);
 }
 
 TEST(SignalingHubClusterTest, ClaimsOfALongCallAreRenewed) {
