@@ -80,7 +80,9 @@ Result<std::unique_ptr<CallPaths>> CallPaths::Open(const signal::StartMediaActio
     paths->next_local_poll_ = now + kLocalAddressPoll;
   }
   if (want_tls) {
-    net::TlsRelayPathTarget target{front.host, front.port, front.websocket_path, front.pin_sha256};
+    // The front bridges to the call's first relay, where a peer on relay UDP binds too.
+    net::TlsRelayPathTarget target{front.host, front.port, front.websocket_path, front.pin_sha256,
+                                   net::MediaTargetRelay{start.relay_host, start.relay_port}};
     GatedPath::Opener opener = [target, credentials = *credentials, received = now]()
         -> Result<std::unique_ptr<net::PacketPath>> {
       auto path = net::TlsRelayPath::Open(target, credentials, received);

@@ -205,8 +205,10 @@ Result<std::unique_ptr<net::PacketPath>> OpenTls(const signal::ClientProfile& pr
                                                  TimePoint received_at) {
   auto credentials = Credentials(t, participant);
   if (!credentials) return credentials.error();
+  // The relay the tickets came with, as the UDP pairs use it.
   net::TlsMediaEndpoint endpoint{profile.server_host, profile.server_port, profile.websocket_path,
-                                 profile.pin_sha256, participant == 0 ? t.ticket_0 : t.ticket_1};
+                                 profile.pin_sha256, participant == 0 ? t.ticket_0 : t.ticket_1,
+                                 net::MediaTargetRelay{t.host, t.port}};
   net::TlsMediaChannelOptions options;
   options.connect_timeout = seconds(4);
   auto channel = net::TlsMediaChannel::Open(std::move(endpoint), options);

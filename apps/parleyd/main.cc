@@ -19,6 +19,7 @@
 #include "parley/server/data_directory.h"
 #include "parley/server/hub_signaling_sink.h"
 #include "parley/server/invite_admin.h"
+#include "parley/server/media_relay_routes.h"
 #include "parley/server/redis_node_bus.h"
 #include "parley/net/own_addresses.h"
 #include "parley/server/relay_ticket.h"
@@ -198,6 +199,7 @@ int Run(const ServerConfig& config_in) {
   hub_config.server_name = config.server_name;
   hub_config.relay_host = config.relay_public_host.empty() ? config.server_name : config.relay_public_host;
   hub_config.relay_port = config.relay_public_port != 0 ? config.relay_public_port : relay.bound_port();
+  const signal::RelayAddress own_relay{hub_config.relay_host, hub_config.relay_port};  // before relay.first
   if (auto relays = parleyd::ConfigureHubRelays(config, bus.get(), &relay, hub_config); !relays) {
     relay.Stop();
     return Fail(kExitConfig, relays.error().message);
@@ -227,6 +229,24 @@ int Run(const ServerConfig& config_in) {
   // Media over TLS: tickets verify under the same key the relay checks them with.
   options.media_tickets = &tickets;
   options.relay_bridge_port = relay.bridge_port();
+  // A media upgrade names the call's relay; the front bridges only to relays this
+  // community knows: this node's own (through the bridge socket), relay.first and
+  // relay.alternates, and relays live on the bus (docs/protocol.md, "Media over TLS").
+  std::vector<signal::RelayAddress> configured_relays = hub_config.relay_alternates;
+  configured_relays.push_back({hub_config.relay_host, hub_config.relay_port});
+  const MediaRelayRoutes media_routes(own_relay, std::move(configured_relays));
+  options.media_relay_route = [&media_routes, bus = bus.get()](const std::string& host,
+                                                               uint16_t port) -> std::optional<MediaRelayRoute> {
+    if (auto route = media_routes.Route(host, port)) return route;
+    if (bus == nullptr) return std::nullopt;
+    auto live = bus->LiveRelays();
+    if (!live) {
+      spdlog::warn("The node bus did not list the live relays ({}); a media-over-TLS client naming {}:{} was refused.",
+                   live.error().message, host, port);
+      return std::nullopt;
+    }
+    return media_routes.Route(host, port, *live);
+  };
   // The web app at live invites' paths (docs/protocol.md, "Web app and invites"). The
   // front looks invites up through a store connection of its own, so `parleyd invite`
   // run beside this process takes effect at once. A missing app is a warning, not a

@@ -1,7 +1,8 @@
 // The relay over TLS (TlsRelayPath) against the real web front and the real UdpRelay's
 // bridge socket on 127.0.0.1: binds acknowledged through the bridge, sealed packets
 // byte-exact between a TLS participant and a UDP participant and between two TLS
-// participants, and a ticket that does not verify never makes the path ready.
+// participants, the same through a second (standalone) relay the target names, and a
+// ticket that does not verify or a relay the front does not know never makes the path ready.
 #include "parley/net/tls_relay_path.h"
 
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "parley/net/relay_udp_path.h"
+#include "parley/server/media_relay_routes.h"
 #include "parley/server/relay_ticket.h"
 #include "parley/server/udp_relay.h"
 #include "parley/server/web_front.h"
@@ -96,6 +98,13 @@ class TlsRelayPathTest : public ::testing::Test {
     auto started = relay_->Start();
     ASSERT_TRUE(started.ok()) << started.error().message;
     ASSERT_NE(relay_->bridge_port(), 0);
+    // A standalone relay of the same community (same ticket key), no bridge socket.
+    RelayConfig standalone = config;
+    standalone.bridge = false;
+    standalone_.emplace(standalone);
+    ASSERT_TRUE(standalone_->Start().ok());
+    routes_.emplace(signal::RelayAddress{"localhost", relay_->bound_port()},
+                    std::vector<signal::RelayAddress>{{"127.0.0.1", standalone_->bound_port()}});
 
     auto cert = server::TlsCertificate::Generate("localhost");
     ASSERT_TRUE(cert.ok()) << cert.error().message;
@@ -105,6 +114,7 @@ class TlsRelayPathTest : public ::testing::Test {
     options.websocket_path = kPath;
     options.media_tickets = &issuer_;
     options.relay_bridge_port = relay_->bridge_port();
+    options.media_relay_route = [this](const std::string& host, uint16_t port) { return routes_->Route(host, port); };
     auto front = WebFront::Start(ioc_, *cert, sink_, options);
     ASSERT_TRUE(front.ok()) << front.error().message;
     front_ = std::move(*front);
@@ -115,6 +125,7 @@ class TlsRelayPathTest : public ::testing::Test {
     work_.reset();
     if (thread_.joinable()) thread_.join();
     if (relay_) relay_->Stop();
+    if (standalone_) standalone_->Stop();
   }
 
   RelayCredentials Credentials(uint8_t participant, uint8_t call = 6) {
@@ -132,20 +143,25 @@ class TlsRelayPathTest : public ::testing::Test {
   }
 
   TlsRelayPathTarget Target() const {
-    return {.host = "localhost", .port = front_->bound_port(), .signaling_path = kPath, .pin_sha256 = fingerprint_};
+    return {.host = "localhost", .port = front_->bound_port(), .signaling_path = kPath, .pin_sha256 = fingerprint_,
+            .relay = std::nullopt};
   }
 
-  std::unique_ptr<TlsRelayPath> OpenTls(RelayCredentials credentials) {
+  std::unique_ptr<TlsRelayPath> OpenTls(RelayCredentials credentials, std::optional<MediaTargetRelay> relay = {}) {
     TlsMediaChannelOptions fast;
     fast.first_retry = milliseconds(20);
     fast.max_retry = milliseconds(200);
-    auto path = TlsRelayPath::Open(Target(), std::move(credentials), Now(), fast);
+    TlsRelayPathTarget target = Target();
+    target.relay = std::move(relay);
+    auto path = TlsRelayPath::Open(std::move(target), std::move(credentials), Now(), fast);
     EXPECT_TRUE(path.ok()) << path.error().message;
     return path.ok() ? std::move(*path) : nullptr;
   }
 
   RelayTicketIssuer issuer_{std::span<const uint8_t, 32>(kKey)};
-  std::optional<UdpRelay> relay_;
+  std::optional<UdpRelay> relay_;       // this node's relay, behind the front's bridge
+  std::optional<UdpRelay> standalone_;  // another relay of the community, over UDP only
+  std::optional<server::MediaRelayRoutes> routes_;
   boost::asio::io_context ioc_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
       boost::asio::make_work_guard(ioc_)};
@@ -178,6 +194,39 @@ TEST_F(TlsRelayPathTest, TlsAndUdpParticipantsExchangeSealedPacketsThroughTheBri
   EXPECT_EQ(stats.packets_sent, 10u);
   EXPECT_EQ(stats.packets_received, 10u);
   EXPECT_GT(stats.bytes_sent, 0u);
+}
+
+TEST_F(TlsRelayPathTest, TheTargetsRelayCarriesTheCallNotTheFrontsOwn) {
+  // The call's relay is the standalone one: the UDP participant binds there, and the
+  // TLS participant names it, so the front bridges it there over UDP.
+  auto tls = OpenTls(Credentials(0, 9), MediaTargetRelay{"127.0.0.1", standalone_->bound_port()});
+  ASSERT_TRUE(tls);
+  ASSERT_TRUE(WaitReady(*tls)) << tls->last_error();
+  auto udp = RelayUdpPath::Open("127.0.0.1", standalone_->bound_port(), Credentials(1, 9), Now(), Now());
+  ASSERT_TRUE(udp.ok()) << udp.error().message;
+  ASSERT_TRUE(WaitReady(**udp));
+  for (uint8_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(tls->Send(Sealed(i), Now()).ok());
+    EXPECT_EQ(ReceiveWithin(**udp), Sealed(i)) << "TLS -> UDP, packet " << int(i);
+    ASSERT_TRUE((*udp)->Send(Sealed(60 + i), Now()).ok());
+    EXPECT_EQ(ReceiveWithin(*tls), Sealed(60 + i)) << "UDP -> TLS, packet " << int(i);
+  }
+  EXPECT_EQ(standalone_->stats().calls, 1u);
+  EXPECT_EQ(relay_->stats().calls, 0u);  // the front's own relay never saw the call
+}
+
+TEST_F(TlsRelayPathTest, ARelayTheFrontDoesNotKnowIsRefusedAndNeverReady) {
+  // A valid ticket naming this host's SSH port: the front answers the decoy 404.
+  auto path = OpenTls(Credentials(0, 10), MediaTargetRelay{"127.0.0.1", 22});
+  ASSERT_TRUE(path);
+  const auto deadline = Now() + kWait;
+  while (path->open() && Now() < deadline) {
+    path->Tick(Now());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(path->open());
+  EXPECT_FALSE(path->ready());
+  EXPECT_EQ(front_->stats().media_relay_refused, 1);
 }
 
 TEST_F(TlsRelayPathTest, TwoTlsParticipantsTalkThroughTheRelay) {

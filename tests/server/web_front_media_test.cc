@@ -1,5 +1,6 @@
 // Loopback tests of media over TLS on the web front: a verified ticket upgrades and
-// datagrams flow both ways through the bridge to a fake relay socket; every invalid
+// datagrams flow both ways through the bridge to a fake relay socket, or to another
+// relay the community knows when the target names it (never to an unknown one); every invalid
 // media upgrade gets the decoy's 404 byte for byte; text and oversized frames close;
 // the queue toward a slow client stays capped.
 #include <arpa/inet.h>
@@ -210,6 +211,68 @@ TEST_F(WebFrontMediaTest, EveryInvalidMediaUpgradeGetsTheDecoy404) {
   EXPECT_EQ(WithoutDate(plain.ReadHttpResponse()), expected);
   EXPECT_EQ(front_->stats().media_sessions, 0);
   EXPECT_EQ(front_->stats().media_refused, static_cast<int64_t>(targets.size()));
+}
+
+TEST_F(WebFrontMediaTest, ANamedRelayIsBridgedOnlyIfTheCommunityKnowsIt) {
+  // Another relay of the community (a standalone `parleyd --role relay`), faked by a
+  // second socket on 127.0.0.1, known from the configuration.
+  FakeRelay standalone;
+  const MediaRelayRoutes routes({"own.example", 3478}, {{"127.0.0.1", standalone.port()}});
+  WebFrontOptions options;
+  options.media_relay_route = [&routes](const std::string& host, uint16_t port) { return routes.Route(host, port); };
+  StartFront(options);
+
+  // The call's relay is the standalone one: frames go there over UDP, replies come back.
+  TlsTestClient client;
+  ASSERT_TRUE(client.Connect(port()));
+  ASSERT_THAT(client.WsUpgrade(net::MediaUpgradeTarget(kPath, Ticket(), net::MediaTargetRelay{"127.0.0.1", standalone.port()})),
+              StartsWith("HTTP/1.1 101"));
+  ASSERT_TRUE(client.WsSend("Ato the standalone relay", 2));
+  sockaddr_in from{};
+  EXPECT_EQ(standalone.Receive(&from), "Ato the standalone relay");
+  standalone.SendTo(from, "@reply");
+  auto frame = client.WsRead();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->payload, "@reply");
+  EXPECT_EQ(relay_.Receive(nullptr, 100), "");  // nothing reached this node's relay
+
+  // This node's own relay by the name clients are told (any case): the bridge socket.
+  TlsTestClient own;
+  ASSERT_TRUE(own.Connect(port()));
+  ASSERT_THAT(own.WsUpgrade(net::MediaUpgradeTarget(kPath, Ticket(), net::MediaTargetRelay{"OWN.example", 3478})),
+              StartsWith("HTTP/1.1 101"));
+  ASSERT_TRUE(own.WsSend("Ato my own relay", 2));
+  EXPECT_EQ(relay_.Receive(), "Ato my own relay");
+
+  // Anything else, with a valid ticket: the decoy's 404, byte for byte, and nothing sent.
+  // Naming the bridge socket itself, or any local service, is exactly the SSRF refused.
+  const std::string expected = Decoy404();
+  for (const net::MediaTargetRelay& relay : {net::MediaTargetRelay{"127.0.0.1", relay_.port()},
+                                             net::MediaTargetRelay{"127.0.0.1", 22},
+                                             net::MediaTargetRelay{"own.example", 3479},
+                                             net::MediaTargetRelay{"10.0.0.1", standalone.port()}}) {
+    TlsTestClient refused;
+    ASSERT_TRUE(refused.Connect(port()));
+    ASSERT_TRUE(refused.Write(TlsTestClient::UpgradeRequest(net::MediaUpgradeTarget(kPath, Ticket(), relay))));
+    EXPECT_EQ(WithoutDate(refused.ReadHttpResponse()), expected) << relay.host << ":" << relay.port;
+    ASSERT_TRUE(refused.Write("GET /no-such-page-5c1d HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    EXPECT_EQ(WithoutDate(refused.ReadHttpResponse()), expected);  // still a keep-alive connection
+  }
+  EXPECT_EQ(standalone.Receive(nullptr, 100), "");
+  EXPECT_EQ(front_->stats().media_relay_refused, 4);
+  EXPECT_EQ(front_->stats().media_sessions, 2);
+}
+
+TEST_F(WebFrontMediaTest, ANamedRelayIsRefusedWithoutRoutes) {
+  StartFront();  // no media_relay_route: only this node's own relay, named by nobody
+  const std::string expected = Decoy404();
+  TlsTestClient client;
+  ASSERT_TRUE(client.Connect(port()));
+  ASSERT_TRUE(client.Write(TlsTestClient::UpgradeRequest(
+      net::MediaUpgradeTarget(kPath, Ticket(), net::MediaTargetRelay{"127.0.0.1", relay_.port()}))));
+  EXPECT_EQ(WithoutDate(client.ReadHttpResponse()), expected);
+  EXPECT_EQ(front_->stats().media_relay_refused, 1);
+  EXPECT_EQ(front_->stats().media_sessions, 0);
 }
 
 TEST_F(WebFrontMediaTest, MediaIsOffWithoutABridge) {

@@ -81,7 +81,7 @@ async function main(root: HTMLElement): Promise<void> {
     createAudioContext: () => new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' }),
     openMicrophone,
     startMedia: (options) => BrowserCallMedia.start(options),
-    mediaSocketUrl: (ticket) => mediaSocketUrl(host, config, ticket),
+    mediaSocketUrl: (ticket, relay) => mediaSocketUrl(host, config, ticket, relay),
     inviteLink: (invite) => inviteLink(host, invite),
   });
   new AppView(root, controller, () => Date.now());

@@ -102,7 +102,7 @@ async function setup(options: { micFails?: boolean; mediaFails?: boolean; mediaW
       media.push(m);
       return options.mediaWaits ? mediaGate.then(() => m) : Promise.resolve(m);
     },
-    mediaSocketUrl: (ticket) => `wss://h:8443/ws/x/m/${[...ticket].join('.')}`,
+    mediaSocketUrl: (ticket, relay) => `wss://h:8443/ws/x/m/${[...ticket].join('.')}/${relay.host}:${relay.port}`,
     inviteLink: (invite) => `https://h:8443/${invite.length}/`,
   });
   const socket = () => sockets[sockets.length - 1]!;
@@ -197,7 +197,7 @@ describe('ClientController', () => {
     expect(call.identityChanged).toBe(false);
     expect(t.audio.microphones).toBe(1);
     expect(t.started).toHaveLength(1);
-    expect(t.started[0]).toMatchObject({ mediaSocketUrl: 'wss://h:8443/ws/x/m/7.7', isCaller: true });
+    expect(t.started[0]).toMatchObject({ mediaSocketUrl: 'wss://h:8443/ws/x/m/7.7/h:8443', isCaller: true });
     expect(t.started[0]!.relay.ticket).toEqual(Uint8Array.of(7, 7));
     expect(t.started[0]!.callKeys.fingerprint.emoji()).toBe(call.fingerprintEmoji);
 
@@ -243,7 +243,7 @@ describe('ClientController', () => {
     expect(t.started).toHaveLength(0); // no reveal yet
     t.reply({ type: 'revealed', call_id: invite.call_id, key: reveal.key });
     await settle();
-    expect(t.started[0]).toMatchObject({ isCaller: false, mediaSocketUrl: 'wss://h:8443/ws/x/m/1.1' });
+    expect(t.started[0]).toMatchObject({ isCaller: false, mediaSocketUrl: 'wss://h:8443/ws/x/m/1.1/h:8443' });
     expect(t.controller.snapshot().call!.phase).toBe('in call');
     await t.controller.hangUp();
     expect(lastSent(t.socket(), 'hangup').call_id).toEqual(invite.call_id);

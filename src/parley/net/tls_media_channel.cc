@@ -73,7 +73,7 @@ struct TlsMediaChannel::Impl {
       : endpoint(std::move(e)),
         options(o),
         where(HostPort(endpoint.host, endpoint.port)),
-        target(MediaUpgradeTarget(endpoint.signaling_path, endpoint.ticket)),
+        target(MediaUpgradeTarget(endpoint.signaling_path, endpoint.ticket, endpoint.relay)),
         host_header(endpoint.port == 443 ? (endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]"
                                                                                           : endpoint.host)
                                          : where),
@@ -374,6 +374,9 @@ Result<std::unique_ptr<TlsMediaChannel>> TlsMediaChannel::Open(TlsMediaEndpoint 
   }
   if (endpoint.ticket.empty() || endpoint.ticket.size() > kMaxMediaTargetTicketBytes) {
     return Error{"the relay ticket has a wrong size for media over TLS; the server sent a bad relay message."};
+  }
+  if (endpoint.relay && !IsValidMediaTargetRelay(*endpoint.relay)) {
+    return Error{"the relay's address cannot be named to the TLS front; the server sent a bad relay message."};
   }
   auto impl = std::make_shared<Impl>(std::move(endpoint), options);
   if (impl->event_fd < 0) return Error{"cannot create an eventfd; the process is out of file descriptors."};

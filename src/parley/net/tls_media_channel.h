@@ -14,6 +14,7 @@
 
 #include "parley/base/result.h"
 #include "parley/base/time.h"
+#include "parley/net/tls_media_target.h"
 
 namespace parley::net {
 
@@ -23,6 +24,9 @@ struct TlsMediaEndpoint {
   std::string signaling_path;  // the signaling WebSocket path; the media target extends it
   std::string pin_sha256;      // the certificate the signaling connection saw: required
   std::vector<uint8_t> ticket;  // the relay ticket from the `relay` message
+  // The relay the front is asked to bridge to (the `relay` message's host and port);
+  // none: the front's own relay (docs/protocol.md, "Media over TLS").
+  std::optional<MediaTargetRelay> relay;
 };
 
 struct TlsMediaChannelOptions {

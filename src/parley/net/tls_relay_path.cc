@@ -12,6 +12,7 @@ Result<std::unique_ptr<TlsRelayPath>> TlsRelayPath::Open(TlsRelayPathTarget targ
   endpoint.port = target.port;
   endpoint.signaling_path = std::move(target.signaling_path);
   endpoint.pin_sha256 = std::move(target.pin_sha256);
+  endpoint.relay = std::move(target.relay);
   endpoint.ticket.assign(credentials.ticket.begin(), credentials.ticket.end());
   auto channel = TlsMediaChannel::Open(std::move(endpoint), channel_options);
   if (!channel) return channel.error();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "parley/net/packet_path.h"
@@ -20,6 +21,10 @@ struct TlsRelayPathTarget {
   uint16_t port = 0;           // the web front's TCP port
   std::string signaling_path;  // the signaling WebSocket path
   std::string pin_sha256;      // the certificate the signaling connection accepted
+  // The relay the call was given (the `relay` message's host and port): the front
+  // bridges to it, so a peer on relay UDP and this path meet at the same relay. None:
+  // the front's own relay (docs/protocol.md, "Media over TLS").
+  std::optional<MediaTargetRelay> relay;
 };
 
 // Threads: as PacketPath (Send, Receive, Tick from the media thread; the rest from

@@ -342,29 +342,58 @@ class WsSession final : public Closable, public std::enable_shared_from_this<WsS
 
 // One media WebSocket (docs/protocol.md, "Media over TLS"): its ticket verified before
 // the upgrade; each binary frame goes out as one datagram from this connection's own
-// loopback UDP socket to the relay's bridge socket, and each datagram arriving there
-// comes back as one binary frame. Everything but the constructor runs on the
+// UDP socket to the relay the route names (this node's relay's bridge socket on
+// loopback, or another known relay's public UDP port), and each datagram arriving from
+// there comes back as one binary frame. Everything but the constructor runs on the
 // connection's strand; the UDP socket closes with the session.
 class MediaSession final : public Closable, public std::enable_shared_from_this<MediaSession> {
  public:
-  MediaSession(std::shared_ptr<Shared> shared, TlsStream&& stream, std::unique_ptr<Shared::Slot> slot)
+  MediaSession(std::shared_ptr<Shared> shared, TlsStream&& stream, std::unique_ptr<Shared::Slot> slot,
+               MediaRelayRoute route)
       : shared_(std::move(shared)),
         ws_(std::move(stream)),
         udp_(ws_.get_executor()),
+        resolver_(ws_.get_executor()),
         slot_(std::move(slot)),
+        route_(std::move(route)),
         to_client_(shared_->options.max_media_queue_frames, shared_->options.max_media_queue_bytes),
         receive_buffer_(shared_->options.max_media_frame_bytes + 1) {}
 
   void Run(http::request<http::string_body> request) {
     request_ = std::move(request);
     shared_->Track(slot_->serial, weak_from_this());
+    if (route_.kind == MediaRelayRoute::Kind::kOwnBridge) {
+      return OpenBridge(udp::endpoint(net::ip::address_v4::loopback(), shared_->options.relay_bridge_port));
+    }
+    // A relay the community knows (MediaRelayRoutes), by the name clients are told.
+    resolver_.async_resolve(route_.host, std::to_string(route_.port), udp::resolver::numeric_service,
+                            beast::bind_front_handler(&MediaSession::OnResolve, shared_from_this()));
+  }
+
+  void Close() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->StartClose(websocket::close_reason(websocket::close_code::going_away));
+    });
+  }
+
+ private:
+  void OnResolve(beast::error_code ec, const udp::resolver::results_type& results) {
+    // A relay name that does not resolve: the connection closes, the client redials.
+    if (ec || results.empty() || closing_) return;
+    OpenBridge(results.begin()->endpoint());
+  }
+
+  void OpenBridge(const udp::endpoint& relay) {
     const auto& o = shared_->options;
     // The bridge socket first: if the system is out of sockets the client gets the same
     // 404 as a bad ticket rather than an upgrade that carries nothing.
     beast::error_code ec;
-    udp_.open(udp::v4(), ec);
-    if (!ec) udp_.bind(udp::endpoint(net::ip::address_v4::loopback(), 0), ec);
-    if (!ec) udp_.connect(udp::endpoint(net::ip::address_v4::loopback(), o.relay_bridge_port), ec);
+    udp_.open(relay.protocol(), ec);
+    const bool own = route_.kind == MediaRelayRoute::Kind::kOwnBridge;
+    // The own relay's bridge socket trusts loopback sources; any other relay sees an
+    // ordinary participant at this host's address (its refusal rules apply).
+    if (!ec && own) udp_.bind(udp::endpoint(net::ip::address_v4::loopback(), 0), ec);
+    if (!ec) udp_.connect(relay, ec);
     if (!ec) udp_.non_blocking(true, ec);
     if (ec) return;  // the session ends and the TLS connection closes (like an nginx out of fds)
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
@@ -382,13 +411,6 @@ class MediaSession final : public Closable, public std::enable_shared_from_this<
     ws_.async_accept(request_, beast::bind_front_handler(&MediaSession::OnAccept, shared_from_this()));
   }
 
-  void Close() override {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
-      self->StartClose(websocket::close_reason(websocket::close_code::going_away));
-    });
-  }
-
- private:
   void OnAccept(beast::error_code ec) {
     if (ec) return;
     accepted_ = true;
@@ -472,14 +494,17 @@ class MediaSession final : public Closable, public std::enable_shared_from_this<
 
   void CloseBridge() {
     beast::error_code ignored;
+    resolver_.cancel();
     udp_.close(ignored);
     to_client_.Clear();
   }
 
   std::shared_ptr<Shared> shared_;
   websocket::stream<TlsStream> ws_;
-  udp::socket udp_;  // connected to 127.0.0.1:relay_bridge_port
+  udp::socket udp_;  // connected to the route's relay
+  udp::resolver resolver_;  // the route's relay name, kUdp only
   std::unique_ptr<Shared::Slot> slot_;
+  const MediaRelayRoute route_;
   http::request<http::string_body> request_;  // kept alive for async_accept
   beast::flat_buffer read_buffer_;
   parley::net::TlsFrameQueue to_client_;
@@ -551,12 +576,16 @@ class HttpSession final : public Closable, public std::enable_shared_from_this<H
       auto ws = std::make_shared<WsSession>(shared_, std::move(stream_), std::move(slot_), ip_);
       ws->Run(std::move(request));
       return;
-    } else if (IsAuthenticMediaUpgrade(request)) {
-      upgraded_ = true;
-      auto media = std::make_shared<MediaSession>(shared_, std::move(stream_), std::move(slot_));
-      media->Run(std::move(request));
-      return;
+    } else if (auto media = AuthenticMediaUpgrade(request)) {
+      if (!media->relay) return StartMedia(std::move(request), MediaRelayRoute{});  // this node's relay
+      return RouteMedia(std::move(request), std::move(*media->relay));
     }
+    RespondOrdinary(request);
+  }
+
+  // The web app's or the decoy site's answer: what every request that is not an
+  // accepted upgrade gets.
+  void RespondOrdinary(const http::request<http::string_body>& request) {
     if (auto app = AnswerFromWebApp(request)) return Respond(std::move(*app));
     DecoyRequest decoy;
     decoy.method = Sv(request.method_string());
@@ -621,19 +650,49 @@ class HttpSession final : public Closable, public std::enable_shared_from_this<H
   // else (no ticket, forged, expired, media disabled) falls through to the decoy site,
   // which answers the target's 404 exactly as for any missing page; the check costs
   // microseconds, far below network jitter, so timing tells a prober nothing either.
-  bool IsAuthenticMediaUpgrade(const http::request<http::string_body>& request) const {
+  std::optional<parley::net::ParsedMediaTarget> AuthenticMediaUpgrade(
+      const http::request<http::string_body>& request) const {
     const WebFrontOptions& o = shared_->options;
-    if (o.media_tickets == nullptr || o.relay_bridge_port == 0) return false;
-    if (!websocket::is_upgrade(request)) return false;
-    if (request[http::field::sec_websocket_version] != "13") return false;
-    if (request[http::field::sec_websocket_key].size() != 24) return false;
-    auto ticket = parley::net::ParseMediaUpgradeTarget(o.websocket_path, Sv(request.target()));
-    const bool authentic = ticket && o.media_tickets->Verify(*ticket, UnixSeconds()).ok();
-    if (!authentic) {
+    if (o.media_tickets == nullptr || o.relay_bridge_port == 0) return std::nullopt;
+    if (!websocket::is_upgrade(request)) return std::nullopt;
+    if (request[http::field::sec_websocket_version] != "13") return std::nullopt;
+    if (request[http::field::sec_websocket_key].size() != 24) return std::nullopt;
+    auto target = parley::net::ParseMediaUpgradeTarget(o.websocket_path, Sv(request.target()));
+    if (target && o.media_tickets->Verify(target->ticket, UnixSeconds()).ok()) return std::move(*target);
+    std::lock_guard lock(shared_->mu);
+    ++shared_->stats.media_refused;
+    return std::nullopt;
+  }
+
+  // A media upgrade with a valid ticket that names a relay: bridged only to a relay the
+  // community knows (options.media_relay_route, asked on the hub strand since it may
+  // ask the node bus); any other name gets the decoy's answer, as a bad ticket does.
+  // Only ticket holders (users) get this far, so the bus is never asked for a prober.
+  void RouteMedia(http::request<http::string_body> request, parley::net::MediaTargetRelay relay) {
+    if (!shared_->options.media_relay_route) return RefuseMediaRelay(request);
+    net::post(shared_->hub_strand, [self = shared_from_this(), request = std::move(request),
+                                    relay = std::move(relay)]() mutable {
+      std::optional<MediaRelayRoute> route = self->shared_->options.media_relay_route(relay.host, relay.port);
+      net::post(self->stream_.get_executor(),
+                [self, request = std::move(request), route = std::move(route)]() mutable {
+                  if (!route) return self->RefuseMediaRelay(request);
+                  self->StartMedia(std::move(request), std::move(*route));
+                });
+    });
+  }
+
+  void RefuseMediaRelay(const http::request<http::string_body>& request) {
+    {
       std::lock_guard lock(shared_->mu);
-      ++shared_->stats.media_refused;
+      ++shared_->stats.media_relay_refused;
     }
-    return authentic;
+    RespondOrdinary(request);
+  }
+
+  void StartMedia(http::request<http::string_body> request, MediaRelayRoute route) {
+    upgraded_ = true;
+    auto media = std::make_shared<MediaSession>(shared_, std::move(stream_), std::move(slot_), std::move(route));
+    media->Run(std::move(request));
   }
 
   void Respond(DecoyResponse response) {

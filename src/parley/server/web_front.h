@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "parley/base/result.h"
 #include "parley/server/invite_directory.h"
+#include "parley/server/media_relay_routes.h"
 #include "parley/server/relay_ticket.h"
 #include "parley/server/signaling_sink.h"
 #include "parley/server/tls_certificate.h"
@@ -46,6 +49,14 @@ struct WebFrontOptions {
   // any missing page gets). media_tickets must outlive the WebFront.
   const RelayTicketIssuer* media_tickets = nullptr;
   uint16_t relay_bridge_port = 0;
+  // A media upgrade whose target names a relay (the call's, as the `relay` message gave
+  // it) is bridged where this says: this node's relay through relay_bridge_port, or a
+  // relay the community knows over UDP from the connection's own socket, as an
+  // ordinary relay participant. Nothing (a relay nobody here knows, never an address a
+  // client made up: an SSRF) gets the decoy's 404 as a bad ticket does. Called on the
+  // hub strand, since it may ask the node bus. Null: only upgrades naming no relay
+  // (this node's own) are accepted.
+  std::function<std::optional<MediaRelayRoute>(const std::string& host, uint16_t port)> media_relay_route;
   size_t max_media_frame_bytes = 1472;   // the largest UDP payload on a 1500-byte MTU; larger closes with 1009
   size_t max_media_queue_frames = 32;    // toward the client (~0.6 s of audio); the oldest is dropped beyond
   size_t max_media_queue_bytes = 48 * 1024;
@@ -67,6 +78,7 @@ struct WebFrontStats {
   int64_t websocket_sessions = 0;   // upgrades that reached the sink
   int64_t media_sessions = 0;       // media upgrades accepted (ticket verified)
   int64_t media_refused = 0;        // upgrades off the signaling path without a valid ticket: decoy 404
+  int64_t media_relay_refused = 0;  // valid tickets naming a relay nobody here knows: decoy 404
   int64_t media_frames_dropped = 0;  // toward clients, dropped oldest-first by the queue cap
   int64_t app_responses = 0;         // answered from the web app (live invite)
   int64_t foreign_origin_refused = 0;  // upgrades with an Origin other than this host: decoy

@@ -44,7 +44,8 @@ export interface ControllerDeps {
   // getUserMedia with the browser's echo cancellation, noise suppression and AGC.
   openMicrophone(): Promise<MediaStream>;
   startMedia(options: MediaStartOptions): Promise<CallMediaHandle>;
-  mediaSocketUrl(ticket: Uint8Array): string;
+  // The media WebSocket for this ticket, bridged by the front to `relay` (the call's).
+  mediaSocketUrl(ticket: Uint8Array, relay: { host: string; port: number }): string;
   inviteLink(invite: Uint8Array): string;
 }
 
@@ -416,7 +417,8 @@ export class ClientController {
         return;
       }
       const media = await this.deps.startMedia({
-        mediaSocketUrl: this.deps.mediaSocketUrl(action.relay.ticket), relay: action.relay, callKeys: action.keys,
+        mediaSocketUrl: this.deps.mediaSocketUrl(action.relay.ticket, { host: action.relay.host, port: action.relay.port }),
+        relay: action.relay, callKeys: action.keys,
         isCaller: action.isCaller, microphone: this.microphone!, audioContext: this.audioContext!,
       });
       if (generation !== this.mediaGeneration || this.session?.state !== 'connected') {

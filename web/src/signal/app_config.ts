@@ -2,6 +2,7 @@
 // must carry, the WebSocket path), and the two WebSocket URLs built from it.
 import { toBase64url } from '../protocol/base64url';
 import type { Bytes } from '../protocol/bytes';
+import { type MediaTargetRelay, mediaTargetPath } from '../transport/media_target';
 
 export interface AppConfig {
   server: string; // the name parleyd sends in hello and clients sign
@@ -33,9 +34,10 @@ export function signalingUrl(host: string, config: AppConfig): string {
   return `wss://${host}${config.websocketPath}`;
 }
 
-// docs/protocol.md, "Media over TLS": the WebSocket path, "/m/", the ticket in base64url.
-export function mediaSocketUrl(host: string, config: AppConfig, ticket: Bytes): string {
-  return `wss://${host}${config.websocketPath}/m/${toBase64url(ticket)}`;
+// docs/protocol.md, "Media over TLS": the WebSocket path, "/m/", the ticket and the
+// call's relay (which the front bridges to), in base64url.
+export function mediaSocketUrl(host: string, config: AppConfig, ticket: Bytes, relay?: MediaTargetRelay): string {
+  return `wss://${host}${mediaTargetPath(config.websocketPath, ticket, relay)}`;
 }
 
 // docs/protocol.md, "Web app and invites": https://host[:port]/<22 base64url characters>/
