@@ -71,6 +71,27 @@ TEST(PacketProtectionTest, SealedSizesFollowThePolicy) {
   }
 }
 
+// The bitrate controller's probe padding: at least the floor, as the policy pads content
+// of that size (the next bucket up, at most 1200), never less than the content needs;
+// a constant size keeps its size. The receiver gets the content, nothing more.
+TEST(PacketProtectionTest, MinimumSealedSizePadsToTheNextBucketUp) {
+  Pipe pipe;
+  const std::vector<uint8_t> content = Content(30, 7);  // 64 bytes sealed on its own
+  for (auto [floor, expected] : std::vector<std::pair<std::size_t, std::size_t>>{
+           {0, 64}, {64, 64}, {65, 96}, {100, 128}, {192, 192}, {1100, 1200}, {5000, 1200}}) {
+    auto sealed = pipe.sealer.Seal(content, pipe.now, floor).value();
+    EXPECT_EQ(sealed.size(), expected) << "floor " << floor;
+    EXPECT_EQ(pipe.sealer.SealedSize(content.size(), floor).value(), expected);
+    EXPECT_EQ(pipe.opener.Open(sealed).value(), content);
+  }
+  // Content larger than the floor: as without one.
+  EXPECT_EQ(pipe.sealer.Seal(Content(200, 1), pipe.now, 96).value().size(), 256u);
+  Pipe constant({}, PaddingPolicy::Constant(256).value());
+  EXPECT_EQ(constant.sealer.Seal(content, constant.now, 1000).value().size(), 256u);
+  Pipe off({}, PaddingPolicy::Off());
+  EXPECT_EQ(off.sealer.Seal(content, off.now, 100).value().size(), 100u);
+}
+
 TEST(PacketProtectionTest, EveryBitFlipTruncationAndExtensionIsRejected) {
   Pipe pipe;
   auto sealed = pipe.Seal(100);

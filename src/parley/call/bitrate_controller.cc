@@ -19,20 +19,24 @@ constexpr double kDecreaseFactor = 0.85;   // of the received rate, on congestio
 constexpr double kIncreaseFactor = 1.20;   // per second, away from a known bottleneck
 constexpr double kFastIncreaseFactor = 1.5;  // per second, once a probe showed it lifted
 // A known bottleneck: stay below it, and probe above it rarely and briefly.
-constexpr double kBelowBottleneck = 0.9;   // of the rate that last congested: the ceiling
-constexpr double kProbeFactor = 1.25;      // of that rate, while probing
-constexpr Duration kProbeDuration = milliseconds(500);
-constexpr Duration kProbeInterval = seconds(4);       // after a probe that found it there
-constexpr Duration kProbeAgainInterval = seconds(1);  // after one that did not
-constexpr double kProbeQueueRiseMs = 8;    // over the queue before the probe: still there
-constexpr double kProbeSentFactor = 1.0;   // a probe that did not send this much of
-                                           // the bottleneck (silence, VBR) proves nothing
+constexpr double kBelowBottleneck = 0.85;  // of the rate that last congested: the ceiling
+constexpr double kProbeFactor = 1.25;      // of that rate: what a probe sends (padded)
+constexpr Duration kProbeDuration = milliseconds(200);
+constexpr Duration kProbeInterval = seconds(4);  // after a probe that found it there
+// A probe is judged on the queue it would have built at the known bottleneck (from what
+// was actually sent, padding included): the bottleneck is still there if the reported
+// queue rose by 8 ms, or by half that prediction when that is less (quiet speech drains
+// a probe's queue fast), but at least kProbeMinRiseMs; a probe whose predicted rise is
+// under kProbeMinPredictedMs proves nothing.
+constexpr double kProbeQueueRiseMs = 8;
+constexpr double kProbeEvidenceShare = 0.5;
+constexpr double kProbeMinRiseMs = 3;
+constexpr double kProbeMinPredictedMs = 6;
 constexpr double kBottleneckEvidence = 0.7;  // received over sent, at a cut
 constexpr int kProbesToLift = 2;           // clean probes in a row: it has lifted
-constexpr double kMaxProbeShortfall = 1.5;  // budget over what was sent, for a probe
-// A probe ends once it has sent this much more than the bottleneck carries (seconds of
-// its rate): the queue it leaves is at most this long, whatever the encoder does.
-constexpr double kProbeMaxQueueS = 0.05;
+// Padding never takes a probe more than this over the rate it tests above (seconds of
+// that rate), so the queue it leaves is small; speech alone may add a frame's packet.
+constexpr double kProbeMaxQueueS = 0.03;
 constexpr double kMaxOverSent = 1.5;       // never budget more than this times what we sent
 constexpr int kMinOpusBps = 6000;
 constexpr int kMaxOpusBps = 64000;
@@ -92,25 +96,39 @@ void BitrateController::EndProbe(TimePoint now) {
   if (!probe_ || probe_->ended) return;
   probe_->ended = true;
   probe_->end = now;
-  target_wire_bps_ = probe_->budget_before;
-  Choose();
+}
+
+std::size_t BitrateController::ProbePaddingFloor(TimePoint now) const {
+  if (!probe_ || probe_->ended) return 0;
+  // What is due by the end of this packet's frame at the probe's rate (never more than
+  // kProbeMaxQueueS over its base), less what went out since it began; rounded down to a
+  // padding bucket, so padding never overshoots (the next packets catch up).
+  const double span_s = ToSeconds(now - probe_->start) + settings_.frame_ms / 1000.0;
+  const double due_bits = std::min(probe_->rate_bps * span_s, probe_->base_bps * (span_s + kProbeMaxQueueS));
+  const double owed_bytes = (due_bits - SentWireBitsBetween(probe_->start, now + microseconds(1))) / 8 -
+                            config_.udp_ip_overhead_bytes;
+  std::size_t floor = 0;
+  for (std::size_t bucket : crypto::kPaddingBuckets) {
+    if (static_cast<double>(bucket) <= owed_bytes) floor = bucket;
+  }
+  return floor;
 }
 
 void BitrateController::MaybeStartProbe(double queue_ms, TimePoint now) {
   if (!congested_at_wire_bps_ || probe_ || data_saving()) return;
   const double known = *congested_at_wire_bps_;
-  if (target_wire_bps_ < 0.99 * kBelowBottleneck * known || now < next_probe_at_) return;
-  if (known * kProbeFactor <= config_.min_wire_bps || known >= config_.max_wire_bps) return;
-  probe_ = Probe{.start = now, .end = now + kProbeDuration, .budget_before = target_wire_bps_,
-                 .queue_before_ms = queue_ms, .known_bps = known};
+  // Wherever the budget is: padding makes up the rate.
+  if (now < next_probe_at_) return;
+  // Above what the last clean probe carried, if one did: the budget stays under the
+  // ceiling until two in a row have.
+  const double base = proven_wire_bps_.value_or(known);
+  if (base * kProbeFactor <= config_.min_wire_bps || base >= config_.max_wire_bps) return;
+  // The settings stay (a change of frame length would move the measured delay by itself);
+  // the media packets are padded up to the probe's rate (ProbePaddingFloor), since VBR
+  // speech sends less than its budget, and in pauses much less.
+  probe_ = Probe{.start = now, .end = now + kProbeDuration, .queue_before_ms = queue_ms, .base_bps = base,
+                 .rate_bps = std::min(config_.max_wire_bps, base * kProbeFactor)};
   next_probe_at_ = now + kProbeInterval;
-  // Speech in VBR sends less than its budget (quiet frames, frames well inside their
-  // bucket): scale the probe's budget by how far short of the budget we have been
-  // sending, so that what goes out is above the bottleneck.
-  const double sent = SentWireBps(now);
-  const double shortfall = sent > 0 ? std::clamp(target_wire_bps_ / sent, 1.0, kMaxProbeShortfall) : 1.0;
-  target_wire_bps_ = std::min(config_.max_wire_bps, known * kProbeFactor * shortfall);
-  Choose();
 }
 
 MediaSettings BitrateController::ChooseSettings(double budget, const LossProtection& protection, bool data_saving,
@@ -199,13 +217,40 @@ double BitrateController::SentSealedBpsBetween(TimePoint from, TimePoint to) con
   return span_s > 0 ? bytes * 8 / span_s : 0;
 }
 
-double BitrateController::SentWireBpsBetween(TimePoint from, TimePoint to) const {
+double BitrateController::SentWireBitsBetween(TimePoint from, TimePoint to) const {
   double bytes = 0;
   for (const Sent& s : sent_) {
     if (s.at >= from && s.at < to) bytes += static_cast<double>(s.sealed_bytes + config_.udp_ip_overhead_bytes);
   }
+  return bytes * 8;
+}
+
+double BitrateController::PredictedProbeQueueMs(TimePoint from, TimePoint to) const {
+  if (!probe_) return 0;
+  // A fluid drop-tail queue served at the known rate, empty when the probe began, fed
+  // with every packet sent since: the mean wait of the packets sent in [from, to), those
+  // before the probe counting 0, as the peer's mean over the interval counts them.
+  const double rate = probe_->base_bps;
+  double queue_bits = 0;
+  double wait_sum_s = 0;
+  int packets = 0;
+  std::optional<TimePoint> last;
+  for (const Sent& s : sent_) {
+    if (s.at >= to) break;
+    if (s.at >= probe_->start) {
+      if (last) queue_bits = std::max(0.0, queue_bits - rate * ToSeconds(s.at - *last));
+      last = s.at;
+      if (s.at >= from) wait_sum_s += queue_bits / rate;
+      queue_bits += static_cast<double>(s.sealed_bytes + config_.udp_ip_overhead_bytes) * 8;
+    }
+    if (s.at >= from) ++packets;
+  }
+  return packets > 0 ? wait_sum_s / packets * 1000 : 0;
+}
+
+double BitrateController::SentWireBpsBetween(TimePoint from, TimePoint to) const {
   const double span_s = ToSeconds(to - from);
-  return span_s > 0 ? bytes * 8 / span_s : 0;
+  return span_s > 0 ? SentWireBitsBetween(from, to) / span_s : 0;
 }
 
 double BitrateController::SentWireBps(TimePoint now) const {
@@ -227,9 +272,9 @@ const MediaSettings& BitrateController::OnTick(TimePoint now) {
   if (probe_ && !probe_->ended) {
     // Counted from one frame before the start: the first packet of a probe is due anyway.
     const double elapsed_s = ToSeconds(now - probe_->start);
-    const double sent_bits = SentWireBpsBetween(probe_->start, now + microseconds(1)) * elapsed_s;
-    const double excess_bits = sent_bits - probe_->known_bps * (elapsed_s + settings_.frame_ms / 1000.0);
-    if (now >= probe_->end || excess_bits >= probe_->known_bps * kProbeMaxQueueS) EndProbe(now);
+    const double sent_bits = SentWireBitsBetween(probe_->start, now + microseconds(1));
+    const double excess_bits = sent_bits - probe_->base_bps * (elapsed_s + settings_.frame_ms / 1000.0);
+    if (now >= probe_->end || excess_bits >= probe_->base_bps * kProbeMaxQueueS) EndProbe(now);
   }
   if (now - *last_feedback_ < config_.report_interval * kFeedbackTimeoutIntervals) return settings_;
   last_feedback_ = now;
@@ -292,43 +337,62 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
   // it was before ends it at once; the first report covering all of it says whether
   // the bottleneck is still there (the queue rose) or has lifted (it did not, though
   // we sent above it).
+  bool probe_found_it = false;  // the queue in this report is the probe's own
   if (probe_) {
-    // A queue that rose, and is more than the quiet level: a change of frame length
-    // moves the measured delay by a few ms to 20 ms without any queue.
+    // What the peer's mean would have risen by, were the bottleneck still there: what
+    // tells a lifted bottleneck from one that speech drains fast (quiet speech after the
+    // probe leaves a queue that is gone within 100 ms, a few ms in a one-second mean).
+    const double predicted = PredictedProbeQueueMs(from, to);
+    const double rise_since = queue - probe_->queue_before_ms;
     const bool still_there =
-        (queue >= probe_->queue_before_ms + kProbeQueueRiseMs && queue >= kQueueQuietMs) || rising || overflowing;
+        rise_since >= std::max(kProbeMinRiseMs, std::min(kProbeQueueRiseMs, kProbeEvidenceShare * predicted)) ||
+        rising || overflowing;
     if (still_there) {
       EndProbe(now);
       probe_.reset();
       clean_probes_ = 0;
+      proven_wire_bps_.reset();
+      probe_found_it = true;
     } else if (probe_->ended && to >= probe_->end) {
-      const double probe_sent = SentWireBpsBetween(probe_->start, probe_->end);
-      if (congested_at_wire_bps_ && probe_sent >= kProbeSentFactor * *congested_at_wire_bps_) {
-        // Sent above it without a queue: the path carries at least this much now. Twice
-        // in a row, and it has lifted (or was never this low: the first estimate comes
-        // from a congested second and is often short of the real rate).
-        congested_at_wire_bps_ = std::max(*congested_at_wire_bps_, probe_sent);
-        if (++clean_probes_ >= kProbesToLift || *congested_at_wire_bps_ >= kBelowBottleneck * config_.max_wire_bps) {
+      // The prediction counts what was sent: a probe that sent too little (DTX silence)
+      // predicts little and proves nothing.
+      if (congested_at_wire_bps_ && predicted >= kProbeMinPredictedMs) {
+        // Sent above it without a queue: the path carried this much (the probe's rate: a
+        // short span's buckets may round above it). The next probe, above that, at once;
+        // the budget stays below the old ceiling (the first estimate comes from a
+        // congested second and is often short of the real rate, so one clean probe may
+        // only have found that). Twice in a row, and it has lifted.
+        proven_wire_bps_ = probe_->rate_bps;
+        next_probe_at_ = now;
+        if (++clean_probes_ >= kProbesToLift || *proven_wire_bps_ >= kBelowBottleneck * config_.max_wire_bps) {
+          // Lifted: from what the probe carried, 50 % a second.
+          target_wire_bps_ = std::max(target_wire_bps_, *proven_wire_bps_);
           congested_at_wire_bps_.reset();
+          proven_wire_bps_.reset();
+          clean_probes_ = 0;
           fast_growth_ = true;
         }
+      } else {
+        // Sent too little to prove anything (DTX silence): again soon.
+        next_probe_at_ = now + seconds(1);
       }
-      // After a clean probe the next comes soon: a lifted bottleneck is climbed in steps
-      // of 25 % a second.
-      next_probe_at_ = now + kProbeAgainInterval;
       probe_.reset();
     }
   }
 
-  if ((rising || overflowing) && sent_wire > 0) {
+  // A queue a probe built and ended drains by itself (the budget is below the
+  // bottleneck): no cut for it, and no new estimate from a second the probe distorted.
+  if ((rising || overflowing) && sent_wire > 0 && !probe_found_it) {
     fast_growth_ = false;
     clean_probes_ = 0;
+    proven_wire_bps_.reset();
     if (settled) {
       // A bottleneck delivers less than it is sent; a delay step (a longer route) looks
-      // like a rising queue too but delivers everything: cut, but remember no ceiling.
-      if (congested_at_wire_bps_ || received_wire < kBottleneckEvidence * sent_wire) {
-        congested_at_wire_bps_ = received_wire;
-      }
+      // like a rising queue too but delivers everything: cut, but remember no ceiling,
+      // nor lower one we know (a quarter second of a draining queue delivers what VBR
+      // speech happened to send, well under what the link carries, and probes above a
+      // ceiling that low would find the bottleneck "lifted" while still under it).
+      if (received_wire < kBottleneckEvidence * sent_wire) congested_at_wire_bps_ = received_wire;
       target_wire_bps_ = std::min(target_wire_bps_, kDecreaseFactor * received_wire);
       last_decrease_ = now;
       next_probe_at_ = now + kProbeInterval;
@@ -340,11 +404,13 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
       next = std::max(target_wire_bps_, std::min(next, kBelowBottleneck * *congested_at_wire_bps_));
     }
     // Growth must be backed by use: with DTX silence we learn nothing about the path.
-    if (sent_wire > 0) next = std::min(next, std::max(target_wire_bps_, kMaxOverSent * sent_wire));
+    // Probes that found a bottleneck lifted back the fast climb back to where it was
+    // (speech sends too little to back it: VBR pauses, buckets).
+    if (sent_wire > 0 && !fast_growth_) next = std::min(next, std::max(target_wire_bps_, kMaxOverSent * sent_wire));
     target_wire_bps_ = next;
     if (target_wire_bps_ >= config_.max_wire_bps) fast_growth_ = false;
-    MaybeStartProbe(queue, now);
   }
+  if (!rising && !overflowing && queue < kQueueQuietMs) MaybeStartProbe(queue, now);
   target_wire_bps_ = std::clamp(target_wire_bps_, config_.min_wire_bps, config_.max_wire_bps);
   Choose();
   return settings_;

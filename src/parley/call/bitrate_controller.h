@@ -49,20 +49,22 @@ struct MediaSettings {
 //  - a queue of 25–40 ms, or one that is high but flat (a longer route, not our queue):
 //    hold.
 //  - otherwise grow: +20 % a second, never above 1.5x what we actually sent (silence
-//    and DTX don't count as headroom). Below a bottleneck we know (the rate that last
-//    congested, when what arrived then was under 70 % of what we sent: a delay step
-//    delivers everything), only up to 90 % of it: sitting just under it keeps a queue
-//    from standing. Whether it has lifted we learn from probes: every 4 s at the
-//    ceiling, 500 ms at 125 % of it (scaled up by how far VBR speech has been sending
-//    short of its budget), ended by a timer or, sooner, once it has sent 50 ms of the
-//    bottleneck's rate more than the bottleneck carries, a frame's packet aside (so the
-//    queue it leaves is small whatever the encoder does), and ended at once by a report
-//    showing the queue 8 ms over what it was before and at least 25 ms. A report
-//    covering the whole probe with no such rise, after we sent at least the bottleneck's
-//    rate, raises what we know to what the probe sent (the first estimate comes from a
-//    congested second and is often short of the real rate), and the next probe comes
-//    1 s later; two such in a row mean it lifted: forget it and grow by 50 % a second
-//    until the next congestion.
+//    and DTX don't count as headroom). Below a bottleneck we know (the rate that
+//    arrived at a cut where under 70 % of what we sent arrived: a delay step delivers
+//    everything and leaves no ceiling; a later cut without that evidence keeps it),
+//    only up to 85 % of it: sitting under it keeps a queue from standing.
+//  - whether it has lifted we learn from probes, every 4 s while the queue is quiet:
+//    200 ms at 125 % of it with the same settings, the media packets padded up to that
+//    rate (VBR speech sends less than its budget, in pauses much less, and a probe must
+//    send what it tests), the padding never more than 30 ms of its rate ahead. A probe is
+//    judged on the queue it would have left were the bottleneck still there (a fluid
+//    queue fed with what we actually sent): still there if the peer's mean rose by half
+//    that prediction (at most 8 ms, at least 3), and then no cut for it; a probe that
+//    predicts under 6 ms (DTX silence) proves nothing and is retried 1 s later. A clean
+//    one is followed at once by one 125 % above what it carried, the budget staying
+//    under the old ceiling; two clean in a row mean it lifted: forget it, start from what
+//    the second carried and grow by 50 % a second (no longer held to 1.5x what speech
+//    sends: the probes backed it) until the next congestion.
 //  - loss alone never lowers the budget: random loss is met with protection
 //    (LossProtectionPolicy, fed per second, and only loss seen without a queue, since
 //    loss with a queue is our own overflow), whose copies come out of the same budget.
@@ -98,6 +100,15 @@ class BitrateController {
   bool data_saving() const { return config_.data_saving || peer_wants_data_saving_; }
   // The rate of the newest congestion, if we know a bottleneck.
   std::optional<double> known_bottleneck_wire_bps() const { return congested_at_wire_bps_; }
+  // The wire rate a running probe sends at (bit/s), if one runs.
+  std::optional<double> probe_wire_bps() const {
+    return probe_ && !probe_->ended ? std::optional<double>(probe_->rate_bps) : std::nullopt;
+  }
+  // The sealed size (bytes) to pad the media packet sent at `now` to at least (0: as
+  // small as the padding policy allows): while a probe runs, what keeps it sending at
+  // its rate whatever the speech (PacketSealer pads to the next bucket up; what went
+  // over is owed back by the next packets).
+  std::size_t ProbePaddingFloor(TimePoint now) const;
   // What we sent on the wire over the last report interval (for stats).
   double SentWireBps(TimePoint now) const;
 
@@ -107,9 +118,13 @@ class BitrateController {
                                       int current_frame_ms, int udp_ip_overhead_bytes);
 
  private:
+  double SentWireBitsBetween(TimePoint from, TimePoint to) const;
+  // The rise in the peer's mean queueing delay (ms) over [from, to) that the running
+  // probe would cause if the known bottleneck were still there.
+  double PredictedProbeQueueMs(TimePoint from, TimePoint to) const;
   double SentWireBpsBetween(TimePoint from, TimePoint to) const;
   void MaybeStartProbe(double queue_ms, TimePoint now);
-  void EndProbe(TimePoint now);  // back to the budget before it
+  void EndProbe(TimePoint now);  // stops its padding; its report is still awaited
   double SentSealedBpsBetween(TimePoint from, TimePoint to) const;
   void Choose();
 
@@ -138,15 +153,17 @@ class BitrateController {
   struct Probe {
     TimePoint start;
     TimePoint end;
-    double budget_before = 0;
     double queue_before_ms = 0;
-    double known_bps = 0;  // the bottleneck it probes above
+    double base_bps = 0;   // what it tests above: the known bottleneck, or what the last
+                           // clean probe carried; bounds the queue it may build
+    double rate_bps = 0;   // what it sends on the wire, padding included
     bool ended = false;
   };
   std::optional<Probe> probe_;
   TimePoint next_probe_at_{};
   bool fast_growth_ = false;  // probes showed the bottleneck lifted
   int clean_probes_ = 0;      // probes in a row that sent above it without a queue
+  std::optional<double> proven_wire_bps_;  // what the last of those carried
 };
 
 }  // namespace parley::call

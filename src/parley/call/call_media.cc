@@ -84,7 +84,8 @@ Status CallMedia::OnCapturedBlock(std::span<const media::Sample, media::kBlockSa
   if (!payload) return payload.error();
   ++stats_.frames_encoded;
   if (!*payload) return Ok{};  // DTX: nothing to send
-  auto sealed = media_sealer_.Seal(**payload, now);
+  // Padded while the bitrate controller probes, so the probe sends the rate it tests.
+  auto sealed = media_sealer_.Seal(**payload, now, controller_.ProbePaddingFloor(now));
   if (!sealed) return sealed.error();
   payload_bytes_in_interval_ += (*payload)->size();
   controller_.OnPacketSent(sealed->size(), now);

@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -23,8 +24,9 @@ PacketSealer::PacketSealer(const DirectionKeys& keys, TimePoint now, PaddingPoli
   PARLEY_CHECK(schedule_.counter_bits >= 1 && schedule_.counter_bits <= 62);
 }
 
-Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, TimePoint now, std::span<uint8_t> out) {
-  auto sealed_size = padding_.SealedSize(content.size());
+Result<std::size_t> PacketSealer::SealInto(std::span<const uint8_t> content, TimePoint now, std::span<uint8_t> out,
+                                           std::size_t min_sealed_size) {
+  auto sealed_size = SealedSize(content.size(), min_sealed_size);
   if (!sealed_size.ok()) return sealed_size.error();
   PARLEY_CHECK_MSG(out.size() >= *sealed_size, "output buffer too small for the sealed packet");
 
@@ -83,11 +85,22 @@ void PacketSealer::SealWithCounter(std::span<const uint8_t> content, uint64_t co
   out[0] = static_cast<uint8_t>(kMaskedFirstByteFixedBits | (out[0] & 0x3F));
 }
 
-Result<std::vector<uint8_t>> PacketSealer::Seal(std::span<const uint8_t> content, TimePoint now) {
-  auto size = padding_.SealedSize(content.size());
+Result<std::size_t> PacketSealer::SealedSize(std::size_t content_size, std::size_t min_sealed_size) const {
+  auto size = padding_.SealedSize(content_size);
+  if (!size.ok() || min_sealed_size <= *size) return size;
+  // As if the content were as long as the floor asks (at most what a packet may carry);
+  // a policy that cannot pad that far (constant) keeps its own size.
+  const std::size_t floor_content = std::min(min_sealed_size, kMaxSealedSize) - kSealOverhead;
+  auto larger = padding_.SealedSize(floor_content);
+  return larger.ok() ? std::max(*size, *larger) : size;
+}
+
+Result<std::vector<uint8_t>> PacketSealer::Seal(std::span<const uint8_t> content, TimePoint now,
+                                                std::size_t min_sealed_size) {
+  auto size = SealedSize(content.size(), min_sealed_size);
   if (!size.ok()) return size.error();
   std::vector<uint8_t> out(*size);
-  auto written = SealInto(content, now, out);
+  auto written = SealInto(content, now, out, min_sealed_size);
   if (!written.ok()) return written.error();
   out.resize(*written);
   return out;

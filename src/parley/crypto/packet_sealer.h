@@ -31,9 +31,16 @@ class PacketSealer {
   // matches crypto::MatchesClassifierSignature (wire_shape.h): one that would is sealed
   // again under the next counter (about 1 packet in 250). Fails only if
   // the content does not fit the padding policy (or, after 2^64 packets, never in
-  // practice, when the counter is exhausted).
-  Result<std::size_t> SealInto(std::span<const uint8_t> content, TimePoint now, std::span<uint8_t> out);
-  Result<std::vector<uint8_t>> Seal(std::span<const uint8_t> content, TimePoint now);
+  // practice, when the counter is exhausted). `min_sealed_size` (0: none) pads to at
+  // least that many bytes as the policy would pad content of that size (the next
+  // bucket up; ignored where the policy cannot: a constant size): the bitrate
+  // controller's probes send at the rate they test whatever the speech. The padding is
+  // inside the seal, so the receiver sees nothing new.
+  Result<std::size_t> SealInto(std::span<const uint8_t> content, TimePoint now, std::span<uint8_t> out,
+                               std::size_t min_sealed_size = 0);
+  Result<std::vector<uint8_t>> Seal(std::span<const uint8_t> content, TimePoint now, std::size_t min_sealed_size = 0);
+  // The sealed size of `content_size` bytes padded to at least `min_sealed_size`.
+  Result<std::size_t> SealedSize(std::size_t content_size, std::size_t min_sealed_size = 0) const;
 
   const PaddingPolicy& padding() const { return padding_; }
   uint64_t next_counter() const { return next_counter_; }
