@@ -3,7 +3,7 @@
 # small tmpfs this test mounts; root only, skipped otherwise) and a database locked by
 # another process. Each gives the client and the operator a clear error, loses nothing
 # already stored, and the same write succeeds once the space returns / the lock goes.
-# (The operator's side is only reported: the hub does not log store errors yet.)
+# The operator's log must name the failed operation and the store's reason.
 # Usage: store_faults_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:?usage: store_faults_test.sh BUILD_DIR}" && pwd)
@@ -35,9 +35,8 @@ if ((mounted)); then
   echo "full disk, client: $(grep -v '^Server certificate\|^Profile' "$work/full.log" | head -2 | tr '\n' ' ')"
   echo "full disk, operator: $(grep -i 'full\|space' "$server_log" | head -1)"
   grep -qi "full\|space" "$work/full.log" || fail "the client's error on a full disk does not say so: $(cat "$work/full.log")"
-  # Known gap (docs/security.md): the hub does not log store errors, so the operator
-  # learns of them only from clients; reported, not failed, until it does.
-  grep -qi "full\|space" "$server_log" || echo "GAP: the operator's log does not say the disk is full"
+  grep -q "The store failed to .* is full" "$server_log" ||
+    fail "the operator's log does not say the disk is full: $(tail -5 "$server_log")"
   rm -f "$work/data/filler"
   [[ $(snapshot) == "$before" ]] || fail "stored rows changed on a full disk"
   rm -rf "$work/carol"
@@ -65,7 +64,8 @@ p dave init --server "$ws" --name dave > "$work/locked.log" 2>&1 && fail "regist
 echo "locked, client: $(grep -v '^Server certificate\|^Profile' "$work/locked.log" | head -2 | tr '\n' ' ')"
 echo "locked, operator: $(grep -i 'locked' "$server_log" | head -1)"
 grep -qi "locked\|busy\|try again" "$work/locked.log" || fail "the client's error under a lock does not say so: $(cat "$work/locked.log")"
-grep -qi "locked" "$server_log" || echo "GAP: the operator's log does not say the database is locked"
+grep -q "The store failed to .* is locked" "$server_log" ||
+  fail "the operator's log does not say the database is locked: $(tail -5 "$server_log")"
 wait "$locker"
 [[ $(snapshot) == "$before" ]] || fail "stored rows changed under a lock"
 rm -rf "$work/dave"

@@ -52,6 +52,14 @@ bool IsForwardedCallMessage(const Message& message) {
          std::holds_alternative<signal::Candidates>(message);
 }
 
+// For the operator: a store operation on an account, contacts or settings failed (a
+// full disk, a locked database, a store that is down). The client is told too, but
+// only the operator can fix it. The store's message names no secret (no keys, no
+// signatures); user names stay out of the log.
+void LogStoreError(std::string_view what, const Error& error) {
+  spdlog::error("The store failed to {} ({}); the client was sent an error.", what, error.message);
+}
+
 void LogBusError(std::string_view what, const Error& error) {
   spdlog::error("The node bus failed to {} ({}); calls that need it end as 'unavailable' until it is back.", what,
                 error.message);
@@ -415,6 +423,7 @@ void SignalingHub::OnRegister(Out& out, ConnectionId id, Session& s, const signa
   }
   auto existing = store_.FindAccount(m.user);
   if (!existing.ok()) {
+    LogStoreError("look up a name for a registration", existing.error());
     return FailAuth(out, id, m.id, ErrorCode::kInternal, "The server could not check the name; try again later.");
   }
   if (existing->has_value()) {
@@ -423,6 +432,7 @@ void SignalingHub::OnRegister(Out& out, ConnectionId id, Session& s, const signa
   }
   if (Status created = store_.CreateAccount(m.user, DeviceRecord{m.device, m.identity_key}, now.unix_ms);
       !created.ok()) {
+    LogStoreError("create an account", created.error());
     return FailAuth(out, id, m.id, ErrorCode::kInternal,
                     "The server could not create the account: " + created.error().message);
   }
@@ -438,6 +448,7 @@ void SignalingHub::OnLogin(Out& out, ConnectionId id, Session& s, const signal::
   s.challenge = NextChallenge();
   auto account = store_.FindAccount(m.user);
   if (!account.ok()) {
+    LogStoreError("look up an account for a login", account.error());
     return FailAuth(out, id, m.id, ErrorCode::kInternal, "The server could not look up the account; try again later.");
   }
   if (!account->has_value()) {
@@ -511,6 +522,7 @@ void SignalingHub::OnDeleteAccount(Out& out, ConnectionId id, Session& s, const 
   Out presence;
   AnnouncePresence(presence, id, s.user, /*online=*/false);
   if (Status deleted = store_.DeleteAccount(s.user); !deleted.ok()) {
+    LogStoreError("delete an account", deleted.error());
     return SendError(out, id, m.id, ErrorCode::kInternal,
                      "The server could not delete the account; nothing was deleted, try again later.");
   }
@@ -1365,6 +1377,8 @@ void SignalingHub::OnContactsChange(Out& out, ConnectionId id, Session& s, Reque
   }
   auto account = store_.FindAccount(other);
   if (!account.ok()) {
+    LogStoreError(contact ? "look up a user for a contact change" : "look up a user for a block change",
+                  account.error());
     return SendError(out, id, request, ErrorCode::kInternal, "The server could not look up that user; try again later.");
   }
   if (!account->has_value()) {
@@ -1377,6 +1391,8 @@ void SignalingHub::OnContactsChange(Out& out, ConnectionId id, Session& s, Reque
   Status changed = contact ? (add ? store_.AddContact(s.user, other) : store_.RemoveContact(s.user, other))
                            : (add ? store_.Block(s.user, other) : store_.Unblock(s.user, other));
   if (!changed.ok()) {
+    LogStoreError(contact ? (add ? "add a contact" : "remove a contact") : (add ? "block a user" : "unblock a user"),
+                  changed.error());
     return SendError(out, id, request, ErrorCode::kInternal, "The server could not save the change; try again later.");
   }
   Send(out, id, signal::OkReply{request});
@@ -1402,6 +1418,7 @@ void SignalingHub::OnSettings(Out& out, ConnectionId id, Session& s, const signa
     if (m.who_may_call) who = FromWire(*m.who_may_call);
     if (m.p2p) p2p = FromWire(*m.p2p);
     if (Status set = store_.SetPrivacy(s.user, who, p2p); !set.ok()) {
+      LogStoreError("save a user's privacy settings", set.error());
       return SendError(out, id, m.id, ErrorCode::kInternal,
                        "The server could not save your settings; nothing changed, try again later.");
     }
