@@ -69,13 +69,17 @@ Status ConfigureHubRelays(const server::ServerConfig& config, server::NodeBus* b
   if (bus != nullptr) {
     server::RelayRecord own_record{bus->node_id(), own_address.host, own_address.port, 0,
                                    static_cast<uint32_t>(std::min<int64_t>(config.relay_max_calls, UINT32_MAX))};
-    hub.choose_relays = [bus, own, own_record]() -> std::vector<signal::RelayAddress> {
+    const bool offer_own = config.relay_offer_own;
+    hub.choose_relays = [bus, own, own_record, offer_own]() -> std::vector<signal::RelayAddress> {
       auto live = bus->LiveRelays();
       if (!live) {
         spdlog::warn("The node bus did not list the live relays ({}); this call gets the configured relays.",
                      live.error().message);
         return {};
       }
+      // relay.offer_own = false: only announced relays; none live leaves `relays` empty
+      // and the hub falls back to this node's relay and relay.alternates.
+      if (!offer_own) return server::RelayChooser::Choose(*live, std::nullopt);
       server::RelayRecord record = own_record;
       if (own != nullptr) record.calls = static_cast<uint32_t>(own->stats().calls);
       return server::RelayChooser::Choose(*live, record);

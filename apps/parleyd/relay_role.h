@@ -30,7 +30,8 @@ Result<crypto::Secret<32>> LoadTicketKey(const server::ServerConfig& config, con
 
 // The relays the hub gives each call (HubConfig.relay_host/port must already name
 // this node's relay): with `bus`, hub.choose_relays asks it for live relays each call
-// and RelayChooser picks two, this node's relay (`own`, for its load) among them;
+// and RelayChooser picks two, this node's relay (`own`, for its load) among them
+// unless relay.offer_own is false;
 // without, relay.first (if set) comes before this node's relay, then relay.alternates.
 // `bus` and `own` must outlive the hub. Errors are one sentence (a bad list).
 Status ConfigureHubRelays(const server::ServerConfig& config, server::NodeBus* bus, const server::UdpRelay* own,

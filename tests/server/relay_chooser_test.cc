@@ -88,7 +88,8 @@ TEST(RelayAddressListTest, BadEntriesGetOneSentenceNamingThem) {
 TEST(RelayConfigTest, RoleAndRelayListsAreValidated) {
   auto config = ParseServerConfig(
       "data_dir = \"/tmp/x\"\nrole = \"relay\"\n[relay]\nticket_key_file = \"/etc/parley/ticket.key\"\n"
-      "alternates = \"r2.example:3478, r3.example:3478\"\nfirst = \"r1.example:3478\"\nid = \"relay-1\"\n",
+      "alternates = \"r2.example:3478, r3.example:3478\"\nfirst = \"r1.example:3478\"\nid = \"relay-1\"\n"
+      "offer_own = false\n",
       "test.toml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->role, "relay");
@@ -96,6 +97,8 @@ TEST(RelayConfigTest, RoleAndRelayListsAreValidated) {
   EXPECT_EQ(config->relay_alternates, "r2.example:3478, r3.example:3478");
   EXPECT_EQ(config->relay_first, "r1.example:3478");
   EXPECT_EQ(config->relay_id, "relay-1");
+  EXPECT_FALSE(config->relay_offer_own);
+  EXPECT_TRUE(ServerConfig{}.relay_offer_own);
   EXPECT_TRUE(ValidateServerConfig(*config).ok());
   auto again = ParseServerConfig(PrintServerConfig(*config), "printed");
   ASSERT_TRUE(again.ok()) << again.error().message;

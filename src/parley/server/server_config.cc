@@ -81,6 +81,8 @@ const std::vector<Field>& Fields() {
       {"relay", "first", &ServerConfig::relay_first, 0, 0,
        "HOST:PORT of a relay clients get before this node's own; empty = this node's relay first"},
       {"relay", "id", &ServerConfig::relay_id, 0, 0, "a relay's name on the node bus; empty = its HOST:PORT"},
+      {"relay", "offer_own", &ServerConfig::relay_offer_own, 0, 0,
+       "with a bus: also give calls this node's own relay (false = only relays announced on the bus)"},
       {"web", "app_dir", &ServerConfig::web_app_dir, 0, 0,
        "the built web app (make web writes build/web), served at invite paths; empty = none"},
       {"web", "public_port", &ServerConfig::web_public_port, 0, 65535,

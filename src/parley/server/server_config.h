@@ -63,6 +63,10 @@ struct ServerConfig {
   // `parleyd --role relay`, no web front, no store).
   std::string role = "node";
   std::string relay_id;  // relay.id: how a relay names itself on the bus; empty = HOST:PORT
+  // relay.offer_own: with a bus, whether this node's own relay is among the relays calls
+  // are given (by load, beside the announced ones); false = only relays announced on the
+  // bus, the node's own relay then serving only when none is live. Without a bus, unused.
+  bool relay_offer_own = true;
 
   // web.app_dir: the built web app (`make web` writes build/web), served at each live
   // invite's path; empty = no web app (invite paths then look like any missing page).
