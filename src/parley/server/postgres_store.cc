@@ -3,6 +3,7 @@
 #include "parley/server/postgres_store.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cstring>
@@ -212,6 +213,14 @@ std::string WithTimeoutDefaults(const std::string& url, const PostgresTimeouts& 
   return out;
 }
 
+// True if an idle connection's socket is readable or closed: PostgreSQL sent a notice
+// of its end (ErrorResponse FATAL, then EOF), or the socket is gone.
+bool LooksClosed(int fd) {
+  if (fd < 0) return true;
+  pollfd poll_fd{fd, POLLIN, 0};
+  return poll(&poll_fd, 1, 0) != 0;
+}
+
 std::string Millis(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 // Arms `watchdog` on `fd` for its scope (if there is a deadline); sets *fired if the
@@ -322,6 +331,10 @@ Result<T> PostgresStore::InTransaction(const char* doing, Body&& body, Patience 
                  outcome};
   };
   if (drop_connection_) connection_.reset();  // the watchdog fired after the last call had its answer
+  // Between transactions the server sends nothing unless it is closing the connection
+  // (a restart, a terminated backend): reconnect now rather than fail a BEGIN on it
+  // (which also leaves a PGresult of libpq's behind, see tests/server/libpq.lsan.supp).
+  if (connection_ && LooksClosed(connection_->db.sock())) connection_.reset();
   for (int attempt = 0;; ++attempt) {
     const bool may_retry = attempt == 0;
     if (!connection_) {
