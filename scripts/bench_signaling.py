@@ -370,6 +370,7 @@ def run_load(build, meter, args, work):
         result = json.load(f)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     result["wall_seconds"] = wall
+    result["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
     result["loadavg_start"], result["loadavg_end"] = loadavg_start, os.getloadavg()[0]
     result["parley_load_cpu_total_seconds"] = usage.ru_utime + usage.ru_stime
     if not all(mark in marks for mark in ("idle", "starts", "ends")):
@@ -391,17 +392,13 @@ def run_load(build, meter, args, work):
     result["memory_after_login_kb"] = marks["starts"][memory]
     result["server_cpu_seconds"] = sum(v for k, v in between("start", "ends", cpu).items() if k != "parley-load")
 
-    # What the calls cost: the calling phase less what the same clients cost idle over as
-    # long (connection keep-alives, presence renewals), per call set up.
-    def net_per_call(calling, idle):
-        scale = result["calling_phase_wall_seconds"] / max(result["idle_phase_wall_seconds"], 1e-9)
-        calls = max(result["calls_set_up"], 1)
-        return {k: (v - idle.get(k, 0) * scale) / calls for k, v in calling.items()}
-
-    result["cpu_ms_per_call"] = {k: 1000 * v for k, v in net_per_call(result["cpu_calling_phase_seconds"],
-                                                                       result["cpu_idle_phase_seconds"]).items()}
+    # What the calls cost: the calling phase over the calls set up. This includes what the
+    # clients cost idle over as long (presence renewals come in bursts, so subtracting the
+    # idle phase's share would be noise); the idle phase's own figures show that part.
+    calls = max(result["calls_set_up"], 1)
+    result["cpu_ms_per_call"] = {k: 1000 * v / calls for k, v in result["cpu_calling_phase_seconds"].items()}
     result["server_cpu_ms_per_call"] = sum(v for k, v in result["cpu_ms_per_call"].items() if k != "parley-load")
-    result["operations_per_call"] = net_per_call(result["operations_calling_phase"], result["operations_idle_phase"])
+    result["operations_per_call"] = {k: v / calls for k, v in result["operations_calling_phase"].items()}
     return result
 
 
@@ -472,7 +469,7 @@ def share_of_core(cpu, wall):
 
 def write_doc(doc_path, results, args):
     lines = [BEGIN, "", "### Signaling load (`scripts/bench_signaling.py`, `make bench`)", "",
-             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {describe_machine()}, shared "
+             f"Measured {results[0].get('measured_at', time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))} on {describe_machine()}, shared "
              "with other work; every process on the same machine over 127.0.0.1. parley-load keeps "
              f"{args.clients:,} clients logged in over TLS WebSockets (4 per source address 127.1.x.y, "
              f"because parleyd limits logins per address), then pairs place calls at {args.rate:g} per second "
@@ -493,8 +490,9 @@ def write_doc(doc_path, results, args):
                      f"{r['setup_p99_ms']:.1f} | {failures} | {r['server_rss_per_client_kb']:.1f} | "
                      f"{r['loadavg_start']:.1f} → {r['loadavg_end']:.1f} |")
     lines += ["", "Where the time went: CPU seconds of each process in each phase (in brackets, its share of one "
-              "core over the phase) and, per call set up, the calling phase less what the same clients cost "
-              f"idle over as long (an idle phase of {args.idle:g} s with everyone logged in precedes the calls). "
+              "core over the phase) and, per call set up, the calling phase's CPU over the calls set up (it includes "
+              f"the idle cost of the logged-in clients, shown on its own by the idle phase of {args.idle:g} s that "
+              "precedes the calls). "
               "PostgreSQL counts the postmaster and all its backends; its memory is their proportional set "
               "size (shared buffers once). Redis commands and PostgreSQL transactions are what the nodes asked "
               "of them (PostgreSQL's own statistics, which trail by about a second).", "",
@@ -559,11 +557,22 @@ def main():
     parser.add_argument("--only", choices=("one", "two"), help="run only the one-node or the two-node setup")
     parser.add_argument("--doc", default=os.path.join(root, "docs/benchmarks.md"))
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--from-json", help="rewrite the doc from figures an earlier run wrote with --json "
+                        "(give the same --clients, --rate, --duration, --hold-ms and --idle)")
     parser.add_argument("--work-dir", help="where data directories go (default: the system's temp dir); "
                         "the user nobody must be able to enter it when running as root")
     args = parser.parse_args()
     if args.clients_positional:
         args.clients = args.clients_positional
+    if args.from_json:
+        with open(args.from_json) as f:
+            results = json.load(f)
+        for r in results:
+            calls = max(r["calls_set_up"], 1)
+            r["cpu_ms_per_call"] = {k: 1000 * v / calls for k, v in r["cpu_calling_phase_seconds"].items()}
+            r["operations_per_call"] = {k: v / calls for k, v in r["operations_calling_phase"].items()}
+        write_doc(args.doc, results, args)
+        return 0
     results = []
     if args.only != "two":
         results.append(one_node_sqlite(args))

@@ -13,7 +13,7 @@ struct LoadDriver::Slot {
   std::unique_ptr<LoadClient> client;
   std::shared_ptr<WssConnection> connection;
   size_t server = 0;
-  bool connecting = false;
+  bool connecting = false;  // from the TCP connect until the welcome (or the close)
 };
 
 struct LoadDriver::PendingCall {
@@ -60,13 +60,6 @@ void LoadDriver::Connect(size_t index) {
   slot.connecting = true;
   ++connecting_;
   WssCallbacks callbacks;
-  callbacks.on_open = [this, index] {
-    Slot& s = *slots_[index];
-    if (s.connecting) {
-      s.connecting = false;
-      --connecting_;
-    }
-  };
   callbacks.on_message = [this, index](std::string text) { Handle(index, slots_[index]->client->OnMessage(text)); };
   callbacks.on_closed = [this, index](std::string why) { OnClosed(index, why); };
   slot.connection = WssConnection::Open(io_, options_.servers[slot.server], SourceAddress(index), std::move(callbacks));
@@ -112,6 +105,10 @@ void LoadDriver::Handle(size_t index, LoadOutput output) {
     switch (event.kind) {
       case LoadEvent::Kind::kLoggedIn:
         ++logged_in_;
+        if (slot.connecting) {
+          slot.connecting = false;
+          --connecting_;
+        }
         break;
       case LoadEvent::Kind::kAuthFailed:
         // Counted, then closed: OnClosed reconnects later (parleyd refills logins per address slowly).

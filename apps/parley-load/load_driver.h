@@ -27,7 +27,9 @@ struct LoadOptions {
   Duration hold = milliseconds(1000);    // a set-up call lasts this long before hangup
   Duration call_timeout = seconds(15);   // invite to both relays, else a failure
   double connects_per_second = 500;      // ramp of new connections
-  int max_connecting = 200;              // TLS handshakes in flight at most
+  // Clients between connect and welcome at most: the ramp follows the server's login rate
+  // instead of piling up connections that parleyd closes after limits.login_timeout_s.
+  int max_connecting = 200;
   int clients_per_source = 4;            // loopback servers: source 127.1.x.y per this many clients; 0 = no bind
   Duration login_phase_limit = seconds(300);
   Duration idle = seconds(2);            // logged in, no calls, before the calling phase

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   app.add_option("--hold-ms", hold_ms, "how long a set-up call lasts before the caller hangs up");
   app.add_option("--call-timeout", call_timeout_s, "seconds from invite to both relays before a call counts as failed");
   app.add_option("--connect-rate", options.connects_per_second, "new connections per second");
-  app.add_option("--max-connecting", options.max_connecting, "connection handshakes in flight at most");
+  app.add_option("--max-connecting", options.max_connecting, "clients connecting or logging in at once, at most");
   app.add_option("--clients-per-source", options.clients_per_source,
                  "on loopback, clients per source address 127.1.x.y (parleyd allows ~10 logins per address, and a first run registers after a refused login); 0 = no bind");
   app.add_option("--login-limit", login_limit_s, "seconds the login phase may take at most");
