@@ -23,6 +23,7 @@
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "parley/base/check.h"
@@ -97,12 +98,23 @@ class PostgresServer {
     tx.exec(sql);
   }
 
-  // kill -9 of the postmaster, as a crash or an OOM kill would do it.
+  // kill -9 of the postmaster and its backends, as a crash or an OOM kill of the whole
+  // server would do it. The backends go too and are waited for: an orphaned backend
+  // may otherwise still run a transaction sent on its connection (it notices its
+  // postmaster's death only when it next waits), which made tests racy.
   void Kill9() {
     if (pid_ <= 0) return;
+    const std::vector<pid_t> backends = Backends();
     kill(pid_, SIGKILL);
+    for (pid_t pid : backends) kill(pid, SIGKILL);
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (pid_t pid : backends) {
+      while (ProcessState(pid) != 'Z' && ProcessState(pid) != 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
   }
 
   // SIGSTOP (stop = true) or SIGCONT of the postmaster and every process it started
@@ -110,25 +122,8 @@ class PostgresServer {
   // out or its machine hangs. Connections are still accepted by the kernel.
   void Signal(bool stop) {
     if (pid_ <= 0) return;
-    std::vector<pid_t> pids{pid_};
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      const std::string name = entry.path().filename();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      FILE* stat = std::fopen((entry.path() / "stat").c_str(), "r");
-      if (stat == nullptr) continue;
-      char line[512] = {};
-      const size_t n = std::fread(line, 1, sizeof line - 1, stat);
-      std::fclose(stat);
-      // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
-      const std::string text(line, n);
-      const size_t close = text.rfind(')');
-      if (close == std::string::npos) continue;
-      int ppid = 0;
-      char state = 0;
-      if (std::sscanf(text.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == pid_) {
-        pids.push_back(static_cast<pid_t>(std::stol(name)));
-      }
-    }
+    std::vector<pid_t> pids = Backends();
+    pids.push_back(pid_);
     for (pid_t pid : pids) kill(pid, stop ? SIGSTOP : SIGCONT);
   }
 
@@ -162,6 +157,37 @@ class PostgresServer {
   PostgresServer() = default;
 
   std::string data_dir() const { return dir_ + "/data"; }
+
+  // "pid (comm) state ppid ..." of /proc/<pid>/stat; comm may hold spaces, so the
+  // fields are read after the last ')'. State 0 and ppid -1 if there is no such process.
+  static std::pair<char, int> StateAndParent(pid_t pid) {
+    FILE* stat = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+    if (stat == nullptr) return {0, -1};
+    char line[512] = {};
+    const size_t n = std::fread(line, 1, sizeof line - 1, stat);
+    std::fclose(stat);
+    const std::string text(line, n);
+    const size_t close = text.rfind(')');
+    char state = 0;
+    int ppid = -1;
+    if (close == std::string::npos || std::sscanf(text.c_str() + close + 1, " %c %d", &state, &ppid) != 2) {
+      return {0, -1};
+    }
+    return {state, ppid};
+  }
+  static char ProcessState(pid_t pid) { return StateAndParent(pid).first; }
+
+  // The processes the postmaster started (backends, background workers).
+  std::vector<pid_t> Backends() const {
+    std::vector<pid_t> pids;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const auto pid = static_cast<pid_t>(std::stol(name));
+      if (StateAndParent(pid).second == pid_) pids.push_back(pid);
+    }
+    return pids;
+  }
   std::string log_file() const { return dir_ + "/log"; }
 
   static uint16_t FreePort() {
