@@ -255,12 +255,13 @@ std::vector<HubSend> SignalingHub::Finish(Out& out, HubTime now) {
       if (auto party = RemotePartyOf(as_undeliverable)) EndCallOfLeaving(out, *party, now, /*may_return=*/false);
     }
   }
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (it->second.remote && !it->second.call) {
-      it = sessions_.erase(it);
+  // Only the remote parties whose call just ended: a walk over every session here cost
+  // each event time in proportion to the node's connections (10,000 in the load bench).
+  for (ConnectionId id : std::exchange(remote_parties_left_, {})) {
+    auto it = sessions_.find(id);
+    if (it != sessions_.end() && it->second.remote && !it->second.call) {
+      sessions_.erase(it);
       --remote_sessions_;
-    } else {
-      ++it;
     }
   }
   return std::move(out.sends);
@@ -924,6 +925,7 @@ void SignalingHub::EndCall(Out& out, const signal::CallId& call_id, EndReason re
     auto session = sessions_.find(party);
     PARLEY_CHECK(session != sessions_.end() && session->second.call == call_id);
     session->second.call.reset();
+    if (session->second.remote) remote_parties_left_.push_back(party);
     // The callee learns of a call only at `incoming`.
     const bool knows = party == call.caller_connection || call.state != CallState::kRouting;
     if (skip && party == *skip) continue;
@@ -1012,6 +1014,7 @@ void SignalingHub::EndCallOfLeaving(Out& out, ConnectionId leaving, HubTime now,
     call.awaiting_return = true;
     call.deadline = now.steady + config_.away_grace;
     session->second.call.reset();
+    if (session->second.remote) remote_parties_left_.push_back(leaving);
     return;
   }
   switch (call.state) {

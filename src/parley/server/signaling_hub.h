@@ -297,6 +297,8 @@ class SignalingHub {
   std::unordered_map<std::string, ConnectionId> online_;  // logged-in user -> connection
   std::map<signal::CallId, Call> calls_;
   std::size_t remote_sessions_ = 0;
+  // Remote parties whose call ended during this event; Finish forgets them.
+  std::vector<ConnectionId> remote_parties_left_;
   ConnectionId next_remote_connection_ = kFirstRemoteConnection;
   // Call ids seen recently (bounded), so a reused id cannot collide in the call log.
   std::set<signal::CallId> used_call_ids_;
