@@ -220,6 +220,22 @@ describe('BrowserCallSession', () => {
     expect(find(a, 'ended')).toBeDefined();
   });
 
+  it('the peer\'s bye on the media path ends the call and sends hangup to the server', async () => {
+    const c = new Call();
+    expect(await c.alice.session.onPeerBye(c.now)).toEqual([]); // no call: nothing
+    await c.connect();
+    const a = await c.alice.session.onPeerBye(c.now);
+    expect(a.map((x) => x.kind)).toEqual(['send', 'stop_media', 'ended']);
+    expect(sent(a, 'hangup')!.call_id).toEqual(c.callId);
+    expect(find(a, 'ended')).toMatchObject({ reason: 'hangup', sentence: 'bob hung up (or lost the connection).' });
+    expect(c.alice.session.state).toBe('idle');
+    // A second copy, and the server's error for a call it no longer knows, change nothing.
+    expect(await c.alice.session.onPeerBye(c.now)).toEqual([]);
+    const hangupId = sent(a, 'hangup')!.id!;
+    expect(await c.alice.session.onMessage({ type: 'error', id: hangupId, code: 'no_such_call', message: 'Gone.' }, c.now))
+      .toEqual([]);
+  });
+
   it('the lost connection ends the call', async () => {
     const c = new Call();
     await c.connect();

@@ -23,6 +23,16 @@ function pair(): { caller: CallMediaCore; callee: CallMediaCore } {
 const opus = (i: number): Uint8Array => Uint8Array.from({ length: 40 + (i % 7) }, (_, k) => (i + k) & 0xff);
 
 describe('CallMediaCore', () => {
+  it('notices the peer\'s bye, sealed like any control message', () => {
+    const { caller, callee } = pair();
+    expect(callee.onSealed(caller.sealFrame(opus(0), 0), 30).authentic).toBe(true);
+    expect(callee.peerSaidBye).toBe(false);
+    const arrived = callee.onSealed(caller.sealBye(40), 70);
+    expect(arrived).toMatchObject({ authentic: true, decode: [] });
+    expect(callee.peerSaidBye).toBe(true);
+    expect(caller.peerSaidBye).toBe(false);
+  });
+
   it('delivers every frame once, in order, across the timestamp and sequence wrap', () => {
     const { caller, callee } = pair();
     const got: number[] = [];

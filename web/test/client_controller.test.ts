@@ -25,6 +25,7 @@ const settle = async () => {
 };
 
 class FakeMedia implements CallMediaHandle {
+  onPeerBye?: () => void;
   muted = false;
   stopped = false;
   recording = false;
@@ -221,6 +222,31 @@ describe('ClientController', () => {
     expect(lastSent(t.socket(), 'history')).toBeDefined(); // the history is fetched again
     t.controller.dismissCall();
     expect(t.controller.snapshot().call).toBeUndefined();
+  });
+
+  it('the peer\'s bye on the media path ends the call here and sends hangup', async () => {
+    const t = await setup();
+    await t.signUp();
+    const bob = new BrowserCallSession({ user: 'bob', device: 'laptop' }, SeedIdentityKey.generate(new SeededKeySource(31n)),
+      new KnownPeers({ save: () => Promise.resolve() }), new SeededKeySource(32n));
+    await t.controller.dial('bob');
+    const invite = lastSent(t.socket(), 'invite');
+    t.reply({ type: 'route', id: invite.id!, call_id: invite.call_id, to_device: 'laptop' });
+    await settle();
+    const offer = lastSent(t.socket(), 'offer');
+    await bob.onMessage({ type: 'incoming', call_id: invite.call_id, from: 'alice', from_device: 'web-t1', commit: offer.commit }, 0);
+    const accept = sent(await bob.accept(0), 'accept');
+    t.reply({ type: 'accepted', call_id: invite.call_id, key: accept.key });
+    await settle();
+    t.reply(relay(invite.call_id, 7));
+    await settle();
+    expect(t.controller.snapshot().call!.phase).toBe('in call');
+    expect(t.media[0]!.onPeerBye).toBeDefined();
+    t.media[0]!.onPeerBye!();
+    await settle();
+    expect(lastSent(t.socket(), 'hangup').call_id).toEqual(invite.call_id);
+    expect(t.controller.snapshot().call).toMatchObject({ phase: 'ended', endedSentence: 'bob hung up (or lost the connection).' });
+    expect(t.media[0]!.stopped).toBe(true);
   });
 
   it('is called: rings without the microphone, answers with it, and hangs up', async () => {

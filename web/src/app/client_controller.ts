@@ -15,6 +15,8 @@ import { type CallPhase, type CallQuality, phaseOf } from './view_model';
 
 // The running media of one call (W3's BrowserCallMedia satisfies it).
 export interface CallMediaHandle {
+  // Set by the controller: the peer's bye arrived on the media path.
+  onPeerBye?: () => void;
   setMuted(muted: boolean): void;
   quality(): CallQuality;
   stop(): void;
@@ -235,6 +237,11 @@ export class ClientController {
     if (this.session) await this.perform(await this.session.hangUp(this.deps.now()));
   }
 
+  // The peer hung up on the media path: its server may not know the call any more.
+  private async onPeerBye(): Promise<void> {
+    if (this.session) await this.perform(await this.session.onPeerBye(this.deps.now()));
+  }
+
   async approveKey(): Promise<void> {
     if (this.session) await this.perform(await this.session.approveKey(this.deps.now()));
   }
@@ -427,6 +434,7 @@ export class ClientController {
         return;
       }
       this.media = media;
+      media.onPeerBye = () => void this.onPeerBye();
       this.lastMedia = media;
       if (this.state.call?.muted) media.setMuted(true);
       if (this.recordingWanted) media.startRecording();

@@ -98,6 +98,7 @@ export interface CallQuality {
 
 const TICK_MS = 20;
 const PEER_SILENT_AFTER_MS = 5000;
+const BYE_COPIES = 3; // as native: one may be lost between the front and the relay
 
 async function addWorklets(context: AudioContext): Promise<void> {
   if (!context.audioWorklet) {
@@ -113,6 +114,9 @@ export class BrowserCallMedia {
   // Called about once a second while nothing authentic has arrived from the peer for
   // 5 s or more (ms since the last authentic packet, or since the start).
   onPeerSilent?: (silentForMs: number) => void;
+  // Called once when the peer's bye arrives (it hung up on the media path).
+  onPeerBye?: () => void;
+  private byeReported = false;
 
   private muted = false;
   private stopped = false;
@@ -225,6 +229,11 @@ export class BrowserCallMedia {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.tickTimer);
+    // The call ends here however it ended: the peer's media path learns it even when
+    // its signaling connection is away (the server keeps such calls; protocol.md).
+    if (!this.core.peerSaidBye && this.socket.state === 'ready') {
+      for (let i = 0; i < BYE_COPIES; ++i) this.socket.send(this.core.sealBye(performance.now()));
+    }
     this.socket.close();
     this.source.disconnect();
     this.capture.disconnect();
@@ -271,6 +280,10 @@ export class BrowserCallMedia {
     const arrived = this.core.onSealed(sealed, performance.now());
     if (arrived.reply) this.socket.send(arrived.reply);
     for (const frame of arrived.decode) this.decoder.decode(frame);
+    if (this.core.peerSaidBye && !this.byeReported) {
+      this.byeReported = true;
+      this.onPeerBye?.();
+    }
   }
 
   private onPlayout(message: FromPlayout): void {

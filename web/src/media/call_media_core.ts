@@ -11,8 +11,8 @@
 import type { Bytes } from '../protocol/bytes';
 import { CallPackets } from '../protocol/call/call_packets';
 import {
-  QUALITY_REPORT_TYPE, type QualityReport, type ReceiverReport, lossUnits, parseQualityReport, saturatedMs,
-  serializeQualityReport,
+  BYE_REASON_HANGUP, BYE_TYPE, QUALITY_REPORT_TYPE, type QualityReport, type ReceiverReport, lossUnits, parseBye,
+  parseQualityReport, saturatedMs, serializeBye, serializeQualityReport,
 } from '../protocol/call/control_message';
 import type { CallKeys } from '../protocol/crypto/call_keys';
 import { MAX_CONTENT_SIZE } from '../protocol/crypto/padding_policy';
@@ -78,6 +78,7 @@ export class CallMediaCore {
   private lastSequence: number | undefined;
   private recoveredInInterval = 0;
   private jitterBufferMs = 0;
+  private peerSaidByeValue = false;
   private readonly controller: BitrateController;
   private appliedSettings: SenderSettings;
   private readonly startMs: number;
@@ -208,10 +209,31 @@ export class CallMediaCore {
       case 'control':
         this.noteAuthentic(sealed, nowMs);
         if (arrival.content[0] === QUALITY_REPORT_TYPE) this.onQualityReport(arrival.content, nowMs);
+        if (arrival.content[0] === BYE_TYPE) this.onBye(arrival.content);
         return { decode: [], authentic: true }; // unknown types are ignored
       case 'probe_reply':
         this.noteAuthentic(sealed, nowMs);
         return { decode: [], authentic: true }; // nothing of ours asks
+    }
+  }
+
+  // The peer hung up on the media path (its bye): its server may no longer know the call.
+  get peerSaidBye(): boolean {
+    return this.peerSaidByeValue;
+  }
+
+  // A sealed bye (0x05) for a call that ends here; the caller sends a few copies, since
+  // the front forwards each as one UDP datagram.
+  sealBye(nowMs: number): Bytes {
+    return this.packets.sealControl(serializeBye({ reason: BYE_REASON_HANGUP }), nowMs);
+  }
+
+  private onBye(content: Bytes): void {
+    try {
+      parseBye(content);
+      this.peerSaidByeValue = true;
+    } catch {
+      // a malformed bye is ignored, as native does
     }
   }
 

@@ -158,6 +158,19 @@ export class BrowserCallSession {
   onTick(now: number): Promise<CallAction[]> {
     return this.run(() => this.doTick(now));
   }
+  // The peer's bye arrived on the media path. Our hangup goes to the server too: if the
+  // peer's signaling connection went away during the call, the server kept the call
+  // (and us busy); one that no longer knows it answers with an error, which an idle
+  // session ignores.
+  onPeerBye(now: number): Promise<CallAction[]> {
+    void now;
+    return this.run(() => {
+      if (this.stateValue !== 'connected' || !this.mediaStarted) return [];
+      const actions = [this.send({ type: 'hangup', call_id: this.callId! })];
+      return this.end(actions, 'hangup', describeEnd('hangup', this.peerName));
+    });
+  }
+
   // The signaling connection was lost.
   onDisconnected(now: number): Promise<CallAction[]> {
     void now;

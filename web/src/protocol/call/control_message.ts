@@ -169,8 +169,8 @@ export const BYE_REASON_HANGUP = 0x01;
 
 // bye = 0x05 || u8 reason: the peer hung up, said on the media path so that a call
 // whose server no longer knows it still ends (docs/protocol.md, "In-call control
-// messages"). A reason other than 0x01 reads as hangup. The web client's own hang-ups
-// go through signaling; it parses bye but does not act on it yet.
+// messages"). A reason other than 0x01 reads as hangup. The web client sends three
+// copies when its call ends and ends its call on the peer's (then sends `hangup`).
 export interface Bye {
   reason: typeof BYE_REASON_HANGUP;
 }
