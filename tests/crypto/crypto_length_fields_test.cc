@@ -20,26 +20,14 @@
 #include "parley/crypto/padding_policy.h"
 #include "parley/crypto/profile_files.h"
 
+#include "../length_case.h"
+
 namespace parley::crypto {
 namespace {
 
 // One row of a table: what the length is set to, and the error expected ("" = accepted).
-struct LengthCase {
-  std::string name;
-  std::size_t length;
-  std::string error;
-};
-
-template <typename T>
-void ExpectOutcome(const Result<T>& result, const LengthCase& c) {
-  SCOPED_TRACE(c.name + " (" + std::to_string(c.length) + ")");
-  if (c.error.empty()) {
-    EXPECT_TRUE(result.ok()) << result.error().message;
-  } else {
-    ASSERT_FALSE(result.ok());
-    EXPECT_EQ(result.error().message, c.error);
-  }
-}
+using test::ExpectOutcome;
+using test::LengthCase;
 
 struct Keys {
   CallKeys alice, bob;

@@ -14,25 +14,13 @@
 #include "parley/media/media_packet.h"
 #include "parley/media/wav_file.h"
 
+#include "../length_case.h"
+
 namespace parley::media {
 namespace {
 
-struct LengthCase {
-  std::string name;
-  uint64_t length;
-  std::string error;  // "" = accepted
-};
-
-template <typename T>
-void ExpectOutcome(const Result<T>& result, const LengthCase& c) {
-  SCOPED_TRACE(c.name + " (" + std::to_string(c.length) + ")");
-  if (c.error.empty()) {
-    EXPECT_TRUE(result.ok()) << result.error().message;
-  } else {
-    ASSERT_FALSE(result.ok());
-    EXPECT_EQ(result.error().message, c.error);
-  }
-}
+using test::ExpectOutcome;
+using test::LengthCase;
 
 void PutVarint(std::vector<uint8_t>& out, uint64_t value) {
   while (value >= 0x80) {

@@ -12,25 +12,13 @@
 
 #include "parley/net/relay_framing.h"
 
+#include "../length_case.h"
+
 namespace parley::net {
 namespace {
 
-struct LengthCase {
-  std::string name;
-  std::size_t length;
-  std::string error;  // "" = accepted
-};
-
-template <typename T>
-void ExpectOutcome(const Result<T>& result, const LengthCase& c) {
-  SCOPED_TRACE(c.name + " (" + std::to_string(c.length) + ")");
-  if (c.error.empty()) {
-    EXPECT_TRUE(result.ok()) << result.error().message;
-  } else {
-    ASSERT_FALSE(result.ok());
-    EXPECT_EQ(result.error().message, c.error);
-  }
-}
+using test::ExpectOutcome;
+using test::LengthCase;
 
 struct Relay {
   std::array<uint8_t, kRelayTicketSize> ticket{};

@@ -11,25 +11,13 @@
 #include "parley/server/node_bus_codec.h"
 #include "parley/server/relay_ticket.h"
 
+#include "../length_case.h"
+
 namespace parley::server {
 namespace {
 
-struct LengthCase {
-  std::string name;
-  uint64_t length;
-  std::string error;  // "" = accepted
-};
-
-template <typename T>
-void ExpectOutcome(const Result<T>& result, const LengthCase& c) {
-  SCOPED_TRACE(c.name + " (" + std::to_string(c.length) + ")");
-  if (c.error.empty()) {
-    EXPECT_TRUE(result.ok()) << result.error().message;
-  } else {
-    ASSERT_FALSE(result.ok());
-    EXPECT_EQ(result.error().message, c.error);
-  }
-}
+using test::ExpectOutcome;
+using test::LengthCase;
 
 // Writes `value` big-endian over `width` bytes at `at`.
 void SetBig(std::vector<uint8_t>& bytes, std::size_t at, std::size_t width, uint64_t value) {
