@@ -72,14 +72,6 @@ start_redis() {
 # announced_relays [PREFIX]: the ids of the relays announced on the bus now (one a line).
 announced_relays() { redis-cli -h 127.0.0.1 -p "$redis_port" ZRANGE "${1:-parley}:relays" 0 -1; }
 
-# received_since STATS_JSONL T: media packets a client received after T seconds into its
-# call (from its --stats lines, one a second).
-received_since() {
-  python3 -c 'import json,sys
-lines = [json.loads(l) for l in open(sys.argv[1])]
-before = max([s["packets_received"] for s in lines if s["t"] <= float(sys.argv[2])] or [0])
-print(lines[-1]["packets_received"] - before)' "$1" "$2"
-}
 
 # relay_port_of STATS_JSONL: the UDP port of the relay the client's media went through
 # last ("relay-udp HOST:PORT" in its --stats lines); empty if none yet. Safe to call

@@ -40,13 +40,6 @@ fa=$(grep '^fingerprint:' "$work/alice.log"); fb=$(grep '^fingerprint:' "$work/b
 last_path=$(tail -1 "$work/alice.jsonl" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["path"])')
 [[ "$last_path" == relay-udp ]] || fail "alice ended on '$last_path', not relay-udp: $(tail -1 "$work/alice.jsonl")"
 
-# received_since FILE T: media packets received after second T of the call (stats lines).
-received_since() {
-  python3 -c 'import json,sys
-lines = [json.loads(l) for l in open(sys.argv[1])]
-before = max([s["packets_received"] for s in lines if s["t"] <= float(sys.argv[2])] or [0])
-print(lines[-1]["packets_received"] - before)' "$1" "$2"
-}
 # audio_resumed NAME T: both sides received media after T, and 4 s (alice's speech) and
 # 3.4 s (bob's) of what each sent from T on is in the other's recording. 0.5, not the
 # 0.6 of whole calls: these windows are short, and on a loaded 2-core machine the

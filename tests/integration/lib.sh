@@ -57,3 +57,12 @@ restart_server() { start_server "${server_args[@]}"; }
 # p WHO PARLEY_ARGS...: parley with WHO's profile, bounded by $parley_timeout seconds.
 parley_timeout=40
 p() { local who=$1; shift; timeout "$parley_timeout" "$parley" --profile "$work/$who" "$@"; }
+
+# received_since STATS_JSONL T: media packets a client received after T seconds into its
+# call (from its --stats lines, one a second).
+received_since() {
+  python3 -c 'import json,sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+before = max([s["packets_received"] for s in lines if s["t"] <= float(sys.argv[2])] or [0])
+print(lines[-1]["packets_received"] - before)' "$1" "$2"
+}

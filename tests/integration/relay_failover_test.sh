@@ -62,12 +62,6 @@ gap_b=$(sed -n 's/^Reconnected after \([0-9]*\) ms without audio\./\1/p' "$work/
 
 # The audio after the move is what was sent: from 3.5 s after the kill (the call's
 # own clock started a little before the kill's 3 s).
-received_since() {
-  python3 -c 'import json,sys
-lines = [json.loads(l) for l in open(sys.argv[1])]
-before = max([s["packets_received"] for s in lines if s["t"] <= float(sys.argv[2])] or [0])
-print(lines[-1]["packets_received"] - before)' "$1" "$2"
-}
 after=$(python3 -c "print($kill_at_s + 3.5)")
 n_a=$(received_since "$work/alice.jsonl" "$after"); n_b=$(received_since "$work/bob.jsonl" "$after")
 # At least 1.5 s of 60 ms packets (the controller may pick 60 ms after the outage's
