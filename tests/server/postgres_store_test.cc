@@ -2,21 +2,31 @@
 // newer schema, several nodes writing at once, lost connections (a terminated
 // backend, kill -9 of the server and its restart), a held lock and a slow statement
 // (busy errors after lock_timeout / statement_timeout), a SIGSTOPped server (bounded
-// wait, then fail fast, then recovery), connection errors that hide the password, and
-// `parleyd migrate` SQLite -> PostgreSQL -> SQLite.
+// wait, then fail fast, then recovery), connection errors that hide the password,
+// one round trip per read (a counting proxy), and `parleyd migrate` SQLite ->
+// PostgreSQL -> SQLite.
 #include "parley/server/postgres_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "parley/server/community_migration.h"
 #include "parley/server/sqlite_store.h"
@@ -221,6 +231,154 @@ TEST(PostgresStoreOpenTest, AnUnreachableServerIsAClearErrorWithoutThePassword) 
   EXPECT_THAT(store.error().message, HasSubstr("check the store URL, that PostgreSQL is running"));
   EXPECT_THAT(store.error().message, Not(HasSubstr("hunter2")));
   EXPECT_EQ(store.error().message.find('\n'), std::string::npos);
+}
+
+// --- Round trips ---
+
+// Forwards TCP connections (one at a time) from 127.0.0.1:port() to PostgreSQL and
+// counts the client's separate writes: libpq sends a whole statement (or BEGIN, or
+// COMMIT) in one write and waits for its answer, so each is one round trip. The
+// count is taken before the bytes are forwarded, so it is complete when the store's
+// call returns. Runs a thread of its own until destroyed.
+class CountingProxy {
+ public:
+  explicit CountingProxy(uint16_t server_port) : server_port_(server_port) {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    PARLEY_CHECK(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    PARLEY_CHECK(listen(listener_, 4) == 0);
+    socklen_t length = sizeof address;
+    PARLEY_CHECK(getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    port_ = ntohs(address.sin_port);
+    PARLEY_CHECK(pipe2(stop_, O_CLOEXEC) == 0);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~CountingProxy() {
+    PARLEY_CHECK(write(stop_[1], "x", 1) == 1);
+    thread_.join();
+    for (int fd : {listener_, stop_[0], stop_[1], client_, server_}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  CountingProxy(const CountingProxy&) = delete;
+  CountingProxy& operator=(const CountingProxy&) = delete;
+
+  uint16_t port() const { return port_; }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void ClosePair() {
+    if (client_ >= 0) close(client_);
+    if (server_ >= 0) close(server_);
+    client_ = server_ = -1;
+  }
+  static bool SendAll(int fd, const char* data, ssize_t size) {
+    while (size > 0) {
+      const ssize_t sent = send(fd, data, static_cast<size_t>(size), MSG_NOSIGNAL);
+      if (sent <= 0) return false;
+      data += sent;
+      size -= sent;
+    }
+    return true;
+  }
+  void Loop() {
+    char buffer[65536];
+    for (;;) {
+      pollfd fds[4] = {{stop_[0], POLLIN, 0}, {listener_, POLLIN, 0}, {client_, POLLIN, 0}, {server_, POLLIN, 0}};
+      if (poll(fds, 4, -1) < 0) continue;
+      if (fds[0].revents != 0) return;
+      if (fds[1].revents != 0) {
+        const int accepted = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (accepted < 0) continue;
+        ClosePair();  // the store reconnected: its old connection is gone
+        client_ = accepted;
+        server_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        address.sin_port = htons(server_port_);
+        if (connect(server_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) ClosePair();
+        continue;
+      }
+      if (client_ >= 0 && fds[2].revents != 0) {
+        const ssize_t n = recv(client_, buffer, sizeof buffer, 0);
+        if (n > 0) ++requests_;
+        if (n <= 0 || !SendAll(server_, buffer, n)) ClosePair();
+        continue;
+      }
+      if (server_ >= 0 && fds[3].revents != 0) {
+        const ssize_t n = recv(server_, buffer, sizeof buffer, 0);
+        if (n <= 0 || !SendAll(client_, buffer, n)) ClosePair();
+      }
+    }
+  }
+
+  const uint16_t server_port_;
+  uint16_t port_ = 0;
+  int listener_ = -1;
+  int stop_[2] = {-1, -1};
+  int client_ = -1;  // proxy thread only (and the destructor, after join)
+  int server_ = -1;
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+// Reads go out as one statement without BEGIN and COMMIT: one round trip each, found
+// or not, including a clear error; a write is still one transaction.
+TEST_F(PostgresStoreTest, EachReadIsOneRoundTripAndEachWriteOneTransaction) {
+  std::array<uint8_t, 32> invite_hash{};
+  invite_hash.fill(5);
+  {
+    auto seed = Open();
+    for (const char* user : {"alice", "bob", "carol"}) ASSERT_TRUE(seed->CreateAccount(user, Device("d", 1), 0).ok());
+    ASSERT_TRUE(seed->AddDevice("alice", Device("e", 2)).ok());
+    ASSERT_TRUE(seed->AddContact("alice", "bob").ok());
+    ASSERT_TRUE(seed->AddContact("alice", "carol").ok());
+    ASSERT_TRUE(seed->Block("alice", "carol").ok());
+    ASSERT_TRUE(seed->RecordCall(Call("c1", "alice", "bob", 100)).ok());
+    ASSERT_TRUE(seed->RecordCall(Call("c2", "bob", "alice", 200)).ok());
+    ASSERT_TRUE(seed->AddInvite(InviteRecord{invite_hash, "alice", 1000, 0}).ok());
+  }
+  CountingProxy proxy(server_->port());
+  auto opened = PostgresStore::Open("postgres://parley@127.0.0.1:" + std::to_string(proxy.port()) + "/" +
+                                    DatabaseOf(url_));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  PostgresStore& store = **opened;
+  using Names = std::vector<std::string>;
+  const std::vector<std::pair<const char*, std::function<bool()>>> reads = {
+      {"FindAccount", [&] {
+         auto r = store.FindAccount("alice");
+         return r.ok() && r->has_value() && (*r)->devices.size() == 2 && (*r)->devices[1].device == "e";
+       }},
+      {"FindAccount of nobody", [&] { auto r = store.FindAccount("zed"); return r.ok() && !r->has_value(); }},
+      {"Contacts", [&] { auto r = store.Contacts("alice"); return r.ok() && *r == Names{"bob", "carol"}; }},
+      {"Contacts none", [&] { auto r = store.Contacts("bob"); return r.ok() && r->empty(); }},
+      {"Contacts of nobody", [&] { return !store.Contacts("zed").ok(); }},
+      {"BlockList", [&] { auto r = store.BlockList("alice"); return r.ok() && *r == Names{"carol"}; }},
+      {"IsContact", [&] { auto r = store.IsContact("alice", "bob"); return r.ok() && *r; }},
+      {"IsContact not", [&] { auto r = store.IsContact("bob", "alice"); return r.ok() && !*r; }},
+      {"IsContact of nobody", [&] { return !store.IsContact("zed", "alice").ok(); }},
+      {"IsBlocked", [&] { auto r = store.IsBlocked("alice", "carol"); return r.ok() && *r; }},
+      {"CallHistory", [&] {
+         auto r = store.CallHistory("alice", 10);
+         return r.ok() && r->size() == 2 && (*r)[0].call_id == "c2";
+       }},
+      {"CallHistory of nobody", [&] { return !store.CallHistory("zed", 10).ok(); }},
+      {"FindInvite", [&] { auto r = store.FindInvite(invite_hash); return r.ok() && r->has_value(); }},
+      {"ListInvites", [&] { auto r = store.ListInvites(); return r.ok() && r->size() == 1; }},
+      {"CountInvitesBy", [&] { auto r = store.CountInvitesBy("alice", 0); return r.ok() && *r == 1; }},
+      {"SchemaVersion", [&] { auto r = store.SchemaVersion(); return r.ok() && *r == 2; }},
+  };
+  for (const auto& [name, read] : reads) {
+    const int before = proxy.requests();
+    EXPECT_TRUE(read()) << name;
+    EXPECT_EQ(proxy.requests() - before, 1) << name;
+  }
+  const int before = proxy.requests();
+  ASSERT_TRUE(store.AddContact("bob", "alice").ok());
+  EXPECT_EQ(proxy.requests() - before, 5);  // BEGIN, two account ids, the insert, COMMIT
 }
 
 // --- A busy or stalled server: bounded waits, clear errors, recovery ---

@@ -71,9 +71,14 @@ class FlakyBus final : public NodeBus {
  public:
   FlakyBus(std::string node, InProcessCluster& cluster) : inner_(std::move(node), cluster) {}
   bool fail = false;
+  int fail_set_presence = 0;  // the next this many SetPresence calls fail (a blip at a login)
   const std::string& node_id() const override { return inner_.node_id(); }
   Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
                                                     Duration ttl) override {
+    if (fail_set_presence > 0) {
+      --fail_set_presence;
+      return Error{"no answer within 1000 ms"};
+    }
     if (fail) return Error{"connection refused"};
     return inner_.SetPresence(user, record, ttl);
   }
@@ -866,6 +871,85 @@ TEST(SignalingHubClusterTest, ABusErrorEndsACallAsUnavailableAndIsLogged) {
     c.bus(1).fail = false;
   }
   spdlog::set_default_logger(previous);
+}
+
+// A login whose presence write failed (a Redis blip) is still the newest login: once
+// the bus answers, its node records it and closes the older login (kReplaced, wherever
+// it is) instead of yielding to that older record at its next renewal.
+struct BlipCase {
+  const char* name;
+  int older;           // the node of alice's first login
+  int newer;           // the node of her second, whose presence write fails
+  Duration outage{};   // 0: one failed write; else the newer node's bus fails this long
+};
+
+class NewestLoginAfterABlip : public testing::TestWithParam<BlipCase> {};
+
+TEST_P(NewestLoginAfterABlip, WinsOnceTheBusAnswers) {
+  const BlipCase& blip = GetParam();
+  Cluster c;
+  const ConnectionId older = c.Register("alice", "laptop", 1, blip.older);
+  const ConnectionId bob = c.Register("bob", "phone", 2, 2);
+  if (blip.outage > Duration::zero()) {
+    c.bus(blip.newer).fail = true;
+  } else {
+    c.bus(blip.newer).fail_set_presence = 1;
+  }
+  const ConnectionId newer = c.Login("alice", "laptop", 1, blip.newer);
+  EXPECT_EQ(c.TakeOnly<signal::Welcome>(newer).user, "alice");
+  const std::string older_node = "n" + std::to_string(blip.older);
+  const std::string newer_node = "n" + std::to_string(blip.newer);
+  if (blip.older == blip.newer) {
+    // Replaced on its own node at once, which cleared the closed connection's record.
+    EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(older).code, ErrorCode::kReplaced);
+    EXPECT_EQ(c.cluster().FindPresence("alice"), std::nullopt);
+  } else {
+    EXPECT_TRUE(c.Take(older).empty());
+    EXPECT_FALSE(c.Closed(older));
+    EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{older_node, older, "laptop"}));
+  }
+  if (blip.outage > Duration::zero()) {
+    c.Advance(blip.outage);  // retries and a renewal on the newer node fail meanwhile
+    EXPECT_FALSE(c.Closed(newer));
+    c.bus(blip.newer).fail = false;
+  }
+  c.Advance(seconds(3));  // the next retry
+  EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{newer_node, newer, "laptop"}));
+  if (blip.older != blip.newer) {
+    EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(older).code, ErrorCode::kReplaced);
+  }
+  EXPECT_TRUE(c.Closed(older));
+
+  // Renewals from then on keep the newest login; calls reach it.
+  c.Advance(seconds(125));
+  EXPECT_FALSE(c.Closed(newer));
+  EXPECT_TRUE(c.Take(newer).empty());
+  EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{newer_node, newer, "laptop"}));
+  c.Ring(bob, newer, "alice", 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Blips, NewestLoginAfterABlip,
+    testing::Values(BlipCase{"OlderOnN0NewerOnN1", 0, 1}, BlipCase{"OlderOnN1NewerOnN0", 1, 0},
+                    BlipCase{"BothOnN0", 0, 0}, BlipCase{"OutagePastARenewal", 0, 1, seconds(45)},
+                    BlipCase{"OutagePastARenewalReverse", 1, 0, seconds(45)}),
+    [](const testing::TestParamInfo<BlipCase>& info) { return std::string(info.param.name); });
+
+// The same login disconnecting before its record reached the bus removes nothing: the
+// older login keeps its record, is renewed and stays online; no retry is left behind.
+TEST(SignalingHubClusterTest, ALoginWhosePresenceNeverReachedTheBusClearsOnlyItsOwnRecord) {
+  Cluster c;
+  const ConnectionId older = c.Register("alice", "laptop", 1, 0);
+  c.bus(1).fail_set_presence = 1;
+  const ConnectionId newer = c.Login("alice", "laptop", 1, 1);
+  EXPECT_EQ(c.TakeOnly<signal::Welcome>(newer).user, "alice");
+  c.Disconnect(newer);
+  EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{"n0", older, "laptop"}));
+  EXPECT_FALSE(c.hub(1).NextTimerAt().has_value());
+  c.Advance(seconds(125));
+  EXPECT_FALSE(c.Closed(older));
+  EXPECT_TRUE(c.Take(older).empty());
+  EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{"n0", older, "laptop"}));
 }
 
 TEST(SignalingHubClusterTest, CallLogWriteFailuresAreLoggedForTheOperator) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,18 @@ struct NodeEnvelope {
   bool operator==(const NodeEnvelope&) const = default;
 };
 
+// One entry of NodeBus::RenewPresences: this node's `record` of `user`.
+struct PresenceRenewal {
+  std::string user;
+  PresenceRecord record;
+};
+
+// One entry of NodeBus::RenewBusyClaims: `user`'s claim for `call`, made by this node.
+struct BusyClaim {
+  std::string user;
+  signal::CallId call{};
+};
+
 // A relay process (`parleyd --role relay`) as it announces itself.
 struct RelayRecord {
   std::string id;       // unique per relay process
@@ -93,6 +106,18 @@ class NodeBus {
     if (!renewed.ok()) return renewed.error();
     return std::optional<PresenceRecord>{};
   }
+  // RenewPresence for each entry, answered in the same order (one result per entry):
+  // the hub's renewal of every user online on this node, every bus_refresh. This
+  // default calls RenewPresence once per entry (one round trip each); RedisNodeBus
+  // pipelines them, so 10,000 users cost a few round trips, not 10,000. While the bus
+  // is unreachable every entry fails, after at most one wait of the bus's timeout.
+  virtual std::vector<Result<std::optional<PresenceRecord>>> RenewPresences(
+      std::span<const PresenceRenewal> renewals, Duration ttl) {
+    std::vector<Result<std::optional<PresenceRecord>>> results;
+    results.reserve(renewals.size());
+    for (const PresenceRenewal& r : renewals) results.push_back(RenewPresence(r.user, r.record, ttl));
+    return results;
+  }
   // Removes the user's presence only while it is still `record` (a later login wins).
   virtual Status ClearPresence(const std::string& user, const PresenceRecord& record) = 0;
   virtual Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) = 0;
@@ -103,6 +128,15 @@ class NodeBus {
   // another call, or with this call id claimed by another node (call ids are chosen by
   // clients: one reused on another node must not renew or take over a live call).
   virtual Result<bool> ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) = 0;
+  // ClaimBusy for each entry, answered in the same order: the owner's renewal of the
+  // claims of its calls' parties. Default: one ClaimBusy per entry; RedisNodeBus
+  // pipelines them, as RenewPresences.
+  virtual std::vector<Result<bool>> RenewBusyClaims(std::span<const BusyClaim> claims, Duration ttl) {
+    std::vector<Result<bool>> results;
+    results.reserve(claims.size());
+    for (const BusyClaim& c : claims) results.push_back(ClaimBusy(c.user, c.call, ttl));
+    return results;
+  }
   // Releases the user's claim only while it is for `call` and was made by this node.
   virtual Status ReleaseBusy(const std::string& user, const signal::CallId& call) = 0;
 

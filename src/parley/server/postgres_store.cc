@@ -142,7 +142,7 @@ bool ReadKey(const pqxx::field& field, std::array<uint8_t, 32>& out) {
 // The account's id, nullopt if there is none. `lock` (inside writes) takes FOR KEY
 // SHARE, so the account cannot be deleted before this transaction ends. A name that
 // PostgreSQL could not store cannot belong to an account.
-std::optional<int64_t> FindAccountId(pqxx::work& tx, const std::string& user, bool lock) {
+std::optional<int64_t> FindAccountId(pqxx::transaction_base& tx, const std::string& user, bool lock) {
   if (!IsStorableText(user)) return std::nullopt;
   const pqxx::result r =
       lock ? tx.exec_params("SELECT id FROM accounts WHERE name = $1 FOR KEY SHARE", user)
@@ -311,6 +311,16 @@ Status PostgresStore::Connect() {
 
 template <typename T, typename Body>
 Result<T> PostgresStore::InTransaction(const char* doing, Body&& body, Patience patience) {
+  return Run<pqxx::work, T>(doing, std::forward<Body>(body), patience);
+}
+
+template <typename T, typename Body>
+Result<T> PostgresStore::InOneRead(const char* doing, Body&& body) {
+  return Run<pqxx::nontransaction, T>(doing, std::forward<Body>(body), Patience::kInteractive);
+}
+
+template <typename Transaction, typename T, typename Body>
+Result<T> PostgresStore::Run(const char* doing, Body&& body, Patience patience) {
   using Clock = std::chrono::steady_clock;
   const std::string what = doing;
   const std::string nothing_stored = " (nothing of this change was stored)";
@@ -352,7 +362,7 @@ Result<T> PostgresStore::InTransaction(const char* doing, Body&& body, Patience 
     drop_connection_ = false;
     try {
       ArmedWatchdog armed(*watchdog_, connection_->db.sock(), AnswerDeadline(patience), &drop_connection_);
-      pqxx::work tx(connection_->db);
+      Transaction tx(connection_->db);
       if (patience == Patience::kBulk) {
         tx.exec("SET LOCAL statement_timeout = 0");
         tx.exec("SET LOCAL lock_timeout = '60s'");
@@ -360,7 +370,7 @@ Result<T> PostgresStore::InTransaction(const char* doing, Body&& body, Patience 
       Result<T> result = body(tx);
       breaker_.OnSuccess();  // it answered, whatever it said
       if (!result.ok()) return result;  // the transaction aborts as it goes out of scope
-      tx.commit();
+      tx.commit();  // nothing to send for a nontransaction
       return result;
     } catch (const pqxx::in_doubt_error&) {
       connection_.reset();
@@ -462,7 +472,7 @@ Status PostgresStore::Migrate() {
 }
 
 Result<int> PostgresStore::SchemaVersion() {
-  return InTransaction<int>("reading the schema version", [&](pqxx::work& tx) -> Result<int> {
+  return InOneRead<int>("reading the schema version", [&](pqxx::transaction_base& tx) -> Result<int> {
     return static_cast<int>(
         tx.exec("SELECT coalesce(max(version), 0) FROM schema_version")[0][0].as<int64_t>());
   });
@@ -491,25 +501,27 @@ Status PostgresStore::CreateAccount(const std::string& user, const DeviceRecord&
 
 Result<std::optional<AccountRecord>> PostgresStore::FindAccount(const std::string& user) {
   using Found = std::optional<AccountRecord>;
-  return InTransaction<Found>("looking up an account", [&](pqxx::work& tx) -> Result<Found> {
+  return InOneRead<Found>("looking up an account", [&](pqxx::transaction_base& tx) -> Result<Found> {
     if (!IsStorableText(user)) return Found();
+    // The account and its devices in one statement: one round trip, one snapshot.
     const pqxx::result r = tx.exec_params(
-        "SELECT id, who_may_call, p2p_with, created_unix_ms FROM accounts WHERE name = $1", user);
+        "SELECT a.who_may_call, a.p2p_with, a.created_unix_ms, d.name, d.identity_key "
+        "FROM accounts a LEFT JOIN devices d ON d.account_id = a.id WHERE a.name = $1 ORDER BY d.id",
+        user);
     if (r.empty()) return Found();
     AccountRecord account;
-    const auto who = AudienceFromCode(r[0][1].as<int64_t>());
-    const auto p2p = AudienceFromCode(r[0][2].as<int64_t>());
+    const auto who = AudienceFromCode(r[0][0].as<int64_t>());
+    const auto p2p = AudienceFromCode(r[0][1].as<int64_t>());
     if (!who || !p2p) return Damaged(description_, "a privacy setting");
     account.user = user;
     account.who_may_call = *who;
     account.p2p_with = *p2p;
-    account.created_unix_ms = r[0][3].as<int64_t>();
-    const pqxx::result devices = tx.exec_params(
-        "SELECT name, identity_key FROM devices WHERE account_id = $1 ORDER BY id", r[0][0].as<int64_t>());
-    for (const auto& row : devices) {
+    account.created_unix_ms = r[0][2].as<int64_t>();
+    for (const auto& row : r) {
+      if (row[3].is_null()) continue;  // an account without devices: the one row has none
       DeviceRecord device;
-      device.device = row[0].as<std::string>();
-      if (!ReadKey(row[1], device.identity_key)) return Damaged(description_, "an identity key");
+      device.device = row[3].as<std::string>();
+      if (!ReadKey(row[4], device.identity_key)) return Damaged(description_, "an identity key");
       account.devices.push_back(std::move(device));
     }
     return Found(std::move(account));
@@ -576,8 +588,11 @@ struct detail::PostgresPairTable {
   const char* checking;
   const char* insert;  // $1 owner id, $2 other id
   const char* remove;  // $1 owner id, $2 other id
-  const char* list;    // $1 owner id
-  const char* has;     // $1 owner id, $2 other id
+  // $1 owner name: no row if there is no such account, else one row per other name
+  // in order, or one NULL row if there is none.
+  const char* list;
+  // $1 owner name, $2 other name: one row (owner exists, pair exists).
+  const char* has;
 };
 
 namespace {
@@ -590,9 +605,11 @@ const detail::PostgresPairTable kContacts{
     "checking a contact",
     "INSERT INTO contacts (owner_id, contact_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     "DELETE FROM contacts WHERE owner_id = $1 AND contact_id = $2",
-    "SELECT a.name FROM contacts c JOIN accounts a ON a.id = c.contact_id "
-    "WHERE c.owner_id = $1 ORDER BY a.name",
-    "SELECT 1 FROM contacts WHERE owner_id = $1 AND contact_id = $2",
+    "SELECT a.name FROM accounts o LEFT JOIN contacts c ON c.owner_id = o.id "
+    "LEFT JOIN accounts a ON a.id = c.contact_id WHERE o.name = $1 ORDER BY a.name",
+    "SELECT EXISTS (SELECT 1 FROM accounts WHERE name = $1), "
+    "EXISTS (SELECT 1 FROM contacts c JOIN accounts o ON o.id = c.owner_id "
+    "JOIN accounts x ON x.id = c.contact_id WHERE o.name = $1 AND x.name = $2)",
 };
 const detail::PostgresPairTable kBlocks{
     "block",
@@ -603,9 +620,11 @@ const detail::PostgresPairTable kBlocks{
     "checking a block",
     "INSERT INTO blocks (owner_id, blocked_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     "DELETE FROM blocks WHERE owner_id = $1 AND blocked_id = $2",
-    "SELECT a.name FROM blocks b JOIN accounts a ON a.id = b.blocked_id "
-    "WHERE b.owner_id = $1 ORDER BY a.name",
-    "SELECT 1 FROM blocks WHERE owner_id = $1 AND blocked_id = $2",
+    "SELECT a.name FROM accounts o LEFT JOIN blocks b ON b.owner_id = o.id "
+    "LEFT JOIN accounts a ON a.id = b.blocked_id WHERE o.name = $1 ORDER BY a.name",
+    "SELECT EXISTS (SELECT 1 FROM accounts WHERE name = $1), "
+    "EXISTS (SELECT 1 FROM blocks b JOIN accounts o ON o.id = b.owner_id "
+    "JOIN accounts x ON x.id = b.blocked_id WHERE o.name = $1 AND x.name = $2)",
 };
 }  // namespace
 
@@ -638,22 +657,28 @@ Status PostgresStore::RemovePair(const PairTable& table, const std::string& owne
 
 Result<std::vector<std::string>> PostgresStore::ListPairs(const PairTable& table, const std::string& owner) {
   using Names = std::vector<std::string>;
-  return InTransaction<Names>(table.listing, [&](pqxx::work& tx) -> Result<Names> {
-    const auto owner_id = FindAccountId(tx, owner, /*lock=*/false);
-    if (!owner_id) return NoAccountError(owner);
+  return InOneRead<Names>(table.listing, [&](pqxx::transaction_base& tx) -> Result<Names> {
+    if (!IsStorableText(owner)) return NoAccountError(owner);
+    const pqxx::result r = tx.exec_params(table.list, owner);
+    if (r.empty()) return NoAccountError(owner);
     Names names;
-    for (const auto& row : tx.exec_params(table.list, *owner_id)) names.push_back(row[0].as<std::string>());
+    for (const auto& row : r) {
+      if (!row[0].is_null()) names.push_back(row[0].as<std::string>());
+    }
     return names;
   });
 }
 
 Result<bool> PostgresStore::HasPair(const PairTable& table, const std::string& owner, const std::string& other) {
-  return InTransaction<bool>(table.checking, [&](pqxx::work& tx) -> Result<bool> {
-    const auto owner_id = FindAccountId(tx, owner, /*lock=*/false);
-    if (!owner_id) return NoAccountError(owner);
-    const auto other_id = FindAccountId(tx, other, /*lock=*/false);
-    if (!other_id) return false;
-    return !tx.exec_params(table.has, *owner_id, *other_id).empty();
+  return InOneRead<bool>(table.checking, [&](pqxx::transaction_base& tx) -> Result<bool> {
+    if (!IsStorableText(owner)) return NoAccountError(owner);
+    if (!IsStorableText(other)) {  // no account has that name, so no pair either
+      if (!FindAccountId(tx, owner, /*lock=*/false)) return NoAccountError(owner);
+      return false;
+    }
+    const pqxx::row row = tx.exec_params(table.has, owner, other)[0];
+    if (!row[0].as<bool>()) return NoAccountError(owner);
+    return row[1].as<bool>();
   });
 }
 
@@ -713,16 +738,21 @@ Result<std::vector<CallLogEntry>> PostgresStore::CallHistory(const std::string& 
     return Error{"the call history limit is " + std::to_string(limit) + ": ask for at least one entry"};
   }
   using Entries = std::vector<CallLogEntry>;
-  return InTransaction<Entries>("reading the call log", [&](pqxx::work& tx) -> Result<Entries> {
-    const auto id = FindAccountId(tx, user, /*lock=*/false);
-    if (!id) return NoAccountError(user);
-    Entries entries;
+  return InOneRead<Entries>("reading the call log", [&](pqxx::transaction_base& tx) -> Result<Entries> {
+    if (!IsStorableText(user)) return NoAccountError(user);
+    // No row: no such account; one row with a NULL call_id: an account without calls.
     const pqxx::result r = tx.exec_params(
-        "SELECT call_id, caller, callee, started_unix_ms, answered_unix_ms, ended_unix_ms, outcome "
-        "FROM call_log WHERE caller_id = $1 OR callee_id = $1 "
-        "ORDER BY started_unix_ms DESC, id DESC LIMIT $2",
-        *id, limit);
+        "SELECT l.call_id, l.caller, l.callee, l.started_unix_ms, l.answered_unix_ms, l.ended_unix_ms, "
+        "l.outcome FROM accounts o LEFT JOIN LATERAL ("
+        "SELECT id, call_id, caller, callee, started_unix_ms, answered_unix_ms, ended_unix_ms, outcome "
+        "FROM call_log WHERE caller_id = o.id OR callee_id = o.id "
+        "ORDER BY started_unix_ms DESC, id DESC LIMIT $2) l ON true "
+        "WHERE o.name = $1 ORDER BY l.started_unix_ms DESC, l.id DESC",
+        user, limit);
+    if (r.empty()) return NoAccountError(user);
+    Entries entries;
     for (const auto& row : r) {
+      if (row[0].is_null()) continue;
       auto entry = ReadEntry(row, 0, description_);
       if (!entry.ok()) return entry.error();
       entries.push_back(std::move(*entry));
@@ -791,7 +821,7 @@ Status PostgresStore::AddInvite(const InviteRecord& invite) {
 
 Result<std::optional<InviteRecord>> PostgresStore::FindInvite(const std::array<uint8_t, 32>& hash) {
   using Found = std::optional<InviteRecord>;
-  return InTransaction<Found>("looking up an app invite", [&](pqxx::work& tx) -> Result<Found> {
+  return InOneRead<Found>("looking up an app invite", [&](pqxx::transaction_base& tx) -> Result<Found> {
     const pqxx::result r = tx.exec_params(
         "SELECT created_by, created_unix_ms, revoked_unix_ms FROM app_invites WHERE hash = $1", Bytes(hash));
     if (r.empty()) return Found();
@@ -801,7 +831,7 @@ Result<std::optional<InviteRecord>> PostgresStore::FindInvite(const std::array<u
 
 Result<std::vector<InviteRecord>> PostgresStore::ListInvites() {
   using Invites = std::vector<InviteRecord>;
-  return InTransaction<Invites>("listing app invites", [&](pqxx::work& tx) -> Result<Invites> {
+  return InOneRead<Invites>("listing app invites", [&](pqxx::transaction_base& tx) -> Result<Invites> {
     Invites out;
     const pqxx::result r = tx.exec(
         "SELECT hash, created_by, created_unix_ms, revoked_unix_ms FROM app_invites "
@@ -828,7 +858,7 @@ Result<bool> PostgresStore::RevokeInvite(const std::array<uint8_t, 32>& hash, in
 }
 
 Result<int64_t> PostgresStore::CountInvitesBy(const std::string& user, int64_t since_unix_ms) {
-  return InTransaction<int64_t>("counting app invites", [&](pqxx::work& tx) -> Result<int64_t> {
+  return InOneRead<int64_t>("counting app invites", [&](pqxx::transaction_base& tx) -> Result<int64_t> {
     if (!IsStorableText(user)) return int64_t{0};
     return tx
         .exec_params(

@@ -1,5 +1,5 @@
 // The shared Store for several parleyd nodes: one PostgreSQL database (libpqxx),
-// numbered migrations in a schema_version table, every method one transaction.
+// numbered migrations in a schema_version table, each write one transaction.
 #pragma once
 
 #include <chrono>
@@ -39,12 +39,13 @@ struct PostgresTimeouts {
 // inputs); only failures of the database itself (connection, disk, permissions) are
 // worded for PostgreSQL.
 //
-// Several nodes may use one database at once. Each method is one transaction at READ
-// COMMITTED, written so that concurrent writers stay correct without read-then-write
-// races: inserts rely on unique constraints (ON CONFLICT), account lookups inside
-// writes take FOR KEY SHARE so a concurrent DeleteAccount waits, and missed calls are
-// taken with DELETE ... RETURNING (each delivered once). A deadlock or serialization
-// failure is retried once.
+// Several nodes may use one database at once. Each method that writes is one
+// transaction at READ COMMITTED; each that only reads is one statement outside a
+// transaction (one round trip instead of BEGIN, SELECT, COMMIT; one statement sees one
+// snapshot). Writers stay correct without read-then-write races: inserts rely on
+// unique constraints (ON CONFLICT), account lookups inside writes take FOR KEY SHARE so
+// a concurrent DeleteAccount waits, and missed calls are taken with DELETE ...
+// RETURNING (each delivered once). A deadlock or serialization failure is retried once.
 //
 // A lost connection is reconnected once per call: the call is retried on the new
 // connection if the failure happened before COMMIT (the server rolled it back); a
@@ -133,6 +134,14 @@ class PostgresStore final : public Store {
   // returns a value; reconnects and retries once as described above.
   template <typename T, typename Body>
   Result<T> InTransaction(const char* doing, Body&& body, Patience patience = Patience::kInteractive);
+  // Runs `body(pqxx::transaction_base&) -> Result<T>`, which runs at most one statement
+  // and writes nothing, outside a transaction (pqxx::nontransaction: autocommit). Same
+  // timeouts, watchdog, breaker, reconnect-and-retry and error sentences as InTransaction.
+  template <typename T, typename Body>
+  Result<T> InOneRead(const char* doing, Body&& body);
+  // Both of the above: `Transaction` is pqxx::work or pqxx::nontransaction.
+  template <typename Transaction, typename T, typename Body>
+  Result<T> Run(const char* doing, Body&& body, Patience patience);
   // The watchdog's deadline for a transaction starting now; nullopt: none.
   std::optional<TimePoint> AnswerDeadline(Patience patience) const;
 

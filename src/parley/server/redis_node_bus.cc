@@ -263,6 +263,86 @@ Result<RedisNodeBus::Reply> RedisNodeBus::Attempt(std::vector<const char*>& argv
   }
 }
 
+std::vector<Result<RedisNodeBus::Reply>> RedisNodeBus::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  std::vector<Result<Reply>> replies;
+  replies.reserve(commands.size());
+  const std::span<const std::vector<std::string>> all(commands);
+  for (std::size_t begin = 0; begin < all.size(); begin += kPipelineDepth) {
+    PipelineChunk(all.subspan(begin, std::min(kPipelineDepth, all.size() - begin)), replies);
+  }
+  return replies;
+}
+
+void RedisNodeBus::PipelineChunk(std::span<const std::vector<std::string>> commands,
+                                 std::vector<Result<Reply>>& replies) {
+  if (commands.empty()) return;
+  const TimePoint now = std::chrono::steady_clock::now();
+  if (!breaker_.MayTry(now)) {
+    const Error refused{
+        Unreachable("it failed a moment ago and is tried again in " + MillisText(breaker_.retry_at() - now))};
+    for (std::size_t i = 0; i < commands.size(); ++i) replies.emplace_back(refused);
+    return;
+  }
+  if (command_ && LooksClosed(command_)) {
+    redisFree(command_);
+    command_ = nullptr;
+  }
+  std::size_t answered = 0;
+  std::optional<Error> failure;
+  for (int attempt = 0; answered < commands.size() && !failure; ++attempt) {
+    if (command_ == nullptr) {
+      if (auto connected = ConnectCommand(); !connected.ok()) {
+        failure = connected.error();
+        break;
+      }
+    }
+    // Appending only fills hiredis's output buffer; the first redisGetReply writes it all.
+    for (std::size_t i = answered; i < commands.size(); ++i) {
+      std::vector<const char*> argv;
+      std::vector<size_t> lengths;
+      for (const std::string& arg : commands[i]) {
+        argv.emplace_back(arg.data());
+        lengths.emplace_back(arg.size());
+      }
+      PARLEY_CHECK_MSG(redisAppendCommandArgv(command_, static_cast<int>(argv.size()), argv.data(),
+                                              lengths.data()) == REDIS_OK,
+                       "hiredis could not buffer a command (out of memory)");
+    }
+    for (; answered < commands.size(); ++answered) {
+      void* raw = nullptr;
+      const int status = redisGetReply(command_, &raw);
+      const int error_number = errno;
+      if (status != REDIS_OK || raw == nullptr) {
+        const bool timed_out =
+            command_->err == REDIS_ERR_IO && (error_number == EAGAIN || error_number == EWOULDBLOCK);
+        std::string why = timed_out ? "no answer within " + MillisText(options_.command_timeout) : command_->errstr;
+        redisFree(command_);  // late replies must not be taken for the next command's
+        command_ = nullptr;
+        // Closed mid-pipeline (Redis restarted): once more on a new connection; the
+        // commands are idempotent. Never after a timeout: the caller would wait twice.
+        if (timed_out || attempt > 0) failure = Error{Unreachable(why)};
+        break;
+      }
+      Reply reply;
+      reply.reply.reset(static_cast<redisReply*>(raw));
+      if (reply->type == REDIS_REPLY_ERROR) {
+        replies.emplace_back(Error{"Redis refused the node bus's " + commands[answered][0] + " (" +
+                                std::string(reply->str, reply->len) +
+                                "): check that it is Redis 6.2 or later and not read-only."});
+      } else {
+        replies.emplace_back(std::move(reply));
+      }
+    }
+  }
+  if (!failure) {
+    breaker_.OnSuccess();
+    return;
+  }
+  breaker_.OnFailure(std::chrono::steady_clock::now());
+  for (; answered < commands.size(); ++answered) replies.emplace_back(*failure);
+}
+
 Result<std::optional<PresenceRecord>> RedisNodeBus::SetPresence(const std::string& user, const PresenceRecord& record,
                                                                 Duration ttl) {
   auto reply = Command({"SET", Key("presence", user), AsString(EncodePresenceRecord(record)), "PX",
@@ -288,6 +368,42 @@ Result<std::optional<PresenceRecord>> RedisNodeBus::RenewPresence(const std::str
   auto set = SetPresence(user, record, ttl);
   if (!set.ok()) return set.error();
   return std::optional<PresenceRecord>{};
+}
+
+std::vector<Result<std::optional<PresenceRecord>>> RedisNodeBus::RenewPresences(
+    std::span<const PresenceRenewal> renewals, Duration ttl) {
+  const std::string ttl_ms = Milliseconds(ttl);
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(renewals.size());
+  for (const PresenceRenewal& r : renewals) {
+    commands.push_back(
+        {"EVAL", kRenew, "1", Key("presence", r.user), AsString(EncodePresenceRecord(r.record)), ttl_ms});
+  }
+  auto replies = Pipeline(commands);
+  std::vector<Result<std::optional<PresenceRecord>>> results;
+  results.reserve(renewals.size());
+  for (std::size_t i = 0; i < renewals.size(); ++i) {
+    auto& reply = replies[i];
+    if (!reply.ok()) {
+      results.emplace_back(reply.error());
+    } else if ((*reply)->type == REDIS_REPLY_NIL) {
+      results.emplace_back(std::optional<PresenceRecord>{});  // renewed
+    } else if ((*reply)->type != REDIS_REPLY_STRING) {
+      results.emplace_back(Error{"Redis answered a presence renewal with something other than a value."});
+    } else if (auto held = ReadPresence(AsBytes((*reply).reply.get()), renewals[i].user)) {
+      results.emplace_back(std::move(held));  // a newer login: left in place
+    } else {
+      // Bytes no parleyd wrote keep nobody online: this connection takes the key back
+      // (rare: one more round trip for this entry only).
+      auto set = SetPresence(renewals[i].user, renewals[i].record, ttl);
+      if (set.ok()) {
+        results.emplace_back(std::optional<PresenceRecord>{});
+      } else {
+        results.emplace_back(set.error());
+      }
+    }
+  }
+  return results;
 }
 
 std::optional<PresenceRecord> RedisNodeBus::ReadPresence(std::span<const uint8_t> bytes, const std::string& user) {
@@ -329,6 +445,28 @@ Result<bool> RedisNodeBus::ClaimBusy(const std::string& user, const signal::Call
   if (!reply.ok()) return reply.error();
   if ((*reply)->type != REDIS_REPLY_INTEGER) return Error{"Redis answered a busy claim with something other than 0 or 1."};
   return (*reply)->integer == 1;
+}
+
+std::vector<Result<bool>> RedisNodeBus::RenewBusyClaims(std::span<const BusyClaim> claims, Duration ttl) {
+  const std::string ttl_ms = Milliseconds(ttl);
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(claims.size());
+  for (const BusyClaim& c : claims) {
+    commands.push_back({"EVAL", kClaim, "1", Key("busy", c.user), ClaimValue(c.call), ttl_ms});
+  }
+  auto replies = Pipeline(commands);
+  std::vector<Result<bool>> results;
+  results.reserve(claims.size());
+  for (auto& reply : replies) {
+    if (!reply.ok()) {
+      results.emplace_back(reply.error());
+    } else if ((*reply)->type != REDIS_REPLY_INTEGER) {
+      results.emplace_back(Error{"Redis answered a busy claim with something other than 0 or 1."});
+    } else {
+      results.emplace_back((*reply)->integer == 1);
+    }
+  }
+  return results;
 }
 
 Status RedisNodeBus::ReleaseBusy(const std::string& user, const signal::CallId& call) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "parley/base/result.h"
 #include "parley/server/circuit_breaker.h"
@@ -80,9 +81,17 @@ class RedisNodeBus final : public NodeBus {
   // another node's (or connection's) newer record in place and returns it.
   Result<std::optional<PresenceRecord>> RenewPresence(const std::string& user, const PresenceRecord& record,
                                                       Duration ttl) override;
+  // Pipelined: the scripts of up to kPipelineDepth entries are sent at once, then their
+  // replies read in order (one round trip per kPipelineDepth entries). Each reply waits
+  // at most options.command_timeout; a stalled Redis fails the entries not yet
+  // answered after that one wait and opens the breaker (later chunks fail at once).
+  std::vector<Result<std::optional<PresenceRecord>>> RenewPresences(std::span<const PresenceRenewal> renewals,
+                                                                    Duration ttl) override;
   Status ClearPresence(const std::string& user, const PresenceRecord& record) override;
   Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) override;
   Result<bool> ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) override;
+  // Pipelined as RenewPresences.
+  std::vector<Result<bool>> RenewBusyClaims(std::span<const BusyClaim> claims, Duration ttl) override;
   Status ReleaseBusy(const std::string& user, const signal::CallId& call) override;
   // PUBLISH that reached no subscriber (the node is down, or its subscription is being
   // reconnected) is an error: the envelope is lost, and the hub treats that node as gone.
@@ -97,6 +106,8 @@ class RedisNodeBus final : public NodeBus {
   // LiveRelays returns at most this many relays (bounded work per call).
   static constexpr int kMaxRelays = 256;
   static constexpr std::size_t kMaxHeldEnvelopes = 1024;
+  // Commands sent before their replies are read, at most (bounds the buffers on both sides).
+  static constexpr std::size_t kPipelineDepth = 1000;
 
   // Received envelopes that did not decode (dropped, each logged once to stderr).
   uint64_t malformed_envelopes() const;
@@ -117,6 +128,12 @@ class RedisNodeBus final : public NodeBus {
   Result<Reply> Command(const std::vector<std::string>& args, bool retry_after_failure);
   Result<Reply> Attempt(std::vector<const char*>& argv, const std::vector<size_t>& lengths,
                         const std::string& name, bool retry_after_failure, bool* reached);
+  // Runs idempotent `commands` pipelined, kPipelineDepth at a time; one result per
+  // command, in order. Like Command: fails at once while the breaker is open; a
+  // connection closed mid-pipeline is reconnected once and the unanswered commands sent
+  // again; a timeout fails the unanswered ones (never retried) and opens the breaker.
+  std::vector<Result<Reply>> Pipeline(const std::vector<std::vector<std::string>>& commands);
+  void PipelineChunk(std::span<const std::vector<std::string>> commands, std::vector<Result<Reply>>& replies);
   // Decodes a presence record read from Redis; nullopt (logged once, counted) if malformed.
   std::optional<PresenceRecord> ReadPresence(std::span<const uint8_t> bytes, const std::string& user);
   void NoteMalformedRecord(const std::string& what, const std::string& why);

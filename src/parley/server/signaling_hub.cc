@@ -3,6 +3,7 @@
 #include "parley/server/signaling_hub.h"
 
 #include <algorithm>
+#include <iterator>
 #include <type_traits>
 #include <utility>
 
@@ -276,6 +277,9 @@ void SignalingHub::ForgetSession(ConnectionId id) {
   if (it->second.logged_in()) {
     auto online = online_.find(it->second.user);
     if (online != online_.end() && online->second == id) online_.erase(online);
+    if (presence_unrecorded_.erase(id) != 0 && presence_unrecorded_.empty()) presence_retry_at_.reset();
+    // Only this connection's own record: a login whose presence write failed may have
+    // left an older login's record in place, which stays.
     const PresenceRecord record{bus_.node_id(), id, it->second.device};
     if (Status cleared = bus_.ClearPresence(it->second.user, record); !cleared.ok()) {
       LogBusError("clear a user's presence", cleared.error());
@@ -437,7 +441,7 @@ void SignalingHub::OnRegister(Out& out, ConnectionId id, Session& s, const signa
     return FailAuth(out, id, m.id, ErrorCode::kInternal,
                     "The server could not create the account: " + created.error().message);
   }
-  LogIn(out, id, s, m.user, m.device, m.identity_key, challenge, m.id);
+  LogIn(out, id, s, m.user, m.device, m.identity_key, challenge, m.id, now);
 }
 
 void SignalingHub::OnLogin(Out& out, ConnectionId id, Session& s, const signal::Login& m, HubTime now) {
@@ -479,34 +483,60 @@ void SignalingHub::OnLogin(Out& out, ConnectionId id, Session& s, const signal::
     out.sends.back().close_after = true;
     ForgetSession(old);
   }
-  LogIn(out, id, s, m.user, m.device, device->identity_key, challenge, m.id);
+  LogIn(out, id, s, m.user, m.device, device->identity_key, challenge, m.id, now);
 }
 
 void SignalingHub::LogIn(Out& out, ConnectionId id, Session& s, const std::string& user, const std::string& device,
                          const crypto::IdentityPublicKey& key, const signal::Challenge& challenge,
-                         RequestId request) {
+                         RequestId request, HubTime now) {
   s.user = user;
   s.device = device;
   s.device_key = key;
   s.login_challenge = challenge;
   online_[user] = id;
-  // The newest login wins across nodes too: a previous connection elsewhere is closed.
-  auto previous = bus_.SetPresence(user, PresenceRecord{bus_.node_id(), id, device}, config_.presence_ttl);
-  if (!previous.ok()) {
-    LogBusError("record a login", previous.error());
-  } else if (*previous && (*previous)->node != bus_.node_id()) {
-    NodeEnvelope replaced;
-    replaced.kind = NodeEnvelope::Kind::kReplaced;
-    replaced.from_node = bus_.node_id();
-    replaced.connection = (*previous)->connection;
-    replaced.user = user;
-    out.envelopes.emplace_back((*previous)->node, std::move(replaced));
+  // The login goes on without the bus (calls to this user from other nodes fail until
+  // the record is there), and its presence step is redone until it succeeds.
+  if (auto recorded = RecordPresence(out, id, s); !recorded.ok()) {
+    LogBusError("record a login (it is written again until the bus answers)", recorded.error());
+    presence_unrecorded_.insert(id);
+    if (!presence_retry_at_) presence_retry_at_ = now.steady + config_.presence_retry;
   }
   std::vector<signal::CallRecord> missed;
   // A failed take leaves the missed calls stored for the next login.
   if (auto taken = store_.TakeMissedCalls(user); taken.ok()) missed = ToWire(*taken);
   Send(out, id, signal::Welcome{request, user, device, std::move(missed)});
   AnnouncePresence(out, id, user, /*online=*/true);
+}
+
+Status SignalingHub::RecordPresence(Out& out, ConnectionId id, const Session& s) {
+  // The newest login wins across nodes too: a previous connection elsewhere is closed.
+  auto previous = bus_.SetPresence(s.user, PresenceRecord{bus_.node_id(), id, s.device}, config_.presence_ttl);
+  if (!previous.ok()) return previous.error();
+  // A previous record of this node's is a connection already closed here (OnLogin).
+  if (*previous && (*previous)->node != bus_.node_id()) {
+    NodeEnvelope replaced;
+    replaced.kind = NodeEnvelope::Kind::kReplaced;
+    replaced.from_node = bus_.node_id();
+    replaced.connection = (*previous)->connection;
+    replaced.user = s.user;
+    out.envelopes.emplace_back((*previous)->node, std::move(replaced));
+  }
+  return Ok{};
+}
+
+void SignalingHub::RetryUnrecordedPresence(Out& out, HubTime now) {
+  for (auto it = presence_unrecorded_.begin(); it != presence_unrecorded_.end();) {
+    auto recorded = RecordPresence(out, *it, sessions_.at(*it));
+    if (!recorded.ok()) {
+      // The bus is still away (the others would fail alike): one line, and the next round.
+      LogBusError("record " + std::to_string(presence_unrecorded_.size()) + " logins made while it was away",
+                  recorded.error());
+      break;
+    }
+    it = presence_unrecorded_.erase(it);
+  }
+  presence_retry_at_.reset();
+  if (!presence_unrecorded_.empty()) presence_retry_at_ = now.steady + config_.presence_retry;
 }
 
 void SignalingHub::OnDeleteAccount(Out& out, ConnectionId id, Session& s, const signal::DeleteAccount& m,
@@ -1040,6 +1070,8 @@ std::vector<HubSend> SignalingHub::OnTimer(HubTime now) {
   if (renews_bus_ && *renew_at_ <= now.steady) {
     RenewBus(out, now);
     renew_at_ = now.steady + config_.bus_refresh;
+  } else if (presence_retry_at_ && *presence_retry_at_ <= now.steady) {
+    RetryUnrecordedPresence(out, now);
   }
   std::vector<signal::CallId> due;
   for (const auto& [id, call] : calls_) {
@@ -1066,18 +1098,42 @@ std::vector<HubSend> SignalingHub::OnTimer(HubTime now) {
 }
 
 void SignalingHub::RenewBus(Out& out, HubTime now) {
-  std::vector<ConnectionId> replaced;
+  // Logins whose record never reached the bus first: theirs is set as at login (a
+  // compare-and-renew would find the older login they replaced, and yield to it).
+  std::set<ConnectionId> just_recorded;
+  if (!presence_unrecorded_.empty()) {
+    const std::set<ConnectionId> unrecorded = presence_unrecorded_;
+    RetryUnrecordedPresence(out, now);
+    std::set_difference(unrecorded.begin(), unrecorded.end(), presence_unrecorded_.begin(),
+                        presence_unrecorded_.end(), std::inserter(just_recorded, just_recorded.end()));
+  }
+  // One batch for every other user online here (pipelined on Redis: 10,000 users are a
+  // few round trips, not 10,000 in one strand turn).
+  std::vector<PresenceRenewal> renewals;
+  std::vector<ConnectionId> renewed_connections;
+  renewals.reserve(online_.size());
+  renewed_connections.reserve(online_.size());
   for (const auto& [user, connection] : online_) {
+    if (presence_unrecorded_.count(connection) != 0 || just_recorded.count(connection) != 0) continue;
     const PresenceRecord mine{bus_.node_id(), connection, sessions_.at(connection).device};
-    // Compare-and-renew: a login elsewhere that got in between is never overwritten,
-    // not even for a moment (a lookup then would find this stale connection).
-    auto newer = bus_.RenewPresence(user, mine, config_.presence_ttl);
+    renewals.push_back(PresenceRenewal{user, mine});
+    renewed_connections.push_back(connection);
+  }
+  // Compare-and-renew: a login elsewhere that got in between is never overwritten,
+  // not even for a moment (a lookup then would find this stale connection).
+  auto renewed = bus_.RenewPresences(renewals, config_.presence_ttl);
+  PARLEY_CHECK(renewed.size() == renewals.size());
+  std::vector<ConnectionId> replaced;
+  bool failure_logged = false;
+  for (std::size_t i = 0; i < renewed.size(); ++i) {
+    const auto& newer = renewed[i];
     if (!newer.ok()) {
-      LogBusError("renew a user's presence", newer.error());
+      // One line per renewal round: while the bus is away every entry fails alike.
+      if (!std::exchange(failure_logged, true)) LogBusError("renew users' presence", newer.error());
       continue;
     }
     // Yield to it, as its kReplaced (which may still be on the way) would make this node do.
-    if (*newer && (*newer)->node != bus_.node_id()) replaced.push_back(connection);
+    if (*newer && (*newer)->node != bus_.node_id()) replaced.push_back(renewed_connections[i]);
   }
   for (ConnectionId old : replaced) {
     const std::string user = sessions_.at(old).user;
@@ -1088,15 +1144,19 @@ void SignalingHub::RenewBus(Out& out, HubTime now) {
     online_.erase(user);  // the bus record is the other login's now
     ForgetSession(old);
   }
+  std::vector<BusyClaim> claims;
+  claims.reserve(2 * calls_.size());
   for (const auto& [id, call] : calls_) {
-    for (const std::string* user : {&call.caller, &call.callee}) {
-      auto claimed = bus_.ClaimBusy(*user, id, config_.busy_ttl);
-      if (!claimed.ok()) {
-        LogBusError("renew a busy claim", claimed.error());
-      } else if (!*claimed) {
-        spdlog::warn("A user's busy claim for a call in progress had expired and was taken by another call; the bus "
-                     "was probably unreachable for longer than the claim's ttl.");
-      }
+    claims.push_back(BusyClaim{call.caller, id});
+    claims.push_back(BusyClaim{call.callee, id});
+  }
+  bool claim_failure_logged = false;
+  for (const auto& claimed : bus_.RenewBusyClaims(claims, config_.busy_ttl)) {
+    if (!claimed.ok()) {
+      if (!std::exchange(claim_failure_logged, true)) LogBusError("renew busy claims", claimed.error());
+    } else if (!*claimed) {
+      spdlog::warn("A user's busy claim for a call in progress had expired and was taken by another call; the bus "
+                   "was probably unreachable for longer than the claim's ttl.");
     }
   }
 }
@@ -1104,6 +1164,7 @@ void SignalingHub::RenewBus(Out& out, HubTime now) {
 std::optional<TimePoint> SignalingHub::NextTimerAt() const {
   std::optional<TimePoint> next;
   if (renews_bus_ && renew_at_ && (!online_.empty() || !calls_.empty())) next = renew_at_;
+  if (presence_retry_at_ && (!next || *presence_retry_at_ < *next)) next = presence_retry_at_;
   for (const auto& [id, call] : calls_) {
     if (call.state != CallState::kRouting && call.state != CallState::kRinging && !call.awaiting_return) continue;
     if (!next || call.deadline < *next) next = call.deadline;
@@ -1443,6 +1504,11 @@ void SignalingHub::CheckInvariants() const {
   for (const auto& [user, connection] : online_) {
     auto s = sessions_.find(connection);
     PARLEY_CHECK(s != sessions_.end() && s->second.user == user);
+  }
+  PARLEY_CHECK(presence_unrecorded_.empty() != presence_retry_at_.has_value());
+  for (ConnectionId id : presence_unrecorded_) {
+    auto s = sessions_.find(id);
+    PARLEY_CHECK(s != sessions_.end() && !s->second.remote && s->second.logged_in());
   }
   std::size_t remote = 0;
   for (const auto& [id, s] : sessions_) {

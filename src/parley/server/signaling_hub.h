@@ -83,6 +83,9 @@ struct HubConfig {
   Duration presence_ttl = seconds(90);
   Duration busy_ttl = seconds(90);
   Duration bus_refresh = seconds(30);
+  // A login whose presence write failed (the bus was unreachable) writes it again this
+  // often until it succeeds (bus calls fail at once meanwhile: the bus's breaker).
+  Duration presence_retry = seconds(2);
 };
 
 // Not thread-safe: the web front calls every method from one strand. Sessions and
@@ -217,6 +220,13 @@ class SignalingHub {
   // The remote party of `envelope.call` that the envelope's sender holds, or nullopt.
   std::optional<ConnectionId> RemotePartyOf(const NodeEnvelope& envelope) const;
   void RenewBus(Out& out, HubTime now);
+  // A login's presence step: sets this connection's record on the bus, and tells the
+  // node of the record it replaced (a previous login elsewhere) kReplaced. An error if
+  // the bus failed: then the bus may still name that previous login.
+  Status RecordPresence(Out& out, ConnectionId id, const Session& s);
+  // RecordPresence again for each login in presence_unrecorded_; those that succeed
+  // are renewed normally from then on.
+  void RetryUnrecordedPresence(Out& out, HubTime now);
   void ReleaseClaims(const std::string& caller, const std::string& callee, const signal::CallId& call);
   void RecordCallLogged(const CallLogEntry& entry);
   void AddMissedCallLogged(const std::string& user, const CallLogEntry& entry);
@@ -230,7 +240,7 @@ class SignalingHub {
                 std::string message);
   void LogIn(Out& out, ConnectionId id, Session& s, const std::string& user, const std::string& device,
              const crypto::IdentityPublicKey& key, const signal::Challenge& challenge,
-             signal::RequestId request);
+             signal::RequestId request, HubTime now);
   void OnDeleteAccount(Out& out, ConnectionId id, Session& s, const signal::DeleteAccount& m, HubTime now);
   void OnInvite(Out& out, ConnectionId id, Session& s, const signal::Invite& m, HubTime now);
   void OnOffer(Out& out, ConnectionId id, Session& s, const signal::Offer& m, HubTime now);
@@ -287,6 +297,13 @@ class SignalingHub {
   NodeBus& bus_;
   const bool renews_bus_;  // a bus was given
   std::optional<TimePoint> renew_at_;
+  // Logins (connections here, in online_) whose presence write failed: the bus may
+  // still name an older login of the same user, here or on another node, which a
+  // compare-and-renew would yield to (closing this, the newest login). They redo the
+  // login's presence step (RecordPresence) every presence_retry and at each renewal
+  // until it succeeds. Their ClearPresence at disconnect removes only their own record.
+  std::set<ConnectionId> presence_unrecorded_;
+  std::optional<TimePoint> presence_retry_at_;  // set while presence_unrecorded_ is not empty
   crypto::SeededKeySource challenge_source_;
   RateLimiter auth_limiter_;
   RateLimiter invite_limiter_;
