@@ -1,8 +1,8 @@
 // RedisNodeBus against a real redis-server that the fixture starts on a free 127.0.0.1
 // port: two nodes' presence (and its compare-and-renew), busy claims, batched
-// (pipelined) renewals, envelopes (a PUBLISH nobody hears is an error), relays,
-// malformed records, Redis going away and Redis stalled (SIGSTOP: timeouts and the
-// circuit breaker).
+// (pipelined) renewals and a hub's renewal of its users through them, envelopes (a
+// PUBLISH nobody hears is an error), relays, malformed records, Redis going away and
+// Redis stalled (SIGSTOP: timeouts and the circuit breaker).
 #include "parley/server/redis_node_bus.h"
 
 #include <arpa/inet.h>
@@ -20,12 +20,18 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "parley/crypto/identity_key.h"
+#include "parley/crypto/key_source.h"
 #include "parley/server/node_bus_codec.h"
+#include "parley/server/relay_ticket.h"
+#include "parley/server/signaling_hub.h"
+#include "parley/server/sqlite_store.h"
 
 namespace parley::server {
 namespace {
@@ -634,6 +640,107 @@ TEST_F(RedisNodeBusTest, PrintsTheCostOfRenewingTenThousandUsers) {
               "%d busy claims: %.1f ms, %.1f ms\n",
               kUsers, ms(one_by_one), ms(pipelined), ms(one_by_one) / ms(pipelined), kUsers, ms(claims_one_by_one),
               ms(claims_pipelined));
+}
+
+// RedisNodeBus as it was before batching: RenewPresences and RenewBusyClaims are
+// NodeBus's defaults (one round trip per user), everything else the real bus.
+class UnbatchedBus final : public NodeBus {
+ public:
+  explicit UnbatchedBus(RedisNodeBus& inner) : inner_(inner) {}
+  bool batched = true;
+  const std::string& node_id() const override { return inner_.node_id(); }
+  Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
+                                                    Duration ttl) override {
+    return inner_.SetPresence(user, record, ttl);
+  }
+  Result<std::optional<PresenceRecord>> RenewPresence(const std::string& user, const PresenceRecord& record,
+                                                      Duration ttl) override {
+    return inner_.RenewPresence(user, record, ttl);
+  }
+  std::vector<Result<std::optional<PresenceRecord>>> RenewPresences(std::span<const PresenceRenewal> renewals,
+                                                                    Duration ttl) override {
+    return batched ? inner_.RenewPresences(renewals, ttl) : NodeBus::RenewPresences(renewals, ttl);
+  }
+  Status ClearPresence(const std::string& user, const PresenceRecord& record) override {
+    return inner_.ClearPresence(user, record);
+  }
+  Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) override {
+    return inner_.FindPresence(user);
+  }
+  Result<bool> ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) override {
+    return inner_.ClaimBusy(user, call, ttl);
+  }
+  std::vector<Result<bool>> RenewBusyClaims(std::span<const BusyClaim> claims, Duration ttl) override {
+    return batched ? inner_.RenewBusyClaims(claims, ttl) : NodeBus::RenewBusyClaims(claims, ttl);
+  }
+  Status ReleaseBusy(const std::string& user, const signal::CallId& call) override {
+    return inner_.ReleaseBusy(user, call);
+  }
+  Status Send(const std::string& node, const NodeEnvelope& envelope) override { return inner_.Send(node, envelope); }
+  void SetReceiver(std::function<void(NodeEnvelope)> receiver) override { inner_.SetReceiver(std::move(receiver)); }
+  Status AnnounceRelay(const RelayRecord& relay, Duration ttl) override { return inner_.AnnounceRelay(relay, ttl); }
+  Result<std::vector<RelayRecord>> LiveRelays() override { return inner_.LiveRelays(); }
+
+ private:
+  RedisNodeBus& inner_;
+};
+
+// A hub with N users logged in (1,000; PARLEY_HUB_RENEWAL_USERS=10000 for the figure
+// in docs/security.md) renews them all on Redis: every user stays online (no renewal
+// mistaken for a later login) and the renewal's time is printed, one round trip per
+// user (as before batching) and pipelined. The time is reported, never asserted.
+TEST_F(RedisNodeBusTest, AHubRenewsAllItsUsersInOneBatchAndPrintsTheCost) {
+  int users = 1000;
+  if (const char* n = std::getenv("PARLEY_HUB_RENEWAL_USERS")) users = std::atoi(n);
+  ASSERT_GT(users, 0);
+  auto store = SqliteStore::OpenInMemory();
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  std::array<uint8_t, 32> ticket_key{};
+  RelayTicketIssuer tickets{std::span<const uint8_t, 32>(ticket_key)};
+  HubConfig config;
+  config.server_name = "parley.test";
+  config.relay_host = "relay.parley.test";
+  config.relay_port = 3478;
+  UnbatchedBus bus(*a_);
+  std::array<uint8_t, 32> seed{};
+  SignalingHub hub(**store, tickets, config, seed, &bus);
+  crypto::SeededKeySource keys(1);
+  const crypto::IdentityKey key = crypto::IdentityKey::Generate(keys);
+  const TimePoint start_time = TimePoint{} + seconds(1000);
+  const HubTime at_start{start_time, 1'767'225'600'000};
+  for (int i = 0; i < users; ++i) {
+    const ConnectionId id = static_cast<ConnectionId>(i + 1);
+    // One address per connection: the hub limits registrations per address.
+    const std::string address = "10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." +
+                                std::to_string(i % 256);
+    auto hello = signal::ParseMessage(hub.OnConnect(id, address, at_start).at(0).text);
+    ASSERT_TRUE(hello.ok() && std::holds_alternative<signal::Hello>(*hello));
+    const std::string user = "user" + std::to_string(i);
+    const auto challenge = std::get<signal::Hello>(*hello).challenge;
+    const signal::Register registration{
+        1, user, "laptop", key.public_key(),
+        key.Sign(signal::AuthSignedBytes(signal::AuthPurpose::kRegister, challenge, user, "laptop", "parley.test"))};
+    auto replies = hub.OnMessage(id, signal::SerializeMessage(registration), at_start);
+    ASSERT_EQ(replies.size(), 1u);
+    auto welcome = signal::ParseMessage(replies[0].text);
+    ASSERT_TRUE(welcome.ok() && std::holds_alternative<signal::Welcome>(*welcome)) << replies[0].text;
+  }
+  ASSERT_EQ(hub.connection_count(), static_cast<std::size_t>(users));
+  auto renew = [&](int round, bool batched) {
+    bus.batched = batched;
+    const TimePoint at = start_time + (round + 1) * (config.bus_refresh + seconds(1));
+    const auto began = WallClock::now();
+    auto sends = hub.OnTimer(HubTime{at, at_start.unix_ms});
+    const auto took = WallClock::now() - began;
+    EXPECT_TRUE(sends.empty());  // nobody was replaced
+    EXPECT_EQ(hub.connection_count(), static_cast<std::size_t>(users));
+    return std::chrono::duration<double, std::milli>(took).count();
+  };
+  const double one_by_one = renew(0, false);
+  const double pipelined = renew(1, true);
+  EXPECT_EQ(a_->FindPresence("user0")->value_or(PresenceRecord{}), (PresenceRecord{"node-a", 1, "laptop"}));
+  std::printf("a hub renewing %d users on Redis: %.1f ms one round trip per user, %.1f ms pipelined\n", users,
+              one_by_one, pipelined);
 }
 
 TEST(RedisNodeBusConnectTest, NothingListeningIsAClearError) {
