@@ -45,6 +45,7 @@ export type OpusImplementation = 'auto' | 'webcodecs' | 'wasm';
 interface FrameEncoder {
   encode(frame: Float32Array<ArrayBuffer>): void;
   apply(change: Partial<OpusEncoderSettings>): void;
+  poll?(): void; // every tick: lets a reconfiguration that waits go (WebCodecs)
   close(): void;
 }
 interface FrameDecoder {
@@ -164,7 +165,9 @@ export class BrowserCallMedia {
       numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1],
     });
     let socket: MediaSocket | undefined;
-    const codecs = await makeCodecs(options.opus ?? 'auto', encoderSettings(core.sender), (packet, frameSamples) => {
+    const codecs = await makeCodecs(options.opus ?? 'auto', encoderSettings(core.sender), (packet, frameSamples, skippedSamples = 0) => {
+      // Frames the encoder left out (DTX) still pass on the media clock.
+      if (skippedSamples > 0) core.skipFrame(skippedSamples);
       if (core.sender.dtx && packet.length <= DTX_PACKET_MAX_BYTES) core.skipFrame(frameSamples);
       else if (socket) socket.send(core.sealFrame(packet, performance.now(), frameSamples));
     }, (timestamp, pcm) => {
@@ -298,10 +301,11 @@ export class BrowserCallMedia {
     const change = this.core.takeSenderChange();
     if (change) {
       // The frame length from the next packet on: the grouper hands the encoder whole
-      // frames of it (WebCodecs takes any length and cuts by its configured one).
+      // frames of it, and the encoder is configured for each frame's own length.
       this.encoder.apply(encoderSettings(change));
       this.grouper.setFrameMs(change.frameMs);
     }
+    this.encoder.poll?.();
     const silentFor = now - (this.core.figures.lastAuthenticMs ?? this.startedMs);
     if (silentFor >= PEER_SILENT_AFTER_MS && now - this.lastSilentReportMs >= 1000) {
       this.lastSilentReportMs = now;

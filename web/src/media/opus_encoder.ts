@@ -1,8 +1,10 @@
 // Opus encoding in the browser with WebCodecs' AudioEncoder: frames of 48 kHz mono
 // (20, 40, 60 or 120 ms) in, one Opus packet per frame out, with the settings the native
 // sender starts from (VBR, complexity 9, VoIP) and what the bitrate controller chooses
-// (bitrate, frame length, in-band FEC, DTX). Main thread only. No WebAssembly fallback yet: where WebCodecs' Opus is missing,
-// create() rejects with a sentence that says so.
+// (bitrate, frame length, in-band FEC, DTX). Main thread only. Reconfigurations wait for an
+// empty encoder (EncoderSequencer says why). Where WebCodecs' Opus is missing, create()
+// rejects with a sentence that says so (browser_call_media.ts then uses wasm_opus.ts).
+import { type EncoderStep, EncoderSequencer } from './encoder_sequencer';
 
 export interface OpusEncoderSettings {
   bitrateBps: number;
@@ -18,8 +20,9 @@ export const NATIVE_OPUS_SETTINGS: OpusEncoderSettings = {
   bitrateBps: 24000, complexity: 9, fec: false, expectedLossPercent: 0, frameMs: 20, dtx: false, maxPacketBytes: 0,
 };
 
-// A packet out, with the 48 kHz samples it codes (its frame length).
-export type OnOpusPacket = (packet: Uint8Array, frameSamples: number) => void;
+// A packet out, with the 48 kHz samples it codes (its frame length) and the samples the
+// encoder left out just before it (DTX frames WebCodecs does not emit; 0 otherwise).
+export type OnOpusPacket = (packet: Uint8Array, frameSamples: number, skippedSamples?: number) => void;
 
 // A packet this short is a DTX frame (libopus codes silence in 1-2 bytes): not worth sending.
 export const DTX_PACKET_MAX_BYTES = 2;
@@ -42,25 +45,31 @@ function encoderConfig(settings: OpusEncoderSettings): AudioEncoderConfig {
 
 export class OpusFrameEncoder {
   private readonly encoder: AudioEncoder;
-  private timestampUs = 0;
+  private readonly sequencer = new EncoderSequencer<AudioEncoderConfig>();
   private settings: OpusEncoderSettings;
+  private configuredKey = ''; // the last configuration handed to the sequencer, as JSON
   failure: string | undefined; // set when the encoder broke; encode() then does nothing
 
   private constructor(onPacket: OnOpusPacket, settings: OpusEncoderSettings) {
     this.settings = settings;
     this.encoder = new AudioEncoder({
       output: (chunk) => {
-        const packet = new Uint8Array(chunk.byteLength);
-        chunk.copyTo(packet);
-        // The chunk's own duration (the configuration may have changed since it went in).
         const samples = chunk.duration ? Math.round((chunk.duration * OPUS_SAMPLE_RATE) / 1e6) : OPUS_FRAME_SAMPLES;
-        if (packet.length > 0) onPacket(packet, samples);
+        const out = this.sequencer.output(chunk.timestamp, chunk.duration ?? (samples * 1e6) / OPUS_SAMPLE_RATE,
+          performance.now());
+        if (out.send) {
+          const packet = new Uint8Array(chunk.byteLength);
+          chunk.copyTo(packet);
+          // The chunk's own duration (the configuration may have changed since it went in).
+          if (packet.length > 0) onPacket(packet, samples, out.skippedSamples);
+        }
+        this.run(out.then);
       },
       error: (e) => {
         this.failure = `The browser's Opus encoder failed (${e.message}); hang up and call again.`;
       },
     });
-    this.encoder.configure(encoderConfig(settings));
+    this.configureFor(settings.frameMs);
   }
 
   // Rejects with one sentence if this browser cannot encode Opus with WebCodecs.
@@ -75,32 +84,54 @@ export class OpusFrameEncoder {
     return new OpusFrameEncoder(onPacket, settings);
   }
 
-  // One frame of 48 kHz mono (-1..1), settings.frameMs long.
+  // One frame of 48 kHz mono (-1..1), 20, 40, 60 or 120 ms: the encoder is configured for
+  // its length (and the latest settings) before it goes in, so no packet spans two.
   encode(frame: Float32Array<ArrayBuffer>): void {
-    if (this.failure !== undefined || this.encoder.state !== 'configured') return;
-    const data = new AudioData({
-      format: 'f32-planar', sampleRate: OPUS_SAMPLE_RATE, numberOfFrames: frame.length, numberOfChannels: 1,
-      timestamp: this.timestampUs, data: frame,
-    });
-    this.timestampUs += (frame.length * 1e6) / OPUS_SAMPLE_RATE;
-    this.encoder.encode(data);
-    data.close();
+    if (this.failure !== undefined || this.encoder.state === 'closed') return;
+    this.configureFor(Math.round((frame.length * 1000) / OPUS_SAMPLE_RATE));
+    this.run(this.sequencer.frame(frame, performance.now()));
   }
 
-  // New settings for the following frames (a reconfiguration only when something changed).
+  // New settings, from the next frame on (its own length is the frame length).
   apply(change: Partial<OpusEncoderSettings>): void {
-    const next = { ...this.settings, ...change };
-    if (next.bitrateBps === this.settings.bitrateBps && next.fec === this.settings.fec &&
-      next.expectedLossPercent === this.settings.expectedLossPercent && next.frameMs === this.settings.frameMs &&
-      next.dtx === this.settings.dtx && next.complexity === this.settings.complexity) {
-      this.settings = next;
-      return;
-    }
-    this.settings = next;
-    if (this.encoder.state === 'configured') this.encoder.configure(encoderConfig(this.settings));
+    this.settings = { ...this.settings, ...change };
+  }
+
+  // Called every 20 ms or so: a reconfiguration that waits on frames DTX left out goes.
+  poll(): void {
+    this.run(this.sequencer.poll(performance.now()));
+  }
+
+  // Packets the encoder delivered out of order and that were dropped (0 expected).
+  get droppedPackets(): number {
+    return this.sequencer.droppedPackets;
   }
 
   close(): void {
     if (this.encoder.state !== 'closed') this.encoder.close();
+  }
+
+  private configureFor(frameMs: number): void {
+    const config = encoderConfig({ ...this.settings, frameMs });
+    const key = JSON.stringify(config);
+    if (key === this.configuredKey) return;
+    this.configuredKey = key;
+    this.run(this.sequencer.configure(config, performance.now()));
+  }
+
+  private run(steps: EncoderStep<AudioEncoderConfig>[]): void {
+    for (const step of steps) {
+      if (this.encoder.state === 'closed') return;
+      if (step.kind === 'configure') {
+        this.encoder.configure(step.config);
+        continue;
+      }
+      const data = new AudioData({
+        format: 'f32-planar', sampleRate: OPUS_SAMPLE_RATE, numberOfFrames: step.frame.length, numberOfChannels: 1,
+        timestamp: step.timestampUs, data: step.frame,
+      });
+      this.encoder.encode(data);
+      data.close();
+    }
   }
 }
