@@ -1,7 +1,7 @@
 // The bitrate controller on netsim scenarios, whole calls in simulated time: a 24 kbit/s
-// bottleneck with every test voice (settle below it within 5 s, no wait of 100 ms after
-// that, climb back within 10 s), loss steps, RTT steps, a 3 s outage, an address change,
-// and data saving.
+// bottleneck with every test voice in three variants (settle below it within 5 s, no wait
+// of 100 ms after that, climb back within 10 s), loss steps, RTT steps, a 3 s outage, an
+// address change, and data saving.
 #include "parley/call/adaptation_lab.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "parley/base/random.h"
 #include "parley/media/wav_file.h"
 
 namespace parley::call {
@@ -73,58 +74,92 @@ std::string Trace(const AdaptationLabReport& r) {
   return out;
 }
 
-// Every voice `make speech` generates: how much speech sends changes from voice to voice
-// (and changed from machine to machine until make-speech ran sox with -R: its dither made
-// each generation's bytes, and so the VBR packet sizes, differ), and probes padded to
-// their rate make the recovery independent of it.
-class BottleneckTest : public testing::TestWithParam<const char*> {};
+// The speech as real calls would vary it: variant 0 is the file; 1 and 2 add a ±1 LSB
+// dither from a fixed seed (what changed between generations of `make speech` before sox
+// ran with -R: only the low bits, yet Opus's VBR packet sizes and so every decision
+// after them differ). Made in memory, the same on every run. (`parley lab` has no such
+// option; docs/benchmarks.md also has starts shifted by 0.73 s steps, where four of 28
+// runs still wait over 100 ms.)
+media::Samples Variant(const media::Samples& speech, int variant) {
+  media::Samples out = speech;
+  if (variant > 0) {
+    Random random(static_cast<uint64_t>(variant));
+    for (media::Sample& s : out) {
+      s = static_cast<media::Sample>(std::clamp<int>(s + static_cast<int>(random.Between(-1, 1)), -32768, 32767));
+    }
+  }
+  return out;
+}
+
+struct BottleneckCase {
+  const char* voice;
+  int variant;
+};
+
+std::string CaseName(const testing::TestParamInfo<BottleneckCase>& info) {
+  return std::string(info.param.voice) + "_" + std::to_string(info.param.variant);
+}
+
+// Every voice `make speech` generates, each in three variants: how much speech sends,
+// and when its VBR peaks come, changes from voice to voice and with the speech's exact
+// bytes, and the bottleneck's figures must not depend on them. Before this controller
+// (reports drowned behind media at the drop, the peer's baseline absorbing the queue
+// within 2.5 s of fast reports, reports not paid from the budget, one 384-byte probe
+// packet) the worst second of these 21 runs waited 61-192 ms, over 100 ms in 8 of them
+// (and one second sent 26.8 kbit/s).
+class BottleneckTest : public testing::TestWithParam<BottleneckCase> {};
 
 TEST_P(BottleneckTest, SettlesBelowWithoutAQueueAndRecoversWithin10s) {
-  const AdaptationLabReport r = RunPreset("bottleneck", GetParam());
+  const media::Samples speech = Variant(Speech(GetParam().voice), GetParam().variant);
+  AdaptationLabConfig config;
+  config.network = "delay=30ms;at=10s:rate=24kbit;at=30s:rate=off";  // the bottleneck preset
+  config.duration_s = 45;
+  auto report = RunAdaptationLab(config, speech);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const AdaptationLabReport& r = *report;
   ASSERT_EQ(r.seconds.size(), 45u);
   const double before = MeanTarget(Between(r, 5, 10));
   EXPECT_GT(before, 40) << Trace(r);
-  // From 5 s after the drop until it lifts: below the bottleneck every second, and no
-  // packet waits 100 ms (probes above the known bottleneck are short and bounded in
-  // bytes; the ~40-60 ms left is a report and a media packet meeting at 24 kbit/s).
+  // From 5 s after the drop until it lifts: below the bottleneck every second (media and
+  // control, UDP/IP counted), and no packet waits 100 ms.
   std::vector<double> waits;
-  double wire = 0;
+  double wire_max = 0;
   for (const AdaptationSecond& s : Between(r, 15, 30)) {
-    wire += s.wire_kbps / 15;
-    EXPECT_LT(s.wire_kbps, 1.1 * 24) << "at " << s.t_s << "\n" << Trace(r);
+    EXPECT_LT(s.wire_kbps, 24) << "at " << s.t_s << "\n" << Trace(r);
     // The budget, not the wire: a pause in the speech sends less (DTX) without any cut.
     EXPECT_GT(s.target_kbps, 12) << "collapsed at " << s.t_s << "\n" << Trace(r);
     waits.push_back(s.queue_delay_max_ms);
+    wire_max = std::max(wire_max, s.wire_kbps);
   }
-  EXPECT_LT(wire, 24) << Trace(r);
   std::sort(waits.begin(), waits.end());
   ASSERT_EQ(waits.size(), 15u);
-  // The issue asks for < 100 ms throughout. The seven voices of `make speech`: median
-  // 43-53 ms, the worst second 61-93 ms; earlier generations of the same speech (before
-  // make-speech was repeatable) gave worst seconds up to 192 ms, in the last of the drain
-  // after the drop (15-16 s) or a VBR peak meeting a probe; docs/benchmarks.md has the
-  // figures. Asserted: what held for all of them, so that a regression (probes that build
-  // a standing queue) fails without the speech's exact bytes deciding.
-  EXPECT_LT(waits[7], 100) << "median of each second's longest wait\n" << Trace(r);
-  EXPECT_LT(waits.back(), 160) << "longest wait\n" << Trace(r);
+  // The issue's < 100 ms: the worst second of these 21 runs waits 43-83 ms, the median
+  // second 43 (a 92-byte report and a 60 ms media packet meeting at 24 kbit/s).
+  EXPECT_LT(waits[7], 60) << "median of each second's longest wait\n" << Trace(r);
+  EXPECT_LT(waits.back(), 100) << "longest wait\n" << Trace(r);
   // Within 10 s of the lift (at 30 s) the budget is back to 90 % of where it was.
   double recovered_at = 0;
   for (const AdaptationSecond& s : Between(r, 30, 45)) {
     if (recovered_at == 0 && s.target_kbps >= 0.9 * before) recovered_at = s.t_s;
   }
-  double wire_max = 0;
-  for (const AdaptationSecond& s : Between(r, 15, 30)) wire_max = std::max(wire_max, s.wire_kbps);
   // The figures docs/benchmarks.md quotes.
-  std::printf("%s: wire 15-30 s at most %.1f kbit/s, each second's longest wait median %.0f ms, worst %.0f ms; "
-              "budget back to 90 %% at %.0f s\n",
-              GetParam(), wire_max, waits[7], waits.back(), recovered_at);
+  std::printf("%s variant %d: wire 15-30 s at most %.1f kbit/s, each second's longest wait median %.0f ms, "
+              "worst %.0f ms; budget back to 90 %% at %.0f s\n",
+              GetParam().voice, GetParam().variant, wire_max, waits[7], waits.back(), recovered_at);
   EXPECT_GT(recovered_at, 30) << "no recovery\n" << Trace(r);
   EXPECT_LE(recovered_at, 40) << Trace(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Voices, BottleneckTest,
-                         testing::Values("speech_en_male", "speech_en_female", "speech_de", "speech_es", "speech_fa",
-                                         "speech_ru", "conversation"));
+std::vector<BottleneckCase> BottleneckCases() {
+  std::vector<BottleneckCase> cases;
+  for (const char* voice : {"speech_en_male", "speech_en_female", "speech_de", "speech_es", "speech_fa", "speech_ru",
+                            "conversation"}) {
+    for (int variant = 0; variant < 3; ++variant) cases.push_back({voice, variant});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Voices, BottleneckTest, testing::ValuesIn(BottleneckCases()), CaseName);
 
 TEST(AdaptationLabTest, LossStepsBringProtectionNotACollapse) {
   const AdaptationLabReport r = RunPreset("loss-steps");

@@ -194,7 +194,7 @@ struct Bottleneck {
 };
 
 // The bottleneck: below it within seconds, then no standing queue; probes above
-// it rare (every 4 s) and brief (200 ms, padded to their rate but never 30 ms of it
+// it rare (every 4 s) and brief (500 ms, padded to their rate but never 30 ms of it
 // ahead), so the queue stays under 100 ms; when it lifts, back to 90 % of the
 // start within 10 s. Whatever share of its budget the speech fills once the bottleneck
 // is known: probes are padded up to their rate, so quiet speech proves a lift as fast.
@@ -219,7 +219,7 @@ TEST_P(BottleneckProbeTest, ProbesAboveAKnownBottleneckRarelyAndBrieflyAndFindsI
   EXPECT_LT(b.max_queue_ms, 100);
   EXPECT_GE(b.probes, 3);
   EXPECT_LE(b.probes, 7);  // every 4 s, and at once after one that found no queue
-  EXPECT_LE(b.longest_probe, milliseconds(220));
+  EXPECT_LE(b.longest_probe, milliseconds(520));
   EXPECT_TRUE(b.controller.known_bottleneck_wire_bps()) << "a probe mistook the bottleneck for lifted";
 
   b.rate_bps = 1e6;  // lifted
@@ -235,6 +235,89 @@ TEST_P(BottleneckProbeTest, ProbesAboveAKnownBottleneckRarelyAndBrieflyAndFindsI
 }
 
 INSTANTIATE_TEST_SUITE_P(SpeechShares, BottleneckProbeTest, testing::Values(1.0, 0.6, 0.3));
+
+// Reports cross the same bottleneck as media: what we send of them comes out of the
+// budget, and the wire total stays within it.
+TEST(BitrateControllerTest, ControlPacketsArePaidFromTheBudget) {
+  int cheaper = 0;
+  for (double start_bps : {20000.0, 24000.0, 32000.0, 48000.0}) {
+    BitrateControllerConfig config;
+    config.start_wire_bps = start_bps;
+    Driver quiet(config), reporting(config);
+    quiet.SendFor(kInterval, start_bps / 1000);
+    reporting.SendFor(kInterval, start_bps / 1000);
+    // Four 64-byte reports a second: 4 x 92 x 8 = 2.9 kbit/s on the wire.
+    for (int i = 0; i < 4; ++i) reporting.controller.OnControlSent(64, reporting.now - milliseconds(250 * i));
+    quiet.Report(30, start_bps / 1000);  // a queue of 30 ms: hold, so both keep the budget
+    reporting.Report(30, start_bps / 1000);
+    ASSERT_EQ(quiet.controller.target_wire_bps(), reporting.controller.target_wire_bps());
+    EXPECT_LE(reporting.controller.settings().expected_wire_bps + 4 * 92 * 8, reporting.controller.target_wire_bps() + 1)
+        << start_bps;
+    if (reporting.controller.settings().expected_wire_bps < quiet.controller.settings().expected_wire_bps) ++cheaper;
+    // What we sent includes them.
+    EXPECT_NEAR(reporting.controller.SentWireBps(reporting.now + microseconds(1)) -
+                    quiet.controller.SentWireBps(quiet.now + microseconds(1)),
+                4 * 92 * 8, 1);
+  }
+  EXPECT_GE(cheaper, 2);  // padding buckets are coarse: not at every budget
+}
+
+// A delay that steps up and stays (a slower link serializes each packet longer, a
+// longer route) while everything arrives is no queue: after 2 s of it flat the budget
+// grows again instead of holding until the peer's 10 s baseline forgets the old delay.
+TEST(BitrateControllerTest, FlatDelayWithEverythingDeliveredIsNotAQueue) {
+  BitrateControllerConfig config;
+  config.start_wire_bps = 20000;
+  Driver d(config);
+  d.SendFor(kInterval, 20);
+  d.Report(0, 20);
+  const double start = d.controller.target_wire_bps();
+  for (int i = 0; i < 2; ++i) {
+    d.SendFor(kInterval, 20);
+    d.Report(58, 20);  // flat, nothing lost, everything arrives
+  }
+  const double held = d.controller.target_wire_bps();
+  EXPECT_LE(held, start * 1.2 + 1);  // the step itself: no growth on it
+  for (int i = 0; i < 3; ++i) {
+    d.SendFor(kInterval, 20);
+    d.Report(58, 20);
+  }
+  EXPECT_GT(d.controller.target_wire_bps(), held * 1.2) << "still held by a delay that is no queue";
+}
+
+// A probe's padding is spread over its packets: none is padded above 1.5 frames of the
+// probe's rate, however much the probe is owed (a 384-byte packet alone is 128 ms at
+// 24 kbit/s), and it owes nothing for the time before its first packet.
+TEST(BitrateControllerTest, ProbePaddingIsSpreadOverPackets) {
+  Bottleneck b;
+  for (int s = 0; s < 5; ++s) b.Second();
+  b.rate_bps = 24000;
+  for (int s = 0; s < 10; ++s) b.Second();
+  ASSERT_TRUE(b.controller.known_bottleneck_wire_bps());
+  // Run until a probe starts, then look at the floors it asks for, 60 ms apart.
+  for (int i = 0; i < 1000 && !b.controller.probe_wire_bps(); ++i) {
+    b.now += milliseconds(20);
+    b.controller.OnPacketSent(100, b.now);
+    b.controller.OnTick(b.now);
+    if (i % 50 == 49) {
+      QualityReport r;
+      r.received_bps = 16000;
+      r.interval_ms = 1000;
+      b.controller.OnQualityReport(r, b.now);
+    }
+  }
+  ASSERT_TRUE(b.controller.probe_wire_bps());
+  const double rate = *b.controller.probe_wire_bps();
+  const int frame_ms = b.controller.settings().frame_ms;
+  b.now += milliseconds(200);  // late: the time before the first packet owes nothing
+  for (int i = 0; i < 5 && b.controller.probe_wire_bps(); ++i) {
+    const std::size_t floor = b.controller.ProbePaddingFloor(b.now);
+    EXPECT_LE(static_cast<double>(floor + 28), 1.5 * rate * frame_ms / 1000 / 8) << i;
+    b.controller.OnPacketSent(std::max<std::size_t>(floor, 100), b.now);
+    b.now += milliseconds(frame_ms);
+    b.controller.OnTick(b.now);
+  }
+}
 
 TEST(BitrateControllerTest, DataSavingFromEitherSide) {
   BitrateControllerConfig config;

@@ -81,5 +81,34 @@ TEST(ReceiveStatisticsTest, AnOutageIsNotCountedAsLoss) {
   EXPECT_NEAR(burst.loss_fraction(), 0.8, 1e-9);
 }
 
+// The queue estimate's baseline is the lowest delay of the last 10 s, however often
+// the intervals are taken: in trouble reports come every 250 ms, and a standing queue
+// of 200 ms must not become the baseline after ten of them (2.5 s).
+TEST(ReceiveStatisticsTest, AStandingQueueStaysVisibleWithFastReports) {
+  ReceiveStatistics stats;
+  TimePoint t = kNow;
+  uint32_t timestamp = 0;
+  auto packets = [&](int count, double extra_delay_ms) {
+    for (int i = 0; i < count; ++i, t += milliseconds(20), timestamp += 960) {
+      stats.OnArrival(timestamp, 100, 80, t + microseconds(static_cast<int64_t>(extra_delay_ms * 1000)));
+    }
+  };
+  packets(50, 0);  // a second without a queue
+  EXPECT_NEAR(stats.TakeInterval().queue_delay_ms, 0, 1);
+  // Then 200 ms of queue, reported every 250 ms for 8 s: still 200 ms at the end.
+  double last = 0;
+  for (int i = 0; i < 32; ++i) {
+    packets(12, 200);
+    last = stats.TakeInterval().queue_delay_ms;
+  }
+  EXPECT_NEAR(last, 200, 1);
+  // After 10 s the old baseline is forgotten (a longer path is not a queue forever).
+  for (int i = 0; i < 12; ++i) {
+    packets(12, 200);
+    last = stats.TakeInterval().queue_delay_ms;
+  }
+  EXPECT_NEAR(last, 0, 1);
+}
+
 }  // namespace
 }  // namespace parley::call

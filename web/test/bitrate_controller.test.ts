@@ -132,4 +132,42 @@ describe('BitrateController (web sender)', () => {
     }
     expect(c.targetWireBps).toBeCloseTo(64000 * 0.7, 0);
   });
+  it('pays for its control packets from the budget, as native does', () => {
+    let cheaper = 0;
+    for (const startWireBps of [20000, 24000, 32000, 48000]) {
+      const quiet = new BitrateController({ startWireBps });
+      const reporting = new BitrateController({ startWireBps });
+      const sealed = Math.floor((startWireBps * 0.02) / 8 - 28);
+      for (let t = 20; t <= 1000; t += 20) {
+        quiet.onPacketSent(sealed, t);
+        reporting.onPacketSent(sealed, t);
+      }
+      // Four 64-byte reports a second: 4 x 92 x 8 = 2.9 kbit/s on the wire.
+      for (const t of [250, 500, 750, 1000]) reporting.onControlSent(64, t);
+      quiet.onQualityReport(report(30, startWireBps * 0.8), 1000); // a 30 ms queue: hold
+      reporting.onQualityReport(report(30, startWireBps * 0.8), 1000);
+      expect(reporting.targetWireBps).toBe(quiet.targetWireBps);
+      expect(reporting.settings.expectedWireBps + 4 * 92 * 8).toBeLessThanOrEqual(reporting.targetWireBps + 1);
+      if (reporting.settings.expectedWireBps < quiet.settings.expectedWireBps) ++cheaper;
+    }
+    expect(cheaper).toBeGreaterThanOrEqual(2);
+  });
+
+  it('takes a delay that stays flat with everything arriving for a longer path, not a queue', () => {
+    const c = new BitrateController({ startWireBps: 20000 });
+    let t = 0;
+    const second = (queueMs: number): void => {
+      for (let i = 0; i < 50; ++i) c.onPacketSent(Math.floor((20000 * 0.02) / 8 - 28), (t += 20));
+      c.onQualityReport(report(queueMs, 20000 * 0.8), t);
+    };
+    second(0);
+    const start = c.targetWireBps;
+    second(58);
+    second(58);
+    const held = c.targetWireBps;
+    expect(held).toBeLessThanOrEqual(start * 1.2 + 1);
+    for (let i = 0; i < 3; ++i) second(58);
+    expect(c.targetWireBps).toBeGreaterThan(held * 1.2);
+  });
 });
+

@@ -16,12 +16,14 @@ constexpr double kQueueCongestedMs = 40;   // at or above, with a rising trend: 
 constexpr double kQueueRisingMs = 5;       // rise between two reports that counts as a trend
 constexpr double kQueueQuietMs = 25;       // below: room to grow
 constexpr double kDecreaseFactor = 0.85;   // of the received rate, on congestion
+constexpr Duration kDrainTime = seconds(1);  // a cut leaves room to drain the queue in this
+constexpr double kMaxDrainShare = 0.5;     // but never cuts below half of what arrived
 constexpr double kIncreaseFactor = 1.20;   // per second, away from a known bottleneck
 constexpr double kFastIncreaseFactor = 1.5;  // per second, once a probe showed it lifted
 // A known bottleneck: stay below it, and probe above it rarely and briefly.
 constexpr double kBelowBottleneck = 0.85;  // of the rate that last congested: the ceiling
 constexpr double kProbeFactor = 1.25;      // of that rate: what a probe sends (padded)
-constexpr Duration kProbeDuration = milliseconds(200);
+constexpr Duration kProbeDuration = milliseconds(500);
 constexpr Duration kProbeInterval = seconds(4);  // after a probe that found it there
 // A probe is judged on the queue it would have built at the known bottleneck (from what
 // was actually sent, padding included): the bottleneck is still there if the reported
@@ -32,11 +34,30 @@ constexpr double kProbeQueueRiseMs = 8;
 constexpr double kProbeEvidenceShare = 0.5;
 constexpr double kProbeMinRiseMs = 3;
 constexpr double kProbeMinPredictedMs = 6;
+// A probe is judged on a report whose interval ends this long after it: at the old
+// bottleneck its queue is still there then; one ending with the probe shows little.
+constexpr Duration kProbeSettle = milliseconds(150);
 constexpr double kBottleneckEvidence = 0.7;  // received over sent, at a cut
+// A reported queue that stays within kFlatBandMs over kFlatSpan with everything arriving:
+// a longer path, not a queue.
+constexpr Duration kFlatSpan = seconds(2);
+constexpr double kFlatBandMs = 15;
+// At or above this the bottleneck is busy all interval: what arrives is its rate.
+constexpr double kBusyQueueMs = 60;
+constexpr Duration kBusySpanForEstimate = milliseconds(750);
+// Of that rate: our control packets are counted as carried in the proportion media was,
+// and while a queue drains what we sent in an interval is not what arrived in it.
+constexpr double kBusyEstimateShare = 0.9;
+// Sending under this share of a known bottleneck, a rising queue under kUnderKnownQueueMs
+// is not ours.
+constexpr double kUnderKnown = 0.9;
+constexpr double kUnderKnownQueueMs = 100;
 constexpr int kProbesToLift = 2;           // clean probes in a row: it has lifted
 // Padding never takes a probe more than this over the rate it tests above (seconds of
 // that rate), so the queue it leaves is small; speech alone may add a frame's packet.
 constexpr double kProbeMaxQueueS = 0.03;
+// And no one packet padded above this many frames at the probe's rate.
+constexpr double kProbePacketShare = 1.5;
 constexpr double kMaxOverSent = 1.5;       // never budget more than this times what we sent
 constexpr int kMinOpusBps = 6000;
 constexpr int kMaxOpusBps = 64000;
@@ -89,7 +110,7 @@ double Score(const Fit& fit, int frame_ms) {
 
 BitrateController::BitrateController(BitrateControllerConfig config)
     : config_(config), target_wire_bps_(config.start_wire_bps) {
-  Choose();
+  Choose(TimePoint{});
 }
 
 void BitrateController::EndProbe(TimePoint now) {
@@ -101,12 +122,17 @@ void BitrateController::EndProbe(TimePoint now) {
 std::size_t BitrateController::ProbePaddingFloor(TimePoint now) const {
   if (!probe_ || probe_->ended) return 0;
   // What is due by the end of this packet's frame at the probe's rate (never more than
-  // kProbeMaxQueueS over its base), less what went out since it began; rounded down to a
-  // padding bucket, so padding never overshoots (the next packets catch up).
-  const double span_s = ToSeconds(now - probe_->start) + settings_.frame_ms / 1000.0;
+  // kProbeMaxQueueS over its base), less what went out since its first packet; rounded
+  // down to a padding bucket, so padding never overshoots (the next packets catch up),
+  // and never more than one frame at the probe's rate: a probe spread over its packets,
+  // not one burst (at 24 kbit/s a 384-byte packet alone is 128 ms on the wire).
+  const TimePoint start = probe_->sent_any ? probe_->start : now;
+  const double frame_s = settings_.frame_ms / 1000.0;
+  const double span_s = ToSeconds(now - start) + frame_s;
   const double due_bits = std::min(probe_->rate_bps * span_s, probe_->base_bps * (span_s + kProbeMaxQueueS));
-  const double owed_bytes = (due_bits - SentWireBitsBetween(probe_->start, now + microseconds(1))) / 8 -
-                            config_.udp_ip_overhead_bytes;
+  const double owed_bytes =
+      std::min((due_bits - SentWireBitsBetween(start, now + microseconds(1))) / 8, kProbePacketShare * probe_->rate_bps * frame_s / 8) -
+      config_.udp_ip_overhead_bytes;
   std::size_t floor = 0;
   for (std::size_t bucket : crypto::kPaddingBuckets) {
     if (static_cast<double>(bucket) <= owed_bytes) floor = bucket;
@@ -194,16 +220,36 @@ MediaSettings BitrateController::ChooseSettings(double budget, const LossProtect
   return s;
 }
 
-void BitrateController::Choose() {
+void BitrateController::Choose(TimePoint now) {
   double budget = std::clamp(target_wire_bps_, config_.min_wire_bps, config_.max_wire_bps);
   if (data_saving()) budget = std::min(budget, config_.data_saving_wire_bps);
-  settings_ = ChooseSettings(budget / wire_overshoot_, policy_.current(), data_saving(), settings_.frame_ms,
+  // Media gets what our control packets leave of the budget (data saving's cap counts
+  // its reports by construction; at the top, media may use all of it, as before).
+  double media_budget = budget;
+  if (!data_saving() && budget < config_.max_wire_bps) {
+    const double control_bps = SentWireBpsBetween(now - config_.report_interval, now + microseconds(1)) -
+                               SentWireBpsBetween(now - config_.report_interval, now + microseconds(1), Packets::kMedia);
+    media_budget = std::max(0.0, budget - control_bps);
+  }
+  settings_ = ChooseSettings(media_budget / wire_overshoot_, policy_.current(), data_saving(), settings_.frame_ms,
                              config_.udp_ip_overhead_bytes);
   settings_.budget_wire_bps = budget;
 }
 
+void BitrateController::OnControlSent(std::size_t sealed_bytes, TimePoint now) { Record(sealed_bytes, now, false); }
+
 void BitrateController::OnPacketSent(std::size_t sealed_bytes, TimePoint now) {
-  sent_.push_back({now, sealed_bytes});
+  if (probe_ && !probe_->ended && !probe_->sent_any) {
+    // A probe begins with its first media packet: the time before it owes nothing.
+    probe_->sent_any = true;
+    probe_->start = now;
+    probe_->end = now + kProbeDuration;
+  }
+  Record(sealed_bytes, now, true);
+}
+
+void BitrateController::Record(std::size_t sealed_bytes, TimePoint now, bool media) {
+  sent_.push_back({now, sealed_bytes, media});
   const Duration keep = config_.report_interval * 4 + seconds(2);
   while (!sent_.empty() && now - sent_.front().at > keep) sent_.pop_front();
 }
@@ -211,15 +257,24 @@ void BitrateController::OnPacketSent(std::size_t sealed_bytes, TimePoint now) {
 double BitrateController::SentSealedBpsBetween(TimePoint from, TimePoint to) const {
   double bytes = 0;
   for (const Sent& s : sent_) {
-    if (s.at >= from && s.at < to) bytes += static_cast<double>(s.sealed_bytes);
+    if (s.media && s.at >= from && s.at < to) bytes += static_cast<double>(s.sealed_bytes);
   }
   const double span_s = ToSeconds(to - from);
   return span_s > 0 ? bytes * 8 / span_s : 0;
 }
 
-double BitrateController::SentWireBitsBetween(TimePoint from, TimePoint to) const {
+double BitrateController::SentPacketsBetween(TimePoint from, TimePoint to) const {
+  double packets = 0;
+  for (const Sent& s : sent_) {
+    if (s.media && s.at >= from && s.at < to) ++packets;
+  }
+  return packets;
+}
+
+double BitrateController::SentWireBitsBetween(TimePoint from, TimePoint to, Packets which) const {
   double bytes = 0;
   for (const Sent& s : sent_) {
+    if (which == Packets::kMedia && !s.media) continue;
     if (s.at >= from && s.at < to) bytes += static_cast<double>(s.sealed_bytes + config_.udp_ip_overhead_bytes);
   }
   return bytes * 8;
@@ -240,27 +295,27 @@ double BitrateController::PredictedProbeQueueMs(TimePoint from, TimePoint to) co
     if (s.at >= probe_->start) {
       if (last) queue_bits = std::max(0.0, queue_bits - rate * ToSeconds(s.at - *last));
       last = s.at;
-      if (s.at >= from) wait_sum_s += queue_bits / rate;
+      if (s.at >= from && s.media) wait_sum_s += queue_bits / rate;
       queue_bits += static_cast<double>(s.sealed_bytes + config_.udp_ip_overhead_bytes) * 8;
     }
-    if (s.at >= from) ++packets;
+    if (s.at >= from && s.media) ++packets;
   }
   return packets > 0 ? wait_sum_s / packets * 1000 : 0;
 }
 
-double BitrateController::SentWireBpsBetween(TimePoint from, TimePoint to) const {
+double BitrateController::SentWireBpsBetween(TimePoint from, TimePoint to, Packets which) const {
   const double span_s = ToSeconds(to - from);
-  return span_s > 0 ? SentWireBitsBetween(from, to) / span_s : 0;
+  return span_s > 0 ? SentWireBitsBetween(from, to, which) / span_s : 0;
 }
 
 double BitrateController::SentWireBps(TimePoint now) const {
   return SentWireBpsBetween(now - config_.report_interval, now);
 }
 
-const MediaSettings& BitrateController::OnReceiverReportLoss(double loss_fraction, TimePoint) {
+const MediaSettings& BitrateController::OnReceiverReportLoss(double loss_fraction, TimePoint now) {
   if (peer_sends_quality_) return settings_;
   policy_.OnLossReport(loss_fraction);
-  Choose();
+  Choose(now);
   return settings_;
 }
 
@@ -278,9 +333,10 @@ const MediaSettings& BitrateController::OnTick(TimePoint now) {
   }
   if (now - *last_feedback_ < config_.report_interval * kFeedbackTimeoutIntervals) return settings_;
   last_feedback_ = now;
-  if (SentWireBps(now) <= 0) return settings_;  // not sending: nothing to blame
+  // Not sending media: nothing to blame.
+  if (SentWireBpsBetween(now - config_.report_interval, now, Packets::kMedia) <= 0) return settings_;
   target_wire_bps_ = std::max(config_.min_wire_bps, target_wire_bps_ * kFeedbackTimeoutFactor);
-  Choose();
+  Choose(now);
   return settings_;
 }
 
@@ -296,11 +352,22 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
   const Duration one_way = microseconds(static_cast<int64_t>(rtt_ms_.value_or(0) * 500));
   const TimePoint to = now - one_way;
   const TimePoint from = to - interval;
-  const double sent_wire = SentWireBpsBetween(from, to);
+  const double sent_wire = SentWireBpsBetween(from, to, Packets::kMedia);
   const double sent_sealed = SentSealedBpsBetween(from, to);
-  // The peer counts sealed bytes; add UDP/IP in the proportion we sent it.
+  // The peer counts sealed media bytes; add UDP/IP in the proportion we sent it.
   const double received_wire =
       sent_sealed > 0 ? report.received_bps * (sent_wire / sent_sealed) : static_cast<double>(report.received_bps);
+  // What the path carried of ours: that media, and our control packets in the same
+  // proportion (they wait in the same queue). Less one packet: the peer's interval
+  // begins and ends between arrivals, so a short one may hold a packet more than the
+  // rate delivers in it (at 24 kbit/s, 260 ms holds five or six 156-byte packets: 24 or
+  // 28.8 kbit/s), and a ceiling set that much too high builds a queue of its own.
+  const double sent_all_wire = SentWireBpsBetween(from, to);
+  const double media_packets = SentPacketsBetween(from, to);
+  const double packet_bps = media_packets > 0 ? sent_wire / media_packets : 0;  // one packet over the interval
+  const double control_carried_wire =
+      (sent_all_wire - sent_wire) * (sent_wire > 0 ? std::min(1.0, received_wire / sent_wire) : 1.0);
+  const double carried_wire = std::max(0.0, received_wire - packet_bps) + control_carried_wire;
 
   // Loss protection sees loss per second or more (250 ms reports would make one lost
   // packet look like 25 %), and only loss without a queue: loss with a queue is our own
@@ -315,11 +382,50 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
     }
   }
 
-  const double queue = report.queue_delay_ms;
+  // A delay that stays high and flat for kFlatSpan while everything we send arrives is
+  // no queue we could drain: the path's delay grew (a slower link serializes each packet
+  // longer, 50 ms for 156 bytes at 24 kbit/s; a longer route), and the peer's baseline
+  // forgets the old delay only after 10 s. Its floor is taken off until the reported
+  // delay goes below it.
+  const double raw_queue = report.queue_delay_ms;
+  recent_queues_.push_back({now, raw_queue, report.loss_before_fraction() <= 0.02, received_wire * interval_s,
+                            sent_wire * interval_s});
+  while (now - recent_queues_.front().at > kFlatSpan + config_.report_interval) recent_queues_.pop_front();
+  queue_offset_ms_ = std::min(queue_offset_ms_, raw_queue);
+  if (now - recent_queues_.front().at >= kFlatSpan && !(probe_ && !probe_->ended)) {
+    double low = raw_queue, high = raw_queue, received_bits = 0, sent_bits = 0;
+    bool no_loss = true;
+    for (const QueueSample& q : recent_queues_) {
+      low = std::min(low, q.queue_ms);
+      high = std::max(high, q.queue_ms);
+      no_loss = no_loss && q.no_loss;
+      received_bits += q.received_bits;
+      sent_bits += q.sent_bits;
+    }
+    // Everything arrived: no loss, and what arrived over the span is what was sent (one
+    // short interval may hold a packet more or less).
+    const bool delivered_all = no_loss && received_bits >= 0.9 * sent_bits;
+    if (delivered_all && high - low <= kFlatBandMs) queue_offset_ms_ = std::max(queue_offset_ms_, low);
+  }
+  const double queue = std::max(0.0, raw_queue - queue_offset_ms_);
+  // While a queue stands the bottleneck is busy, and what arrives is its rate; over
+  // several reports a packet more or less at the edges matters less than in one.
+  if (queue >= kBusyQueueMs) {
+    busy_bits_ += (received_wire + control_carried_wire) * interval_s;
+    busy_seconds_ += interval_s;
+    busy_packet_bits_ = packet_bps * interval_s;
+  } else if (queue < kQueueQuietMs) {
+    busy_bits_ = busy_seconds_ = 0;
+  }
   const double rise = last_queue_delay_ms_ ? queue - *last_queue_delay_ms_ : 0;
   last_queue_delay_ms_ = queue;
   const double loss = report.loss_before_fraction();
-  const bool rising = queue >= kQueueCongestedMs && rise > kQueueRisingMs;
+  // Sending clearly under a bottleneck we know, a moderate queue that wobbles upward is
+  // VBR at the bottleneck's serialization (a 220-byte packet takes 30 ms longer than a
+  // 124-byte one at 24 kbit/s), not one we build: no cut for it.
+  const bool under_known = congested_at_wire_bps_ && sent_all_wire < kUnderKnown * *congested_at_wire_bps_ &&
+                           queue < kUnderKnownQueueMs;
+  const bool rising = queue >= kQueueCongestedMs && rise > kQueueRisingMs && !under_known;
   const bool overflowing = queue >= kQueueCongestedMs && loss > 0.02 && received_wire < 0.9 * sent_wire;
   // A decrease shows in the reports one interval and one RTT later: don't cut twice
   // for the same queue.
@@ -353,16 +459,17 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
       clean_probes_ = 0;
       proven_wire_bps_.reset();
       probe_found_it = true;
-    } else if (probe_->ended && to >= probe_->end) {
+    } else if (probe_->ended && to >= probe_->end + kProbeSettle) {
       // The prediction counts what was sent: a probe that sent too little (DTX silence)
       // predicts little and proves nothing.
-      if (congested_at_wire_bps_ && predicted >= kProbeMinPredictedMs) {
-        // Sent above it without a queue: the path carried this much (the probe's rate: a
-        // short span's buckets may round above it). The next probe, above that, at once;
+      const double carried = SentWireBpsBetween(probe_->start, probe_->end);
+      if (congested_at_wire_bps_ && predicted >= kProbeMinPredictedMs && carried > probe_->base_bps) {
+        // Sent above it without a queue: the path carried what it sent (at most its rate:
+        // a short span's buckets may round above it). The next probe, above that, at once;
         // the budget stays below the old ceiling (the first estimate comes from a
         // congested second and is often short of the real rate, so one clean probe may
         // only have found that). Twice in a row, and it has lifted.
-        proven_wire_bps_ = probe_->rate_bps;
+        proven_wire_bps_ = std::min(probe_->rate_bps, carried);
         next_probe_at_ = now;
         if (++clean_probes_ >= kProbesToLift || *proven_wire_bps_ >= kBelowBottleneck * config_.max_wire_bps) {
           // Lifted: from what the probe carried, 50 % a second.
@@ -392,8 +499,13 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
       // nor lower one we know (a quarter second of a draining queue delivers what VBR
       // speech happened to send, well under what the link carries, and probes above a
       // ceiling that low would find the bottleneck "lifted" while still under it).
-      if (received_wire < kBottleneckEvidence * sent_wire) congested_at_wire_bps_ = received_wire;
-      target_wire_bps_ = std::min(target_wire_bps_, kDecreaseFactor * received_wire);
+      if (received_wire < kBottleneckEvidence * sent_wire) congested_at_wire_bps_ = carried_wire;
+      busy_from_cut_ = true;
+      // Below what arrived, and by enough to drain what the queue holds within about
+      // kDrainTime (a 200 ms queue at 85 % drains in over a second, and its tail is the
+      // longest wait of the call).
+      const double drain = 1 - std::min(kMaxDrainShare, queue / 1000 / ToSeconds(kDrainTime));
+      target_wire_bps_ = std::min(target_wire_bps_, std::min(kDecreaseFactor, drain) * carried_wire);
       last_decrease_ = now;
       next_probe_at_ = now + kProbeInterval;
     }
@@ -406,13 +518,21 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
     // Growth must be backed by use: with DTX silence we learn nothing about the path.
     // Probes that found a bottleneck lifted back the fast climb back to where it was
     // (speech sends too little to back it: VBR pauses, buckets).
-    if (sent_wire > 0 && !fast_growth_) next = std::min(next, std::max(target_wire_bps_, kMaxOverSent * sent_wire));
+    if (sent_wire > 0 && !fast_growth_) next = std::min(next, std::max(target_wire_bps_, kMaxOverSent * sent_all_wire));
     target_wire_bps_ = next;
     if (target_wire_bps_ >= config_.max_wire_bps) fast_growth_ = false;
   }
+  // The ceiling a cut set from one short report, refined from the whole busy span after
+  // it (only upward evidence of a busy link counts: never a probe's).
+  if (busy_from_cut_ && congested_at_wire_bps_ && busy_seconds_ >= ToSeconds(kBusySpanForEstimate) &&
+      !probe_found_it) {
+    congested_at_wire_bps_ =
+        std::max(*congested_at_wire_bps_, kBusyEstimateShare * (busy_bits_ - busy_packet_bits_) / busy_seconds_);
+  }
+  if (queue < kQueueQuietMs) busy_from_cut_ = false;
   if (!rising && !overflowing && queue < kQueueQuietMs) MaybeStartProbe(queue, now);
   target_wire_bps_ = std::clamp(target_wire_bps_, config_.min_wire_bps, config_.max_wire_bps);
-  Choose();
+  Choose(now);
   return settings_;
 }
 

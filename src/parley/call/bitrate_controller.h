@@ -41,11 +41,18 @@ struct MediaSettings {
 
 // The controller, after GCC (draft-ietf-rmcat-gcc-02) in spirit, on once-a-second
 // reports rather than per-packet feedback:
+//  - the budget is the whole wire: media and our control packets (reports, four a second
+//    in trouble, are a sixth of a 24 kbit/s link); media gets what control leaves.
 //  - delay first: the peer reports the queueing delay of our media (one-way delay over
 //    its recent minimum). A queue that grows (>= 40 ms and rising, or >= 40 ms with
 //    what arrives clearly below what we sent and loss) means we exceed the bottleneck:
 //    the budget drops to 85 % of what the peer received (a real bandwidth estimate,
-//    where libtgvoip stepped 1 kbit/s a second), once per report, so the queue drains.
+//    where libtgvoip stepped 1 kbit/s a second; less one packet, which a short report
+//    interval may hold too many), or lower, enough to drain the reported queue within
+//    a second, once per report. The bottleneck (below) is refined from the whole span
+//    the queue then stands (90 % of what arrived over it). A delay that stays flat for
+//    2 s while everything arrives is no queue (a slower link's longer serialization, a
+//    longer route): it is taken off the reported queue.
 //  - a queue of 25–40 ms, or one that is high but flat (a longer route, not our queue):
 //    hold.
 //  - otherwise grow: +20 % a second, never above 1.5x what we actually sent (silence
@@ -54,15 +61,17 @@ struct MediaSettings {
 //    everything and leaves no ceiling; a later cut without that evidence keeps it),
 //    only up to 85 % of it: sitting under it keeps a queue from standing.
 //  - whether it has lifted we learn from probes, every 4 s while the queue is quiet:
-//    200 ms at 125 % of it with the same settings, the media packets padded up to that
-//    rate (VBR speech sends less than its budget, in pauses much less, and a probe must
-//    send what it tests), the padding never more than 30 ms of its rate ahead. A probe is
+//    up to 500 ms at 125 % of it with the same settings, from its first packet, the media
+//    packets padded up to that rate (VBR speech sends less than its budget, in pauses
+//    much less, and a probe must send what it tests), the padding never more than 30 ms
+//    of its base ahead nor 1.5 frames at its rate in one packet. A probe is
 //    judged on the queue it would have left were the bottleneck still there (a fluid
 //    queue fed with what we actually sent): still there if the peer's mean rose by half
 //    that prediction (at most 8 ms, at least 3), and then no cut for it; a probe that
-//    predicts under 6 ms (DTX silence) proves nothing and is retried 1 s later. A clean
-//    one is followed at once by one 125 % above what it carried, the budget staying
-//    under the old ceiling; two clean in a row mean it lifted: forget it, start from what
+//    predicts under 6 ms (DTX silence) or carried no more than its base proves nothing
+//    and is retried 1 s later; it is judged on a report ending 150 ms after it at the
+//    earliest. A clean one is followed at once by one 125 % above what it carried, the
+//    budget staying under the old ceiling; two clean in a row mean it lifted: forget it, start from what
 //    the second carried and grow by 50 % a second (no longer held to 1.5x what speech
 //    sends: the probes backed it) until the next congestion.
 //  - loss alone never lowers the budget: random loss is met with protection
@@ -85,6 +94,9 @@ class BitrateController {
 
   // Every media packet we send: its sealed size in bytes.
   void OnPacketSent(std::size_t sealed_bytes, TimePoint now);
+  // Every control packet we send on the call's path (reports, bye): they cross the same
+  // bottleneck, and the budget pays for them (media gets what they leave).
+  void OnControlSent(std::size_t sealed_bytes, TimePoint now);
   // The newest round-trip time measurement.
   void OnRtt(double rtt_ms) { rtt_ms_ = rtt_ms; }
   // The loss the peer reported in a 0x01 receiver report. Used for protection only and
@@ -109,7 +121,7 @@ class BitrateController {
   // its rate whatever the speech (PacketSealer pads to the next bucket up; what went
   // over is owed back by the next packets).
   std::size_t ProbePaddingFloor(TimePoint now) const;
-  // What we sent on the wire over the last report interval (for stats).
+  // What we sent on the wire over the last report interval, media and control (stats).
   double SentWireBps(TimePoint now) const;
 
   // The best settings for a wire budget with this protection (pure; for tests and the
@@ -118,19 +130,23 @@ class BitrateController {
                                       int current_frame_ms, int udp_ip_overhead_bytes);
 
  private:
-  double SentWireBitsBetween(TimePoint from, TimePoint to) const;
+  enum class Packets { kAll, kMedia };
+  double SentWireBitsBetween(TimePoint from, TimePoint to, Packets which = Packets::kAll) const;
   // The rise in the peer's mean queueing delay (ms) over [from, to) that the running
   // probe would cause if the known bottleneck were still there.
   double PredictedProbeQueueMs(TimePoint from, TimePoint to) const;
-  double SentWireBpsBetween(TimePoint from, TimePoint to) const;
+  double SentWireBpsBetween(TimePoint from, TimePoint to, Packets which = Packets::kAll) const;
   void MaybeStartProbe(double queue_ms, TimePoint now);
   void EndProbe(TimePoint now);  // stops its padding; its report is still awaited
-  double SentSealedBpsBetween(TimePoint from, TimePoint to) const;
-  void Choose();
+  double SentSealedBpsBetween(TimePoint from, TimePoint to) const;  // media only
+  double SentPacketsBetween(TimePoint from, TimePoint to) const;    // media only
+  void Choose(TimePoint now);
+  void Record(std::size_t sealed_bytes, TimePoint now, bool media);
 
   struct Sent {
     TimePoint at;
     std::size_t sealed_bytes;
+    bool media = true;  // else control
   };
 
   BitrateControllerConfig config_;
@@ -144,7 +160,7 @@ class BitrateController {
   std::optional<TimePoint> last_feedback_;  // newest quality report, or the last timeout cut
   bool peer_sends_quality_ = false;
   bool peer_wants_data_saving_ = false;
-  std::deque<Sent> sent_;  // the last few seconds of packets sent
+  std::deque<Sent> sent_;  // the last few seconds of packets sent, media and control
   double loss_weighted_ = 0;  // loss x seconds, not yet given to the policy
   double loss_seconds_ = 0;
   double wire_overshoot_ = 1.0;  // smoothed sent / expected wire rate (VBR over buckets)
@@ -157,6 +173,7 @@ class BitrateController {
     double base_bps = 0;   // what it tests above: the known bottleneck, or what the last
                            // clean probe carried; bounds the queue it may build
     double rate_bps = 0;   // what it sends on the wire, padding included
+    bool sent_any = false;  // start and end count from its first packet
     bool ended = false;
   };
   std::optional<Probe> probe_;
@@ -164,6 +181,21 @@ class BitrateController {
   bool fast_growth_ = false;  // probes showed the bottleneck lifted
   int clean_probes_ = 0;      // probes in a row that sent above it without a queue
   std::optional<double> proven_wire_bps_;  // what the last of those carried
+  struct QueueSample {
+    TimePoint at;
+    double queue_ms;
+    bool no_loss;
+    double received_bits;  // media, wire
+    double sent_bits;
+  };
+  std::deque<QueueSample> recent_queues_;  // reports of the last ~3 s
+  double queue_offset_ms_ = 0;  // a flat delay taken off the reported queue
+  // Since the last cut, while the reported queue stood: bits our packets got through
+  // (wire), over how long, and one packet's share (edge error of the span).
+  double busy_bits_ = 0;
+  double busy_seconds_ = 0;
+  double busy_packet_bits_ = 0;
+  bool busy_from_cut_ = false;
 };
 
 }  // namespace parley::call

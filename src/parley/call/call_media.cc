@@ -64,10 +64,6 @@ uint32_t CallMedia::ClockMs(TimePoint now) const {
 }
 
 Status CallMedia::OnCapturedBlock(std::span<const media::Sample, media::kBlockSamples> block, TimePoint now) {
-  // Reports due go out before this block's media packet: on a full drop-tail queue the
-  // first packet after a departure gets in, so a report always sent right after a media
-  // packet would always be the one dropped, and congestion would hide its own signal.
-  if (Status s = SendReportsIfDue(now); !s) return s;
   if (pending_frame_ms_ && frame_fill_ == 0) {
     // Frame length changes only between frames.
     if (Status s = sender_->SetFrameMs(*pending_frame_ms_); !s) return s;
@@ -80,6 +76,12 @@ Status CallMedia::OnCapturedBlock(std::span<const media::Sample, media::kBlockSa
   frame_fill_ += block.size();
   if (frame_fill_ < frame_.size()) return Ok{};
   frame_fill_ = 0;
+  // Reports due go out right before a media packet: on a full drop-tail queue the first
+  // packet after a departure gets in, so a report sent right after a media packet, or
+  // alone between two (media keeps the queue at its brim), is nearly always the one
+  // dropped, and congestion would hide its own signal; before one, it gets the media
+  // packet's chance.
+  if (Status s = SendReportsIfDue(now); !s) return s;
   auto payload = sender_->OnCapturedFrame(frame_);
   if (!payload) return payload.error();
   ++stats_.frames_encoded;
@@ -158,6 +160,9 @@ Status CallMedia::SendControl(std::span<const uint8_t> content, std::optional<Pa
   if (path) {
     transport_->SendOnPath(*path, *sealed, now);
   } else {
+    // Reports share the bottleneck with media (four a second in trouble, ~6 kbit/s on
+    // the wire): the budget pays for them.
+    controller_.OnControlSent(sealed->size(), now);
     transport_->Send(*sealed, now);
   }
   return Ok{};
@@ -232,10 +237,28 @@ Status CallMedia::OnTick(TimePoint now) {
   stats_.jitter_buffer_delay_ms = jb.current_delay_ms;
   stats_.frames_concealed = jb.frames_concealed;
   ApplySettings(controller_.OnTick(now));
+  // Alone only when no media packet took it within a frame (DTX, nothing captured).
+  const Duration frame = milliseconds(applied_.frame_ms);
+  if (pending_receiver_report_ ? now < receiver_report_pending_since_ + frame : now < next_report_ + frame) {
+    return Ok{};
+  }
   return SendReportsIfDue(now);
 }
 
+Status CallMedia::SendPendingReceiverReport(TimePoint now) {
+  ReceiverReport report = *pending_receiver_report_;
+  pending_receiver_report_.reset();
+  report.sent_ms = ClockMs(now);
+  if (peer_sent_ms_) {
+    report.echo_ms = *peer_sent_ms_;
+    report.echo_delay_ms =
+        static_cast<uint32_t>(std::chrono::duration_cast<milliseconds>(now - peer_report_arrival_).count());
+  }
+  return SendControl(SerializeReceiverReport(report), std::nullopt, now);
+}
+
 Status CallMedia::SendReportsIfDue(TimePoint now) {
+  if (pending_receiver_report_) return SendPendingReceiverReport(now);
   if (now < next_report_) return Ok{};
   const media::JitterBufferStats jb = receiver_->jitter_buffer_stats();
   const double interval_s = ToSeconds(now - last_report_);
@@ -274,14 +297,11 @@ Status CallMedia::SendReportsIfDue(TimePoint now) {
   }
 
   ReceiverReport report;
-  report.expected = loss.expected;
-  report.received = loss.received;
-  report.sent_ms = ClockMs(now);
-  if (peer_sent_ms_) {
-    report.echo_ms = *peer_sent_ms_;
-    report.echo_delay_ms =
-        static_cast<uint32_t>(std::chrono::duration_cast<milliseconds>(now - peer_report_arrival_).count());
-  }
+  // Counted since the last receiver report (in trouble or data saving it skips intervals).
+  receiver_report_expected_ += loss.expected;
+  receiver_report_received_ += loss.received;
+  report.expected = receiver_report_expected_;
+  report.received = receiver_report_received_;
 
   QualityReport quality;
   quality.data_saving = config_.bitrate.data_saving;
@@ -299,17 +319,27 @@ Status CallMedia::SendReportsIfDue(TimePoint now) {
     // (the sender is at its floor already).
     next_report_ = now + config_.report_interval;
     quality_report_next_ = !quality_report_next_;
-    return quality_report_next_ ? SendControl(SerializeQualityReport(quality), std::nullopt, now)
-                                : SendControl(SerializeReceiverReport(report), std::nullopt, now);
+    if (quality_report_next_) return SendControl(SerializeQualityReport(quality), std::nullopt, now);
+    receiver_report_expected_ = receiver_report_received_ = 0;
+    pending_receiver_report_ = report;
+    return SendPendingReceiverReport(now);
   }
   // While a queue builds or packets go missing, report four times as often: the sender
-  // learns sooner, and a report has more chances through a full queue.
-  const bool trouble = loss.queue_delay_ms >= 40 || loss.loss_fraction() > 0.02;
+  // learns sooner, and a report has more chances through a full queue. Only the quality
+  // report: both four times a second would cost ~6 kbit/s on the wire, a quarter of a
+  // 24 kbit/s bottleneck shared by both directions' trouble.
+  const bool queue_trouble = loss.queue_delay_ms >= 40;
+  const bool trouble = queue_trouble || loss.loss_fraction() > 0.02;
   next_report_ = now + (trouble ? config_.report_interval / 4 : config_.report_interval);
   // The quality report first: on a full drop-tail queue only the first of two packets
   // sent back to back tends to get in, and the quality report is what ends the queue.
   if (Status s = SendControl(SerializeQualityReport(quality), std::nullopt, now); !s) return s;
-  return SendControl(SerializeReceiverReport(report), std::nullopt, now);
+  if (queue_trouble && now < next_receiver_report_) return Ok{};
+  receiver_report_expected_ = receiver_report_received_ = 0;
+  next_receiver_report_ = now + config_.report_interval - milliseconds(50);
+  pending_receiver_report_ = report;
+  receiver_report_pending_since_ = now;
+  return Ok{};
 }
 
 }  // namespace parley::call

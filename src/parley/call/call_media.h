@@ -117,6 +117,7 @@ class CallMedia {
   void OnQualityReport(const QualityReport& report, TimePoint now);
   void ApplySettings(const MediaSettings& settings);
   Status SendReportsIfDue(TimePoint now);
+  Status SendPendingReceiverReport(TimePoint now);
   Status SendControl(std::span<const uint8_t> content, std::optional<PathId> path, TimePoint now);
 
   CallMediaConfig config_;
@@ -139,6 +140,14 @@ class CallMedia {
   TimePoint next_report_;
   TimePoint last_report_;
   bool quality_report_next_ = false;  // data saving: which report goes this time
+  // The receiver report goes before the media packet after the quality report's, so that
+  // no media packet waits behind both; in trouble once a second (the quality reports,
+  // four a second, are what the peer's controller needs), counting since the last one.
+  std::optional<ReceiverReport> pending_receiver_report_;
+  TimePoint receiver_report_pending_since_;
+  TimePoint next_receiver_report_;
+  uint32_t receiver_report_expected_ = 0;
+  uint32_t receiver_report_received_ = 0;
   uint32_t loss_expected_ = 0;  // since the status line's loss was last updated
   uint32_t loss_received_ = 0;
   double loss_span_s_ = 0;

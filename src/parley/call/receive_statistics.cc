@@ -42,6 +42,7 @@ void ReceiveStatistics::OnPacket(uint16_t sequence, TimePoint arrival) {
 void ReceiveStatistics::OnArrival(uint32_t timestamp, std::size_t bytes, std::size_t primary_bytes,
                                   TimePoint arrival) {
   bytes_in_interval_ += bytes;
+  last_arrival_ = arrival;
   int64_t unwrapped = timestamp;
   if (last_timestamp_) {
     const auto delta = static_cast<int32_t>(timestamp - static_cast<uint32_t>(*last_timestamp_));
@@ -82,12 +83,11 @@ LossReport ReceiveStatistics::TakeInterval() {
   }
   primary_bytes_in_interval_ = 0;
   audio_samples_in_interval_ = 0;
-  if (interval_min_delay_ms_) {
-    interval_minima_[minima_next_] = *interval_min_delay_ms_;
-    minima_next_ = (minima_next_ + 1) % kBaseDelayIntervals;
-    minima_count_ = std::min(minima_count_ + 1, kBaseDelayIntervals);
-    double base = interval_minima_[0];
-    for (std::size_t i = 0; i < minima_count_; ++i) base = std::min(base, interval_minima_[i]);
+  if (interval_min_delay_ms_ && last_arrival_) {
+    interval_minima_.push_back({*last_arrival_, *interval_min_delay_ms_});
+    while (interval_minima_.front().at < *last_arrival_ - kBaseDelayWindow) interval_minima_.pop_front();
+    double base = *interval_min_delay_ms_;
+    for (const IntervalMinimum& m : interval_minima_) base = std::min(base, m.delay_ms);
     report.queue_delay_ms = std::max(0.0, delay_sum_ms_ / delay_count_ - base);
   }
   delay_sum_ms_ = 0;

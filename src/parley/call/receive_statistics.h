@@ -4,7 +4,7 @@
 // estimate and the received bitrate. Feeds the receiver and quality reports.
 #pragma once
 
-#include <array>
+#include <deque>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -29,7 +29,7 @@ struct LossReport {
   // From OnArrival (all 0 when it was never called).
   double jitter_ms = 0;        // RFC 3550 §6.4.1 interarrival jitter, at the interval's end
   double queue_delay_ms = 0;   // mean relative one-way delay in the interval minus the
-                               // lowest of the last kBaseDelayIntervals intervals
+                               // lowest seen over the last kBaseDelayWindow
   uint64_t bytes = 0;          // wire bytes that arrived in the interval (as given)
   // The far end's Opus bitrate while it sends (DTX pauses excluded): primary frame
   // bytes over the audio they carry; 0 when nothing arrived.
@@ -46,10 +46,12 @@ class ReceiveStatistics {
   // went missing in an outage (the connectivity monitor says "reconnecting" after 1 s).
   static constexpr Duration kOutageGap = seconds(1);
 
-  // The one-way delay baseline is the lowest seen over this many intervals (~10 s):
-  // long enough that a queue the sender keeps standing shows, short enough that a
-  // path whose base delay grew (a longer route, a handover) stops looking congested.
-  static constexpr std::size_t kBaseDelayIntervals = 10;
+  // The one-way delay baseline is the lowest seen over this long (by arrival time, not
+  // by intervals: in trouble reports come every 250 ms, and ten of those let a standing
+  // queue become the baseline in 2.5 s): long enough that a queue the sender keeps
+  // standing shows, short enough that a path whose base delay grew (a longer route, a
+  // handover) stops looking congested.
+  static constexpr Duration kBaseDelayWindow = seconds(10);
 
   // A packet with this sequence number arrived at `arrival` (local time).
   void OnPacket(uint16_t sequence, TimePoint arrival);
@@ -77,9 +79,12 @@ class ReceiveStatistics {
   double delay_sum_ms_ = 0;  // this interval
   uint32_t delay_count_ = 0;
   std::optional<double> interval_min_delay_ms_;
-  std::array<double, kBaseDelayIntervals> interval_minima_{};  // ring of past minima
-  std::size_t minima_count_ = 0;
-  std::size_t minima_next_ = 0;
+  std::optional<TimePoint> last_arrival_;  // of any packet with timing
+  struct IntervalMinimum {
+    TimePoint at;  // the interval's last arrival
+    double delay_ms;
+  };
+  std::deque<IntervalMinimum> interval_minima_;  // within kBaseDelayWindow of the newest
   uint64_t bytes_in_interval_ = 0;
   uint64_t primary_bytes_in_interval_ = 0;
   int64_t audio_samples_in_interval_ = 0;

@@ -1,6 +1,6 @@
 // Arrival timing of the media we receive, per report interval, for the quality report:
 // RFC 3550 §6.4.1 interarrival jitter, the queueing delay (mean relative one-way delay
-// over the lowest of the last 10 intervals) and the sealed bytes that arrived. The TS
+// over the lowest of the last 10 s) and the sealed bytes that arrived. The TS
 // port of the arrival half of src/parley/call/receive_statistics.cc. Pure: the caller
 // gives arrival times (ms, monotonic).
 
@@ -10,7 +10,10 @@ export interface ArrivalInterval {
   bytes: number; // sealed bytes of media packets that arrived
 }
 
-const BASE_DELAY_INTERVALS = 10;
+// The baseline is the lowest delay of the last 10 s of arrivals, not of 10 intervals:
+// in trouble reports come every 250 ms, and ten of those let a standing queue become
+// the baseline in 2.5 s (as native's ReceiveStatistics::kBaseDelayWindow).
+const BASE_DELAY_WINDOW_MS = 10000;
 const MIN_FRAME_SAMPLES = 480; // 10 ms
 const MAX_FRAME_SAMPLES = 5760; // 120 ms
 
@@ -23,13 +26,16 @@ export class ArrivalTiming {
   private delaySumMs = 0;
   private delayCount = 0;
   private intervalMinMs: number | undefined;
-  private readonly minima: number[] = []; // the last BASE_DELAY_INTERVALS interval minima
+  private lastArrivalMs: number | undefined;
+  // Interval minima within BASE_DELAY_WINDOW_MS of the newest, with their interval's last arrival.
+  private readonly minima: { atMs: number; delayMs: number }[] = [];
 
   // A media packet whose primary frame starts at RTP `timestamp` (u32); `followsPrevious`:
   // its sequence number is the one after the previous packet's (so the timestamp step
   // is a frame length, not a loss or a DTX pause).
   onArrival(timestamp: number, sealedBytes: number, arrivalMs: number, followsPrevious: boolean): void {
     this.bytes += sealedBytes;
+    this.lastArrivalMs = arrivalMs;
     let unwrapped = timestamp >>> 0;
     if (this.lastTimestamp !== undefined) {
       const delta = (((timestamp >>> 0) - (this.lastTimestamp >>> 0)) | 0); // signed 32-bit step
@@ -51,10 +57,10 @@ export class ArrivalTiming {
   // The figures since the last call, and starts a new interval.
   takeInterval(): ArrivalInterval {
     const out: ArrivalInterval = { jitterMs: this.jitterMs, queueDelayMs: 0, bytes: this.bytes };
-    if (this.intervalMinMs !== undefined) {
-      this.minima.push(this.intervalMinMs);
-      if (this.minima.length > BASE_DELAY_INTERVALS) this.minima.shift();
-      const base = Math.min(...this.minima);
+    if (this.intervalMinMs !== undefined && this.lastArrivalMs !== undefined) {
+      this.minima.push({ atMs: this.lastArrivalMs, delayMs: this.intervalMinMs });
+      while (this.minima[0]!.atMs < this.lastArrivalMs - BASE_DELAY_WINDOW_MS) this.minima.shift();
+      const base = Math.min(...this.minima.map((m) => m.delayMs));
       out.queueDelayMs = Math.max(0, this.delaySumMs / this.delayCount - base);
     }
     this.bytes = 0;

@@ -42,15 +42,26 @@ const INCREASE_FACTOR = 1.2;
 const FAST_INCREASE_FACTOR = 1.5;
 const BELOW_BOTTLENECK = 0.85;
 const PROBE_FACTOR = 1.25;
-const PROBE_DURATION_MS = 200;
+const PROBE_DURATION_MS = 500;
 const PROBE_INTERVAL_MS = 4000;
 const PROBE_QUEUE_RISE_MS = 8;
 const PROBE_EVIDENCE_SHARE = 0.5;
 const PROBE_MIN_RISE_MS = 3;
 const PROBE_MIN_PREDICTED_MS = 6;
+const PROBE_SETTLE_MS = 150;
 const BOTTLENECK_EVIDENCE = 0.7;
 const PROBES_TO_LIFT = 2;
 const PROBE_MAX_QUEUE_S = 0.03;
+const PROBE_PACKET_SHARE = 1.5;
+const DRAIN_S = 1;
+const MAX_DRAIN_SHARE = 0.5;
+const FLAT_SPAN_MS = 2000;
+const FLAT_BAND_MS = 15;
+const BUSY_QUEUE_MS = 60;
+const BUSY_SPAN_FOR_ESTIMATE_S = 0.75;
+const BUSY_ESTIMATE_SHARE = 0.9;
+const UNDER_KNOWN = 0.9;
+const UNDER_KNOWN_QUEUE_MS = 100;
 const MAX_OVER_SENT = 1.5;
 const MIN_OPUS_BPS = 6000;
 const MAX_OPUS_BPS = 64000;
@@ -158,23 +169,41 @@ export function chooseSettings(budgetWireBps: number, protection: LossProtection
 }
 
 interface Probe {
-  startMs: number;
+  startMs: number; // its first packet (until then, when it was started)
   endMs: number;
   queueBeforeMs: number;
   baseBps: number; // what it tests above: the known bottleneck or what the last clean probe carried
   rateBps: number; // what it sends on the wire, padding included
+  sentAny: boolean;
   ended: boolean;
 }
 
-// A delay-based wire budget as native's (bitrate_controller.h says it at length): a
-// queue of 40 ms or more that rises (or one with loss and what arrived clearly below
-// what was sent) cuts to 85 % of what arrived; a queue under 25 ms grows 20 % a second
-// (never above 1.5x what was sent), up to 85 % of a known bottleneck, above which 200 ms
-// probes padded to 125 % of it test every 4 s whether it lifted, judged on the queue
-// they would have left (two clean ones in a row: grow 50 % a second); loss without a
-// queue buys protection; no report for 4 intervals while sending: 70 % every 4. Data
-// saving when the peer's reports ask for it: 120 ms packets at 6 kbit/s. Single-
-// threaded; `nowMs` must not go back.
+interface Sent {
+  atMs: number;
+  sealedBytes: number;
+  media: boolean; // else a control packet
+}
+
+interface QueueSample {
+  atMs: number;
+  queueMs: number;
+  noLoss: boolean;
+  receivedBits: number; // media, wire
+  sentBits: number;
+}
+
+// A delay-based wire budget as native's (bitrate_controller.h says it at length): the
+// budget pays for our control packets too; a queue of 40 ms or more that rises (or one
+// with loss and what arrived clearly below what was sent) cuts to 85 % of what arrived
+// (less one packet), or lower to drain the queue within a second; a delay flat for 2 s
+// with everything arriving is taken off the queue; a queue under 25 ms grows 20 % a
+// second (never above 1.5x what was sent), up to 85 % of a known bottleneck (refined
+// from the span the queue stood), above which probes of up to 500 ms padded to 125 % of
+// it test every 4 s whether it lifted, judged on the queue they would have left (two
+// clean ones in a row: grow 50 % a second); loss without a queue buys protection; no
+// report for 4 intervals while sending: 70 % every 4. Data saving when the peer's
+// reports ask for it: 120 ms packets at 6 kbit/s. Single-threaded; `nowMs` must not go
+// back.
 export class BitrateController {
   private readonly config: BitrateControllerConfig;
   private readonly policy = new LossProtectionPolicy();
@@ -187,7 +216,13 @@ export class BitrateController {
   private lastFeedbackMs: number | undefined;
   private peerSendsQuality = false;
   private peerWantsDataSaving = false;
-  private readonly sent: { atMs: number; sealedBytes: number }[] = [];
+  private readonly sent: Sent[] = [];
+  private readonly recentQueues: QueueSample[] = [];
+  private queueOffsetMs = 0; // a flat delay taken off the reported queue
+  private busyBits = 0; // since the last cut, while the queue stood: what got through
+  private busySeconds = 0;
+  private busyPacketBits = 0;
+  private busyFromCut = false;
   private lossWeighted = 0;
   private lossSeconds = 0;
   private wireOvershoot = 1;
@@ -196,11 +231,12 @@ export class BitrateController {
   private fastGrowth = false;
   private cleanProbes = 0;
   private provenWireBps: number | undefined; // what the last clean probe carried
+  private lastNowMs = 0; // the newest time any event brought
 
   constructor(config: Partial<BitrateControllerConfig> = {}) {
     this.config = { ...DEFAULT_BITRATE_CONTROLLER_CONFIG, ...config };
     this.targetWireBpsValue = this.config.startWireBps;
-    this.settingsValue = this.choose(this.config.frameLengthsMs[0] ?? 20);
+    this.settingsValue = this.choose(this.config.frameLengthsMs[0] ?? 20, 0);
   }
 
   get settings(): SenderSettings {
@@ -222,8 +258,24 @@ export class BitrateController {
 
   // Every media packet sent: its sealed size.
   onPacketSent(sealedBytes: number, nowMs: number): void {
-    this.sent.push({ atMs: nowMs, sealedBytes });
-    while (this.sent.length > 0 && nowMs - this.sent[0]!.atMs > KEEP_SENT_MS) this.sent.shift();
+    const probe = this.probe;
+    if (probe && !probe.ended && !probe.sentAny) {
+      // A probe begins with its first media packet: the time before it owes nothing.
+      probe.sentAny = true;
+      probe.startMs = nowMs;
+      probe.endMs = nowMs + PROBE_DURATION_MS;
+    }
+    this.record(sealedBytes, nowMs, true);
+  }
+
+  // Every control packet sent on the call's path (reports): the budget pays for them.
+  onControlSent(sealedBytes: number, nowMs: number): void {
+    this.record(sealedBytes, nowMs, false);
+  }
+
+  // What we sent on the wire over the last report interval, media and control.
+  sentWireBpsNow(nowMs: number): number {
+    return this.sentWireBps(nowMs - this.config.reportIntervalMs, nowMs);
   }
 
   onRtt(rttMs: number): void {
@@ -235,19 +287,23 @@ export class BitrateController {
   onReceiverReportLoss(lossFraction: number): SenderSettings {
     if (this.peerSendsQuality) return this.settingsValue;
     this.policy.onLossReport(lossFraction);
-    this.settingsValue = this.choose(this.settingsValue.frameMs);
+    this.settingsValue = this.choose(this.settingsValue.frameMs, this.lastNowMs);
     return this.settingsValue;
   }
 
   // The sealed size to pad the media packet sent at `nowMs` to at least (0: none): while
   // a probe runs, what keeps it at its rate whatever the speech.
-  // Never more than PROBE_MAX_QUEUE_S of its base ahead; rounded down to a bucket.
+  // Never more than PROBE_MAX_QUEUE_S of its base ahead, nor PROBE_PACKET_SHARE frames
+  // at its rate in one packet; counted from its first packet; rounded down to a bucket.
   probePaddingFloor(nowMs: number): number {
     const probe = this.probe;
     if (!probe || probe.ended) return 0;
-    const spanS = (nowMs - probe.startMs + this.settingsValue.frameMs) / 1000;
+    const startMs = probe.sentAny ? probe.startMs : nowMs;
+    const frameS = this.settingsValue.frameMs / 1000;
+    const spanS = (nowMs - startMs) / 1000 + frameS;
     const dueBits = Math.min(probe.rateBps * spanS, probe.baseBps * (spanS + PROBE_MAX_QUEUE_S));
-    const owed = (dueBits - this.sentWireBits(probe.startMs, nowMs + 0.001)) / 8 - this.config.overheadBytes;
+    const owed = Math.min((dueBits - this.sentWireBits(startMs, nowMs + 0.001)) / 8,
+      (PROBE_PACKET_SHARE * probe.rateBps * frameS) / 8) - this.config.overheadBytes;
     let floor = 0;
     for (const bucket of PADDING_BUCKETS) if (bucket <= Math.min(owed, MAX_SEALED_SIZE)) floor = bucket;
     return floor;
@@ -265,9 +321,10 @@ export class BitrateController {
     }
     if (nowMs - this.lastFeedbackMs < this.config.reportIntervalMs * FEEDBACK_TIMEOUT_INTERVALS) return this.settingsValue;
     this.lastFeedbackMs = nowMs;
-    if (this.sentWireBps(nowMs - this.config.reportIntervalMs, nowMs) <= 0) return this.settingsValue;
+    // Not sending media: nothing to blame.
+    if (this.sentWireBps(nowMs - this.config.reportIntervalMs, nowMs, true) <= 0) return this.settingsValue;
     this.targetWireBpsValue = Math.max(this.config.minWireBps, this.targetWireBpsValue * FEEDBACK_TIMEOUT_FACTOR);
-    this.settingsValue = this.choose(this.settingsValue.frameMs);
+    this.settingsValue = this.choose(this.settingsValue.frameMs, nowMs);
     return this.settingsValue;
   }
 
@@ -281,15 +338,22 @@ export class BitrateController {
     const oneWayMs = (this.rttMs ?? 0) / 2;
     const to = nowMs - oneWayMs;
     const from = to - intervalMs;
-    const sentWire = this.sentWireBps(from, to);
+    const sentWire = this.sentWireBps(from, to, true);
     const sentSealed = this.sentSealedBps(from, to);
     const receivedWire = sentSealed > 0 ? report.receivedBps * (sentWire / sentSealed) : report.receivedBps;
+    // What the path carried of ours: that media (less one packet, which a short interval
+    // may hold too many) and our control in the same proportion.
+    const sentAllWire = this.sentWireBps(from, to);
+    const mediaPackets = this.sentPackets(from, to);
+    const packetBps = mediaPackets > 0 ? sentWire / mediaPackets : 0;
+    const controlCarriedWire = (sentAllWire - sentWire) * (sentWire > 0 ? Math.min(1, receivedWire / sentWire) : 1);
+    const carriedWire = Math.max(0, receivedWire - packetBps) + controlCarriedWire;
     const loss = Math.min(10000, report.lossBeforeRecovery) / 10000;
-    const queue = report.queueDelayMs;
+    const rawQueue = report.queueDelayMs;
 
     // Protection from loss per second, and only loss without a queue (with one, it is
     // our own overflow, which the cut below cures).
-    if (queue < QUEUE_CONGESTED_MS) {
+    if (rawQueue < QUEUE_CONGESTED_MS) {
       this.lossWeighted += loss * intervalS;
       this.lossSeconds += intervalS;
       if (this.lossSeconds >= 0.99) {
@@ -299,9 +363,47 @@ export class BitrateController {
       }
     }
 
+    // A delay flat for FLAT_SPAN_MS while everything arrives is no queue we could drain
+    // (a slower link's serialization, a longer route): its floor comes off.
+    this.recentQueues.push({ atMs: nowMs, queueMs: rawQueue, noLoss: loss <= 0.02, receivedBits: receivedWire * intervalS,
+      sentBits: sentWire * intervalS });
+    while (nowMs - this.recentQueues[0]!.atMs > FLAT_SPAN_MS + this.config.reportIntervalMs) this.recentQueues.shift();
+    this.queueOffsetMs = Math.min(this.queueOffsetMs, rawQueue);
+    if (nowMs - this.recentQueues[0]!.atMs >= FLAT_SPAN_MS && !(this.probe && !this.probe.ended)) {
+      let low = rawQueue;
+      let high = rawQueue;
+      let receivedBits = 0;
+      let sentBits = 0;
+      let noLoss = true;
+      for (const q of this.recentQueues) {
+        low = Math.min(low, q.queueMs);
+        high = Math.max(high, q.queueMs);
+        noLoss = noLoss && q.noLoss;
+        receivedBits += q.receivedBits;
+        sentBits += q.sentBits;
+      }
+      if (noLoss && receivedBits >= 0.9 * sentBits && high - low <= FLAT_BAND_MS) {
+        this.queueOffsetMs = Math.max(this.queueOffsetMs, low);
+      }
+    }
+    const queue = Math.max(0, rawQueue - this.queueOffsetMs);
+    // While a queue stands the bottleneck is busy: what arrives is its rate.
+    if (queue >= BUSY_QUEUE_MS) {
+      this.busyBits += (receivedWire + controlCarriedWire) * intervalS;
+      this.busySeconds += intervalS;
+      this.busyPacketBits = packetBps * intervalS;
+    } else if (queue < QUEUE_QUIET_MS) {
+      this.busyBits = 0;
+      this.busySeconds = 0;
+    }
+
     const rise = this.lastQueueDelayMs === undefined ? 0 : queue - this.lastQueueDelayMs;
     this.lastQueueDelayMs = queue;
-    const rising = queue >= QUEUE_CONGESTED_MS && rise > QUEUE_RISING_MS;
+    // Clearly under a known bottleneck, a moderate queue wobbling up is VBR at its
+    // serialization, not ours.
+    const underKnown = this.congestedAtWireBps !== undefined && sentAllWire < UNDER_KNOWN * this.congestedAtWireBps &&
+      queue < UNDER_KNOWN_QUEUE_MS;
+    const rising = queue >= QUEUE_CONGESTED_MS && rise > QUEUE_RISING_MS && !underKnown;
     const overflowing = queue >= QUEUE_CONGESTED_MS && loss > 0.02 && receivedWire < 0.9 * sentWire;
     const settled = this.lastDecreaseMs === undefined || nowMs - this.lastDecreaseMs >= intervalMs + 2 * oneWayMs;
 
@@ -326,11 +428,12 @@ export class BitrateController {
         this.cleanProbes = 0;
         this.provenWireBps = undefined;
         probeFoundIt = true;
-      } else if (probe.ended && to >= probe.endMs) {
-        if (this.congestedAtWireBps !== undefined && predicted >= PROBE_MIN_PREDICTED_MS) {
+      } else if (probe.ended && to >= probe.endMs + PROBE_SETTLE_MS) {
+        const carried = this.sentWireBps(probe.startMs, probe.endMs);
+        if (this.congestedAtWireBps !== undefined && predicted >= PROBE_MIN_PREDICTED_MS && carried > probe.baseBps) {
           // Carried without a queue; the next probe above it at once, the budget staying
           // under the old ceiling until two in a row have.
-          this.provenWireBps = probe.rateBps;
+          this.provenWireBps = Math.min(probe.rateBps, carried);
           this.nextProbeAtMs = nowMs;
           if (++this.cleanProbes >= PROBES_TO_LIFT || this.provenWireBps >= BELOW_BOTTLENECK * this.config.maxWireBps) {
             this.targetWireBpsValue = Math.max(this.targetWireBpsValue, this.provenWireBps);
@@ -353,8 +456,11 @@ export class BitrateController {
       if (settled) {
         // A delay step (a longer route) delivers everything: cut, but remember no ceiling,
         // nor lower one we know without that evidence.
-        if (receivedWire < BOTTLENECK_EVIDENCE * sentWire) this.congestedAtWireBps = receivedWire;
-        this.targetWireBpsValue = Math.min(this.targetWireBpsValue, DECREASE_FACTOR * receivedWire);
+        if (receivedWire < BOTTLENECK_EVIDENCE * sentWire) this.congestedAtWireBps = carriedWire;
+        this.busyFromCut = true;
+        // Below what arrived, and enough to drain the queue within about DRAIN_S.
+        const drain = 1 - Math.min(MAX_DRAIN_SHARE, queue / 1000 / DRAIN_S);
+        this.targetWireBpsValue = Math.min(this.targetWireBpsValue, Math.min(DECREASE_FACTOR, drain) * carriedWire);
         this.lastDecreaseMs = nowMs;
         this.nextProbeAtMs = nowMs + PROBE_INTERVAL_MS;
       }
@@ -363,13 +469,20 @@ export class BitrateController {
       if (this.congestedAtWireBps !== undefined) {
         next = Math.max(this.targetWireBpsValue, Math.min(next, BELOW_BOTTLENECK * this.congestedAtWireBps));
       }
-      if (sentWire > 0 && !this.fastGrowth) next = Math.min(next, Math.max(this.targetWireBpsValue, MAX_OVER_SENT * sentWire));
+      if (sentWire > 0 && !this.fastGrowth) next = Math.min(next, Math.max(this.targetWireBpsValue, MAX_OVER_SENT * sentAllWire));
       this.targetWireBpsValue = next;
       if (this.targetWireBpsValue >= this.config.maxWireBps) this.fastGrowth = false;
     }
+    // The ceiling a cut set from one short report, refined from the busy span after it.
+    if (this.busyFromCut && this.congestedAtWireBps !== undefined && this.busySeconds >= BUSY_SPAN_FOR_ESTIMATE_S &&
+      !probeFoundIt) {
+      this.congestedAtWireBps = Math.max(this.congestedAtWireBps,
+        (BUSY_ESTIMATE_SHARE * (this.busyBits - this.busyPacketBits)) / this.busySeconds);
+    }
+    if (queue < QUEUE_QUIET_MS) this.busyFromCut = false;
     if (!rising && !overflowing && queue < QUEUE_QUIET_MS) this.maybeStartProbe(queue, nowMs);
     this.targetWireBpsValue = Math.min(this.config.maxWireBps, Math.max(this.config.minWireBps, this.targetWireBpsValue));
-    this.settingsValue = this.choose(this.settingsValue.frameMs);
+    this.settingsValue = this.choose(this.settingsValue.frameMs, nowMs);
     return this.settingsValue;
   }
 
@@ -380,7 +493,7 @@ export class BitrateController {
     if (base * PROBE_FACTOR <= this.config.minWireBps || base >= this.config.maxWireBps) return;
     this.probe = {
       startMs: nowMs, endMs: nowMs + PROBE_DURATION_MS, queueBeforeMs: queueMs, baseBps: base,
-      rateBps: Math.min(this.config.maxWireBps, base * PROBE_FACTOR), ended: false,
+      rateBps: Math.min(this.config.maxWireBps, base * PROBE_FACTOR), sentAny: false, ended: false,
     };
     this.nextProbeAtMs = nowMs + PROBE_INTERVAL_MS;
   }
@@ -391,12 +504,25 @@ export class BitrateController {
     this.probe.endMs = nowMs;
   }
 
-  private choose(currentFrameMs: number): SenderSettings {
+  private choose(currentFrameMs: number, nowMs: number): SenderSettings {
+    this.lastNowMs = nowMs;
     let budget = Math.min(this.config.maxWireBps, Math.max(this.config.minWireBps, this.targetWireBpsValue));
     if (this.dataSaving) budget = Math.min(budget, this.config.dataSavingWireBps);
-    const s = chooseSettings(budget / this.wireOvershoot, this.policy.current, this.dataSaving, currentFrameMs,
+    // Media gets what our control packets leave (but all of it at the top).
+    let mediaBudget = budget;
+    if (!this.dataSaving && budget < this.config.maxWireBps) {
+      const fromMs = nowMs - this.config.reportIntervalMs;
+      const controlBps = this.sentWireBps(fromMs, nowMs + 0.001) - this.sentWireBps(fromMs, nowMs + 0.001, true);
+      mediaBudget = Math.max(0, budget - controlBps);
+    }
+    const s = chooseSettings(mediaBudget / this.wireOvershoot, this.policy.current, this.dataSaving, currentFrameMs,
       this.config.overheadBytes, this.config.frameLengthsMs);
     return { ...s, budgetWireBps: budget };
+  }
+
+  private record(sealedBytes: number, nowMs: number, media: boolean): void {
+    this.sent.push({ atMs: nowMs, sealedBytes, media });
+    while (this.sent.length > 0 && nowMs - this.sent[0]!.atMs > KEEP_SENT_MS) this.sent.shift();
   }
 
   // A fluid queue served at the probe's base, empty when it began, fed with what was
@@ -411,31 +537,38 @@ export class BitrateController {
       if (s.atMs >= probe.startMs) {
         if (lastMs !== undefined) queueBits = Math.max(0, queueBits - (probe.baseBps * (s.atMs - lastMs)) / 1000);
         lastMs = s.atMs;
-        if (s.atMs >= fromMs) waitSumS += queueBits / probe.baseBps;
+        if (s.atMs >= fromMs && s.media) waitSumS += queueBits / probe.baseBps;
         queueBits += (s.sealedBytes + this.config.overheadBytes) * 8;
       }
-      if (s.atMs >= fromMs) ++packets;
+      if (s.atMs >= fromMs && s.media) ++packets;
     }
     return packets > 0 ? (waitSumS / packets) * 1000 : 0;
   }
 
-  private sentWireBits(fromMs: number, toMs: number): number {
+  private sentWireBits(fromMs: number, toMs: number, mediaOnly = false): number {
     let bytes = 0;
     for (const s of this.sent) {
+      if (mediaOnly && !s.media) continue;
       if (s.atMs >= fromMs && s.atMs < toMs) bytes += s.sealedBytes + this.config.overheadBytes;
     }
     return bytes * 8;
   }
 
-  private sentWireBps(fromMs: number, toMs: number): number {
+  private sentWireBps(fromMs: number, toMs: number, mediaOnly = false): number {
     const spanS = (toMs - fromMs) / 1000;
-    return spanS > 0 ? this.sentWireBits(fromMs, toMs) / spanS : 0;
+    return spanS > 0 ? this.sentWireBits(fromMs, toMs, mediaOnly) / spanS : 0;
+  }
+
+  private sentPackets(fromMs: number, toMs: number): number {
+    let packets = 0;
+    for (const s of this.sent) if (s.media && s.atMs >= fromMs && s.atMs < toMs) ++packets;
+    return packets;
   }
 
   private sentSealedBps(fromMs: number, toMs: number): number {
     let bytes = 0;
     for (const s of this.sent) {
-      if (s.atMs >= fromMs && s.atMs < toMs) bytes += s.sealedBytes;
+      if (s.media && s.atMs >= fromMs && s.atMs < toMs) bytes += s.sealedBytes;
     }
     const spanS = (toMs - fromMs) / 1000;
     return spanS > 0 ? (bytes * 8) / spanS : 0;

@@ -286,6 +286,9 @@ export class CallMediaCore {
     }
     const sealedQuality = this.packets.sealControl(serializeQualityReport(quality), nowMs);
     const sealed = this.packets.sealReport(report, nowMs);
+    // The budget pays for reports too (as native's).
+    this.controller.onControlSent(sealedQuality.length, nowMs);
+    this.controller.onControlSent(sealed.length, nowMs);
     this.bytesSentInInterval += sealedQuality.length + sealed.length;
     return [sealedQuality, sealed];
   }
