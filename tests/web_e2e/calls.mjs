@@ -2,6 +2,7 @@
 // netlab_call.mjs (the censor lab): the browser calls the native client, and back.
 
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep, readLog, waitForLog } from './processes.mjs';
@@ -29,19 +30,47 @@ export function cliFingerprint(output) {
 }
 
 /**
+ * What the native client received, from its `--stats` file (one JSON line a second,
+ * `t` seconds into the call, `packets_received` authenticated media packets so far):
+ * media packets per second from its first line at or after `fromSeconds` to its last at or
+ * before `toSeconds`; null when they are less than 2 s apart.
+ */
+export function nativeReceiveRate(statsFile, fromSeconds, toSeconds) {
+  let lines;
+  try {
+    lines = readFileSync(statsFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  } catch {
+    return null;
+  }
+  const first = lines.find((l) => l.t >= fromSeconds);
+  const last = lines.filter((l) => l.t <= toSeconds).pop();
+  if (!first || !last || last.t - first.t < 2) return null;
+  return {
+    from_s: first.t,
+    to_s: last.t,
+    packets_per_s: Math.round(((last.packets_received - first.packets_received) / (last.t - first.t)) * 10) / 10,
+  };
+}
+
+/**
  * One call between the page (`app`, an AppDriver, signed in) and a native client run by
  * `nativeArgv(...parleyArgs)` (a full argv, e.g. with `ip netns exec` in front).
  * direction 'browser-calls-native' or 'native-calls-browser'. `browserSends`: the WAV the
  * fake microphone plays; `nativeSends`: the native client's input. Writes recordings to
  * `work`. `dialBy`: 'contact' (the contact's call button) or 'input' (dial-input).
+ * `nativeOptions`: more `parley` call options (e.g. `--data-saving`); `tag` names the
+ * call's files (default a/b by direction). The page's `parleyTest.quality()` is sampled
+ * every 500 ms (`quality_samples`: seconds after "in call", frame ms, Opus kbit/s, sent kbit/s,
+ * sealed packets and bytes sent so far).
  * Returns the figures; throws with the page's and the client's view on failure.
  */
 export async function runCall({ direction, app, procs, nativeArgv, nativeName, browserName, work,
-  browserSends, nativeSends, shots = {}, dialBy = 'contact', callSeconds = 8, judgeFromSeconds = 2 }) {
-  const tag = direction === 'browser-calls-native' ? 'a' : 'b';
+  browserSends, nativeSends, shots = {}, dialBy = 'contact', callSeconds = 8, judgeFromSeconds = 2,
+  nativeOptions = [], tag = direction === 'browser-calls-native' ? 'a' : 'b' }) {
   const nativeRecording = path.join(work, `native_heard_${tag}.wav`);
   const browserRecording = path.join(work, `browser_heard_${tag}.wav`);
-  const common = ['--in', nativeSends, '--out', nativeRecording, '--stats', path.join(work, `native_stats_${tag}.jsonl`)];
+  const nativeStats = path.join(work, `native_stats_${tag}.jsonl`);
+  const common = ['--in', nativeSends, '--out', nativeRecording, '--stats', nativeStats, ...nativeOptions];
   let native;
   const started = Date.now();
   if (direction === 'browser-calls-native') {
@@ -61,12 +90,25 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
     throw new Error(`${error.message}\nnative client:\n${readLog(native)}`);
   }
   const connectedAfterMs = Date.now() - started;
+  const inCallAt = Date.now();
   await app.startRecording();
-  await sleep(3000);
+  // Sampling the page's figures costs one evaluate each (no rendering; see the screenshot note below).
+  const qualitySamples = [];
+  const sampleUntil = async (ms) => {
+    while (Date.now() - inCallAt < ms) {
+      const q = await app.quality();
+      if (q) {
+        qualitySamples.push([Math.round((Date.now() - inCallAt) / 100) / 10, q.frameMs, q.opusKbps, q.sendKbps,
+          q.sealedPacketsSent, q.sealedBytesSent]);
+      }
+      await sleep(Math.min(500, Math.max(0, ms - (Date.now() - inCallAt))));
+    }
+  };
+  await sampleUntil(3000);
   const quality = await app.quality();
   const qualityText = await app.qualityText();
   const pageFingerprint = await app.fingerprint();
-  await sleep(callSeconds * 1000 - 3000);
+  await sampleUntil(callSeconds * 1000);
   const heard = await app.takeRecording();
   // The screenshot comes after the judged audio: rendering it stalls the page's main
   // thread (where the media is encoded and sent) for long enough that the far end's
@@ -94,6 +136,8 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
       pageFingerprint.words === nativeFingerprint.words,
     quality,
     quality_text: qualityText,
+    quality_samples: qualitySamples, // [s after in call, frame ms, Opus kbit/s, sent kbit/s, packets, bytes]
+    native_receive: nativeReceiveRate(nativeStats, judgeFromSeconds + 1, callSeconds),
     browser_heard_seconds: heard.length / 48000,
     browser_recording_lead_in_s: 1, // the silence put in front of browser_heard_*.wav
     // What each end heard against what the other end sent, and against its own input

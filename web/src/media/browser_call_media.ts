@@ -95,6 +95,11 @@ export interface CallQuality {
   targetKbps: number; // the bitrate controller's wire budget
   opusKbps: number; // what the encoder is set to
   frameMs: number; // the Opus frame length sent
+  // Since the call started, sealed packets (media, reports, replies) handed to the media
+  // socket and their bytes: a test's measure of the wire rate (+28 bytes a packet of UDP/IPv4
+  // past the relay, as the budget counts).
+  sealedPacketsSent: number;
+  sealedBytesSent: number;
 }
 
 const TICK_MS = 20;
@@ -124,6 +129,8 @@ export class BrowserCallMedia {
   private playoutStats: PlayoutStats | undefined;
   private recording: Float32Array[] | undefined;
   private lastSilentReportMs = 0;
+  private sealedPacketsSent = 0;
+  private sealedBytesSent = 0;
   private readonly tickTimer: ReturnType<typeof setInterval>;
   private readonly startedMs: number;
   private readonly grouper: FrameGrouper;
@@ -169,7 +176,7 @@ export class BrowserCallMedia {
       // Frames the encoder left out (DTX) still pass on the media clock.
       if (skippedSamples > 0) core.skipFrame(skippedSamples);
       if (core.sender.dtx && packet.length <= DTX_PACKET_MAX_BYTES) core.skipFrame(frameSamples);
-      else if (socket) socket.send(core.sealFrame(packet, performance.now(), frameSamples));
+      else if (media) media.send(core.sealFrame(packet, performance.now(), frameSamples));
     }, (timestamp, pcm) => {
       const message: ToPlayout = { type: 'frame', timestamp, pcm: pcm as Float32Array<ArrayBuffer> };
       playout.port.postMessage(message, [message.pcm.buffer]);
@@ -215,6 +222,8 @@ export class BrowserCallMedia {
       targetKbps: Math.round(f.targetWireKbps * 10) / 10,
       opusKbps: this.core.sender.opusBitrateBps / 1000,
       frameMs: this.core.sender.frameMs,
+      sealedPacketsSent: this.sealedPacketsSent,
+      sealedBytesSent: this.sealedBytesSent,
     };
     if (f.rttMs !== undefined) q.rttMs = f.rttMs;
     return q;
@@ -271,6 +280,12 @@ export class BrowserCallMedia {
     return out;
   }
 
+  private send(sealed: Uint8Array): void {
+    ++this.sealedPacketsSent;
+    this.sealedBytesSent += sealed.length;
+    this.socket.send(sealed);
+  }
+
   private onCaptured(pcm: Float32Array<ArrayBuffer>): void {
     if (this.stopped) return;
     if (this.muted) pcm.fill(0);
@@ -281,7 +296,7 @@ export class BrowserCallMedia {
   private onSealed(sealed: Uint8Array): void {
     if (this.stopped) return;
     const arrived = this.core.onSealed(sealed, performance.now());
-    if (arrived.reply) this.socket.send(arrived.reply);
+    if (arrived.reply) this.send(arrived.reply);
     for (const frame of arrived.decode) this.decoder.decode(frame);
     if (this.core.peerSaidBye && !this.byeReported) {
       this.byeReported = true;
@@ -297,7 +312,7 @@ export class BrowserCallMedia {
   private tick(): void {
     const now = performance.now();
     if (this.playoutStats) this.core.noteJitterBufferMs(this.playoutStats.levelMs);
-    for (const report of this.core.tick(now)) this.socket.send(report);
+    for (const report of this.core.tick(now)) this.send(report);
     const change = this.core.takeSenderChange();
     if (change) {
       // The frame length from the next packet on: the grouper hands the encoder whole

@@ -88,6 +88,11 @@ export class CallMediaCore {
   private readonly decodedTimestamps = new Set<number>();
   private readonly decodedOrder: number[] = [];
   private nextReportMs: number;
+  // Data saving: the reports take turns (true: the quality report went last); the
+  // receiver report then counts every interval since it last went.
+  private qualityReportWentLast = false;
+  private receiverReportExpected = 0;
+  private receiverReportReceived = 0;
   private peerSentMs: number | undefined;
   private peerReportArrivalMs = 0;
   private bytesSentInInterval = 0;
@@ -277,13 +282,30 @@ export class CallMediaCore {
     this.figures.lastQuality = quality;
     const trouble = timing.queueDelayMs >= TROUBLE_QUEUE_MS || lossBefore > TROUBLE_LOSS;
     this.nextReportMs = nowMs + (trouble ? this.options.reportIntervalMs / 4 : this.options.reportIntervalMs);
+    this.receiverReportExpected += loss.expected;
+    this.receiverReportReceived += loss.received;
     const report: ReceiverReport = {
-      expected: loss.expected, received: loss.received, sentMs: this.clockMs(nowMs), echoMs: 0, echoDelayMs: 0,
+      expected: this.receiverReportExpected, received: this.receiverReportReceived, sentMs: this.clockMs(nowMs),
+      echoMs: 0, echoDelayMs: 0,
     };
     if (this.peerSentMs !== undefined) {
       report.echoMs = this.peerSentMs;
       report.echoDelayMs = Math.max(0, Math.floor(nowMs - this.peerReportArrivalMs));
     }
+    if (this.controller.dataSaving) {
+      // Data saving's 12 kbit/s counts control packets too (as native's): nine 156-byte
+      // media packets can fall in one second, which leaves room for one control packet,
+      // not two. So the reports take turns, one a second, no faster in trouble.
+      this.nextReportMs = nowMs + this.options.reportIntervalMs;
+      this.qualityReportWentLast = !this.qualityReportWentLast;
+      const one = this.qualityReportWentLast ? this.packets.sealControl(serializeQualityReport(quality), nowMs)
+        : this.packets.sealReport(report, nowMs);
+      if (!this.qualityReportWentLast) this.receiverReportExpected = this.receiverReportReceived = 0;
+      this.controller.onControlSent(one.length, nowMs);
+      this.bytesSentInInterval += one.length;
+      return [one];
+    }
+    this.receiverReportExpected = this.receiverReportReceived = 0;
     const sealedQuality = this.packets.sealControl(serializeQualityReport(quality), nowMs);
     const sealed = this.packets.sealReport(report, nowMs);
     // The budget pays for reports too (as native's).
