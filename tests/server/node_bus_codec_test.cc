@@ -51,7 +51,7 @@ TEST(NodeBusCodecTest, EnvelopeLayoutIsFixed) {
   envelope.connection = 7;
   envelope.user = "u";
   envelope.text = "{}";
-  std::vector<uint8_t> expected = {1, 1,  // version, record type
+  std::vector<uint8_t> expected = {2, 1,  // version, record type
                                    1, 0,  // kind, flags
                                    0, 0, 0, 0, 0, 0, 0, 7,  // connection
                                    1, 'n', 1, 'u', 0,        // from_node, user, device
@@ -63,8 +63,9 @@ TEST(NodeBusCodecTest, EnvelopeErrorsSayWhatWasWrong) {
   const std::vector<uint8_t> good = EncodeNodeEnvelope(SampleEnvelope());
   EXPECT_EQ(DecodeEnvelopeError({}), "A node envelope from the node bus is empty.");
   std::vector<uint8_t> bytes = good;
-  bytes[0] = 2;
-  EXPECT_NE(DecodeEnvelopeError(bytes).find("format version 2"), std::string::npos);
+  bytes[0] = 1;  // before presence records carried a login time
+  EXPECT_NE(DecodeEnvelopeError(bytes).find("format version 1 but this parleyd reads only version 2"),
+            std::string::npos);
   bytes = good;
   bytes[1] = 2;
   EXPECT_NE(DecodeEnvelopeError(bytes).find("record type 2 where type 1"), std::string::npos);
@@ -116,7 +117,7 @@ TEST(NodeBusCodecTest, EnvelopeFieldsOverTheirLimitsAreRefused) {
 }
 
 TEST(NodeBusCodecTest, PresenceRoundTripsAndRefusesBadNodes) {
-  PresenceRecord record{"node-b", 42, "phone"};
+  PresenceRecord record{"node-b", 42, "phone", 1'767'225'600'123};
   std::vector<uint8_t> bytes = EncodePresenceRecord(record);
   auto decoded = DecodePresenceRecord(bytes);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
@@ -129,10 +130,39 @@ TEST(NodeBusCodecTest, PresenceRoundTripsAndRefusesBadNodes) {
   EXPECT_EQ(wrong.error().message,
             "A presence record from the node bus has record type 1 where type 2 was expected.");
 
-  bytes[2 + 8] = 0;  // node length 0
+  bytes[2 + 8 + 8] = 0;  // node length 0
   auto empty_node = DecodePresenceRecord(bytes);
   ASSERT_FALSE(empty_node.ok());
   EXPECT_NE(empty_node.error().message.find("has a node that is not 1-64 characters"), std::string::npos);
+}
+
+// RedisNodeBus's login script reads the login time, connection and node at these
+// offsets: the layout is part of the Redis format.
+TEST(NodeBusCodecTest, PresenceLayoutIsFixedAndItsLoginTimeInRange) {
+  const PresenceRecord record{"n", 7, "d", 0x0102030405};
+  const std::vector<uint8_t> expected = {2, 2,                       // version, record type
+                                         0, 0, 0, 1, 2, 3, 4, 5,     // login time (unix ms)
+                                         0, 0, 0, 0, 0, 0, 0, 7,     // connection
+                                         1, 'n', 1, 'd'};            // node, device
+  EXPECT_EQ(EncodePresenceRecord(record), expected);
+  std::vector<uint8_t> bytes = expected;
+  bytes[2] = 0x80;  // above INT64_MAX
+  auto out_of_range = DecodePresenceRecord(bytes);
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_EQ(out_of_range.error().message, "A presence record from the node bus has a login time out of range.");
+  bytes = {1, 2, 0, 0, 0, 0, 0, 0, 0, 7, 1, 'n', 1, 'd'};  // version 1: no login time
+  auto old = DecodePresenceRecord(bytes);
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.error().message.find("format version 1"), std::string::npos);
+}
+
+// LoggedInBefore: login time first, then node id, then connection id.
+TEST(NodeBusCodecTest, LoginsAreOrderedByTimeThenNodeThenConnection) {
+  EXPECT_TRUE(LoggedInBefore({"n2", 9, "d", 100}, {"n1", 1, "d", 101}));
+  EXPECT_FALSE(LoggedInBefore({"n1", 1, "d", 101}, {"n2", 9, "d", 100}));
+  EXPECT_TRUE(LoggedInBefore({"n1", 9, "d", 100}, {"n2", 1, "d", 100}));
+  EXPECT_TRUE(LoggedInBefore({"n1", 1, "d", 100}, {"n1", 2, "d", 100}));
+  EXPECT_FALSE(LoggedInBefore({"n1", 2, "d", 100}, {"n1", 2, "e", 100}));  // same login: neither before
 }
 
 TEST(NodeBusCodecTest, RelayRoundTripsAndRefusesEmptyFields) {
@@ -150,12 +180,12 @@ TEST(NodeBusCodecTest, RelayRoundTripsAndRefusesEmptyFields) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().message, "A relay record from the node bus has port 0.");
 
-  std::vector<uint8_t> empty_id = {1, 3, 0};
+  std::vector<uint8_t> empty_id = {kNodeBusFormatVersion, 3, 0};
   refused = DecodeRelayRecord(empty_id);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().message, "A relay record from the node bus has an empty relay id.");
 
-  std::vector<uint8_t> empty_host = {1, 3, 1, 'r', 0};
+  std::vector<uint8_t> empty_host = {kNodeBusFormatVersion, 3, 1, 'r', 0};
   refused = DecodeRelayRecord(empty_host);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().message, "A relay record from the node bus has an empty host.");

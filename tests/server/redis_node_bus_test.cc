@@ -162,11 +162,11 @@ TEST_F(RedisNodeBusTest, PresenceIsReplacedFoundAndClearedOnlyByItsOwner) {
   PresenceRecord on_b{"node-b", 7, "phone"};
   auto first = a_->SetPresence("alice", on_a, seconds(10));
   ASSERT_TRUE(first.ok()) << first.error().message;
-  EXPECT_FALSE(first->has_value());
+  EXPECT_EQ(*first, (PresenceWrite{true, std::nullopt}));
 
-  auto replaced = b_->SetPresence("alice", on_b, seconds(10));
+  auto replaced = b_->SetPresence("alice", on_b, seconds(10));  // same login time: node-b is later
   ASSERT_TRUE(replaced.ok()) << replaced.error().message;
-  EXPECT_EQ(replaced->value_or(PresenceRecord{}), on_a);
+  EXPECT_EQ(*replaced, (PresenceWrite{true, on_a}));
 
   auto found = a_->FindPresence("alice");
   ASSERT_TRUE(found.ok());
@@ -187,9 +187,62 @@ TEST_F(RedisNodeBusTest, PresenceExpires) {
   ASSERT_TRUE(a_->SetPresence("carol", {"node-a", 3, "d"}, milliseconds(300)).ok());
   auto refreshed = a_->SetPresence("carol", {"node-a", 3, "d"}, seconds(10));
   ASSERT_TRUE(refreshed.ok());
-  EXPECT_EQ(refreshed->value_or(PresenceRecord{}), (PresenceRecord{"node-a", 3, "d"}));
+  EXPECT_EQ(*refreshed, (PresenceWrite{true, std::nullopt}));  // the same login replaces nobody
   std::this_thread::sleep_for(milliseconds(400));
   EXPECT_TRUE(b_->FindPresence("carol")->has_value());
+}
+
+// The login script orders logins as LoggedInBefore does, whichever write comes second:
+// times past 2^32 ms, node ids one a prefix of the other, connections past 2^53 (Lua's
+// numbers), and what a record of another format version or junk gives.
+TEST_F(RedisNodeBusTest, ALoginWriteKeepsTheLaterLoginWhateverTheWriteOrder) {
+  constexpr int64_t t = 1'767'225'600'000;
+  const std::vector<std::pair<PresenceRecord, PresenceRecord>> earlier_later = {
+      {{"node-b", 9, "d", t}, {"node-a", 1, "d", t + 1}},
+      {{"node-z", 1, "d", t}, {"node-a", 1, "d", t + 256}},
+      {{"node-a", 1, "d", 0}, {"node-a", 1, "d", t}},
+      {{"n", 5, "d", t}, {"n1", 1, "d", t}},
+      {{"node-a", 9, "d", t}, {"node-b", 1, "d", t}},
+      {{"node-a", 1, "d", t}, {"node-a", 2, "d", t}},
+      {{"node-a", 0xFF, "d", t}, {"node-a", 0x100, "d", t}},
+      {{"node-a", (1ull << 53) + 1, "d", t}, {"node-a", (1ull << 53) + 2, "d", t}},
+      {{"node-a", 1, "d", (int64_t{1} << 40) - 1}, {"node-a", 1, "d", int64_t{1} << 40}},
+  };
+  int round = 0;
+  for (const auto& [earlier, later] : earlier_later) {
+    ASSERT_TRUE(LoggedInBefore(earlier, later));
+    const std::string in_order = "order" + std::to_string(round);
+    const std::string reversed = "reversed" + std::to_string(round++);
+    SCOPED_TRACE(in_order);
+    ASSERT_EQ(a_->SetPresence(in_order, earlier, seconds(600)).value(), (PresenceWrite{true, std::nullopt}));
+    EXPECT_EQ(b_->SetPresence(in_order, later, seconds(600)).value(), (PresenceWrite{true, earlier}));
+    EXPECT_EQ(a_->FindPresence(in_order).value(), later);
+    ASSERT_EQ(b_->SetPresence(reversed, later, seconds(600)).value(), (PresenceWrite{true, std::nullopt}));
+    EXPECT_EQ(a_->SetPresence(reversed, earlier, seconds(600)).value(), (PresenceWrite{false, later}));
+    EXPECT_EQ(a_->FindPresence(reversed).value(), later);
+  }
+  // A batch answers entry by entry as single writes do, a key of the wrong type failing
+  // only its own entry.
+  redisContext* raw = redisConnect("127.0.0.1", port_);
+  ASSERT_TRUE(raw != nullptr && raw->err == 0);
+  freeReplyObject(redisCommand(raw, "SADD %s %s", "test:presence:wrongtype", "x"));
+  freeReplyObject(redisCommand(raw, "SET %s %b", "test:presence:oldformat", "\x01\x02\0\0\0\0\0\0\0\x07\x01n\x01" "d",
+                               size_t{14}));
+  redisFree(raw);
+  const PresenceRecord mine{"node-a", 3, "d", t};
+  const std::vector<PresenceRenewal> logins{{"order0", mine}, {"wrongtype", mine}, {"oldformat", mine}, {"fresh", mine}};
+  auto written = a_->SetPresences(logins, seconds(600));
+  ASSERT_EQ(written.size(), 4u);
+  ASSERT_TRUE(written[0].ok()) << written[0].error().message;
+  EXPECT_EQ(*written[0], (PresenceWrite{false, earlier_later[0].second}));
+  ASSERT_FALSE(written[1].ok());
+  EXPECT_NE(written[1].error().message.find("WRONGTYPE"), std::string::npos) << written[1].error().message;
+  ASSERT_TRUE(written[2].ok()) << written[2].error().message;  // a version 1 record keeps nobody online
+  EXPECT_EQ(*written[2], (PresenceWrite{true, std::nullopt}));
+  ASSERT_TRUE(written[3].ok()) << written[3].error().message;
+  EXPECT_EQ(*written[3], (PresenceWrite{true, std::nullopt}));
+  EXPECT_EQ(a_->FindPresence("oldformat").value(), mine);
+  EXPECT_TRUE(a_->SetPresences({}, seconds(1)).empty());
 }
 
 TEST_F(RedisNodeBusTest, PrefixesKeepCommunitiesApart) {
@@ -382,7 +435,7 @@ TEST_F(RedisNodeBusTest, MalformedRecordsAreSkippedNotFatal) {
   EXPECT_EQ(b_->FindPresence("mallory")->value_or(PresenceRecord{}), on_a);
   auto login = a_->SetPresence("oscar", on_a, seconds(10));  // so is it by a login
   ASSERT_TRUE(login.ok()) << login.error().message;
-  EXPECT_FALSE(login->has_value());
+  EXPECT_EQ(*login, (PresenceWrite{true, std::nullopt}));
 
   const RelayRecord good{"relay-good", "10.0.0.2", 3478, 0, 100};
   ASSERT_TRUE(a_->AnnounceRelay(good, seconds(10)).ok());
@@ -453,7 +506,10 @@ TEST_F(RedisNodeBusTest, AStalledRedisCostsOneTimeoutThenFailsFastAndRecovers) {
 
 // The states RenewPresences and RenewBusyClaims must handle, set up alike under any
 // prefix: user i of `count` is in state i % 5 (presence) or i % 4 (claims).
+// TTLs of 600 s: the test makes some 15,000 round trips, which a slow sanitizer run on
+// a shared machine must not outlast.
 void SetUpRenewalStates(const std::string& url, uint16_t port, const std::string& prefix, int count) {
+  constexpr Duration kTtl = seconds(600);
   auto a = RedisNodeBus::Connect(url, "node-a");
   auto b = RedisNodeBus::Connect(url, "node-b");
   ASSERT_TRUE(a.ok() && b.ok());
@@ -463,24 +519,24 @@ void SetUpRenewalStates(const std::string& url, uint16_t port, const std::string
     const std::string user = "u" + std::to_string(i);
     const PresenceRecord mine{"node-a", static_cast<ConnectionId>(i + 1), "d"};
     switch (i % 5) {
-      case 0: ASSERT_TRUE((*a)->SetPresence(user, mine, seconds(10)).ok()); break;  // renewed
+      case 0: ASSERT_TRUE((*a)->SetPresence(user, mine, kTtl).ok()); break;  // renewed
       case 1: break;                                                                   // expired: set again
       case 2:  // a later login on node-b: left in place and returned
-        ASSERT_TRUE((*a)->SetPresence(user, mine, seconds(10)).ok());
-        ASSERT_TRUE((*b)->SetPresence(user, {"node-b", 7, "phone"}, seconds(10)).ok());
+        ASSERT_TRUE((*a)->SetPresence(user, mine, kTtl).ok());
+        ASSERT_TRUE((*b)->SetPresence(user, {"node-b", 7, "phone"}, kTtl).ok());
         break;
       case 3:  // bytes no parleyd wrote: taken back
         freeReplyObject(redisCommand(raw, "SET %s %b", (prefix + ":presence:" + user).c_str(), "\x09junk", size_t{5}));
         break;
       case 4:  // a later login on this node (another connection): returned
-        ASSERT_TRUE((*a)->SetPresence(user, {"node-a", 99999, "d"}, seconds(10)).ok());
+        ASSERT_TRUE((*a)->SetPresence(user, {"node-a", 99999, "d"}, kTtl).ok());
         break;
     }
     switch (i % 4) {
-      case 0: ASSERT_TRUE((*a)->ClaimBusy(user, Call(1), seconds(10)).value()); break;  // renewed
+      case 0: ASSERT_TRUE((*a)->ClaimBusy(user, Call(1), kTtl).value()); break;  // renewed
       case 1: break;                                                                       // claimed anew
-      case 2: ASSERT_TRUE((*b)->ClaimBusy(user, Call(2), seconds(10)).value()); break;  // another call's
-      case 3: ASSERT_TRUE((*b)->ClaimBusy(user, Call(1), seconds(10)).value()); break;  // this id, other node
+      case 2: ASSERT_TRUE((*b)->ClaimBusy(user, Call(2), kTtl).value()); break;  // another call's
+      case 3: ASSERT_TRUE((*b)->ClaimBusy(user, Call(1), kTtl).value()); break;  // this id, other node
     }
   }
   redisFree(raw);
@@ -494,6 +550,7 @@ TEST_F(RedisNodeBusTest, BatchedRenewalsAnswerAsSingleCallsDo) {
   const std::string base = "redis://127.0.0.1:" + std::to_string(port_);
   SetUpRenewalStates(base + "/batched", port_, "batched", kUsers);
   SetUpRenewalStates(base + "/single", port_, "single", kUsers);
+  constexpr Duration kTtl2 = seconds(1200);  // the renewal's: distinct from the setup's 600 s
   auto batched = RedisNodeBus::Connect(base + "/batched", "node-a");
   auto single = RedisNodeBus::Connect(base + "/single", "node-a");
   ASSERT_TRUE(batched.ok() && single.ok());
@@ -505,16 +562,16 @@ TEST_F(RedisNodeBusTest, BatchedRenewalsAnswerAsSingleCallsDo) {
     renewals.push_back({user, {"node-a", static_cast<ConnectionId>(i + 1), "d"}});
     claims.push_back({user, Call(1)});
   }
-  auto renewed = (*batched)->RenewPresences(renewals, seconds(20));
-  auto claimed = (*batched)->RenewBusyClaims(claims, seconds(20));
+  auto renewed = (*batched)->RenewPresences(renewals, kTtl2);
+  auto claimed = (*batched)->RenewBusyClaims(claims, kTtl2);
   ASSERT_EQ(renewed.size(), renewals.size());
   ASSERT_EQ(claimed.size(), claims.size());
   for (int i = 0; i < kUsers; ++i) {
     const auto& r = renewals[i];
-    auto expected = (*single)->RenewPresence(r.user, r.record, seconds(20));
+    auto expected = (*single)->RenewPresence(r.user, r.record, kTtl2);
     ASSERT_TRUE(renewed[i].ok() && expected.ok()) << i;
     EXPECT_EQ(*renewed[i], *expected) << i;
-    auto expected_claim = (*single)->ClaimBusy(r.user, Call(1), seconds(20));
+    auto expected_claim = (*single)->ClaimBusy(r.user, Call(1), kTtl2);
     ASSERT_TRUE(claimed[i].ok() && expected_claim.ok()) << i;
     EXPECT_EQ(*claimed[i], *expected_claim) << i;
     EXPECT_EQ((*batched)->FindPresence(r.user).value(), (*single)->FindPresence(r.user).value()) << i;
@@ -534,12 +591,12 @@ TEST_F(RedisNodeBusTest, BatchedRenewalsAnswerAsSingleCallsDo) {
   EXPECT_FALSE(*claimed[3]);
   EXPECT_GE((*batched)->malformed_records(), static_cast<uint64_t>(kUsers / 5));
   EXPECT_EQ((*batched)->malformed_records(), (*single)->malformed_records());
-  // The ttl was set: a renewed record outlives the 10 s it had.
+  // The ttl was set: a renewed record has the renewal's 1,200 s, not the 600 s it had.
   redisContext* raw = redisConnect("127.0.0.1", port_);
   ASSERT_TRUE(raw != nullptr && raw->err == 0);
   auto* ttl = static_cast<redisReply*>(redisCommand(raw, "PTTL %s", "batched:presence:u0"));
   ASSERT_TRUE(ttl != nullptr && ttl->type == REDIS_REPLY_INTEGER);
-  EXPECT_GT(ttl->integer, 15000);
+  EXPECT_GT(ttl->integer, 900000);
   freeReplyObject(ttl);
   redisFree(raw);
 
@@ -649,8 +706,7 @@ class UnbatchedBus final : public NodeBus {
   explicit UnbatchedBus(RedisNodeBus& inner) : inner_(inner) {}
   bool batched = true;
   const std::string& node_id() const override { return inner_.node_id(); }
-  Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
-                                                    Duration ttl) override {
+  Result<PresenceWrite> SetPresence(const std::string& user, const PresenceRecord& record, Duration ttl) override {
     return inner_.SetPresence(user, record, ttl);
   }
   Result<std::optional<PresenceRecord>> RenewPresence(const std::string& user, const PresenceRecord& record,
@@ -726,19 +782,50 @@ TEST_F(RedisNodeBusTest, AHubRenewsAllItsUsersInOneBatchAndPrintsTheCost) {
     ASSERT_TRUE(welcome.ok() && std::holds_alternative<signal::Welcome>(*welcome)) << replies[0].text;
   }
   ASSERT_EQ(hub.connection_count(), static_cast<std::size_t>(users));
+  // Every user's presence key: its remaining ttl (ms), or its error, pipelined.
+  redisContext* raw = redisConnect("127.0.0.1", port_);
+  ASSERT_TRUE(raw != nullptr && raw->err == 0);
+  auto for_every_key = [&](const char* command, const char* argument) {
+    std::vector<long long> answers;
+    for (int i = 0; i < users; ++i) {
+      const std::string key = "test:presence:user" + std::to_string(i);
+      if (argument != nullptr) {
+        redisAppendCommand(raw, "%s %s %s", command, key.c_str(), argument);
+      } else {
+        redisAppendCommand(raw, "%s %s", command, key.c_str());
+      }
+    }
+    for (int i = 0; i < users; ++i) {
+      void* reply = nullptr;
+      EXPECT_EQ(redisGetReply(raw, &reply), REDIS_OK);
+      auto* r = static_cast<redisReply*>(reply);
+      answers.push_back(r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -100);
+      freeReplyObject(r);
+    }
+    return answers;
+  };
   auto renew = [&](int round, bool batched) {
     bus.batched = batched;
+    // Each key gets 20 s left; only the renewal gives it the hub's 90 s again.
+    for (long long set : for_every_key("PEXPIRE", "20000")) EXPECT_EQ(set, 1);
     const TimePoint at = start_time + (round + 1) * (config.bus_refresh + seconds(1));
     const auto began = WallClock::now();
     auto sends = hub.OnTimer(HubTime{at, at_start.unix_ms});
     const auto took = WallClock::now() - began;
     EXPECT_TRUE(sends.empty());  // nobody was replaced
     EXPECT_EQ(hub.connection_count(), static_cast<std::size_t>(users));
+    int renewed = 0;
+    for (long long left : for_every_key("PTTL", nullptr)) renewed += left > 60000 ? 1 : 0;
+    EXPECT_EQ(renewed, users) << (batched ? "pipelined" : "one round trip per user");
     return std::chrono::duration<double, std::milli>(took).count();
   };
   const double one_by_one = renew(0, false);
   const double pipelined = renew(1, true);
-  EXPECT_EQ(a_->FindPresence("user0")->value_or(PresenceRecord{}), (PresenceRecord{"node-a", 1, "laptop"}));
+  redisFree(raw);
+  for (int i = 0; i < users; ++i) {
+    EXPECT_EQ(a_->FindPresence("user" + std::to_string(i))->value_or(PresenceRecord{}),
+              (PresenceRecord{"node-a", static_cast<ConnectionId>(i + 1), "laptop", at_start.unix_ms}));
+  }
   std::printf("a hub renewing %d users on Redis: %.1f ms one round trip per user, %.1f ms pipelined\n", users,
               one_by_one, pipelined);
 }

@@ -118,7 +118,7 @@ TEST(ServerLengthFieldsTest, PresenceNodeLength) {
   record.connection = 3;
   record.device = "laptop";
   const std::vector<uint8_t> valid = EncodePresenceRecord(record);
-  constexpr std::size_t kNodeLengthAt = 2 + 8;
+  constexpr std::size_t kNodeLengthAt = 2 + 8 + 8;  // version, type, login time, connection
   constexpr std::size_t kAfter = 4 + 1 + 6;  // 11
   ASSERT_EQ(valid.size(), kNodeLengthAt + 1 + kAfter);
   const std::string bad_id = kPresence + "has a node that is not 1-64 characters of A-Z a-z 0-9 _ . -.";

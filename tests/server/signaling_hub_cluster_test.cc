@@ -72,13 +72,14 @@ class FlakyBus final : public NodeBus {
   FlakyBus(std::string node, InProcessCluster& cluster) : inner_(std::move(node), cluster) {}
   bool fail = false;
   int fail_set_presence = 0;  // the next this many SetPresence calls fail (a blip at a login)
+  std::string broken_user;    // this user's presence writes fail (as a WRONGTYPE key would)
   const std::string& node_id() const override { return inner_.node_id(); }
-  Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
-                                                    Duration ttl) override {
+  Result<PresenceWrite> SetPresence(const std::string& user, const PresenceRecord& record, Duration ttl) override {
     if (fail_set_presence > 0) {
       --fail_set_presence;
       return Error{"no answer within 1000 ms"};
     }
+    if (!broken_user.empty() && user == broken_user) return Error{"WRONGTYPE"};
     if (fail) return Error{"connection refused"};
     return inner_.SetPresence(user, record, ttl);
   }
@@ -221,7 +222,10 @@ class Cluster {
     EXPECT_EQ(TakeOnly<signal::Welcome>(id).user, user);
     return id;
   }
+  // One millisecond after whatever came before: logins across nodes are ordered by
+  // login time (ties by node id), so a test's later login is later on the clock too.
   ConnectionId Login(const std::string& user, const std::string& device, uint64_t seed, int node) {
+    Advance(milliseconds(1));
     const ConnectionId id = Connect(node);
     Take(id);
     Send(id, signal::Login{2, user, device,
@@ -873,6 +877,13 @@ TEST(SignalingHubClusterTest, ABusErrorEndsACallAsUnavailableAndIsLogged) {
   spdlog::set_default_logger(previous);
 }
 
+// Where the bus says `user` is, without the login time (which follows the test clock).
+std::optional<PresenceRecord> Holder(InProcessCluster& cluster, const std::string& user) {
+  auto record = cluster.FindPresence(user);
+  if (record) record->login_unix_ms = 0;
+  return record;
+}
+
 // A login whose presence write failed (a Redis blip) is still the newest login: once
 // the bus answers, its node records it and closes the older login (kReplaced, wherever
 // it is) instead of yielding to that older record at its next renewal.
@@ -906,7 +917,7 @@ TEST_P(NewestLoginAfterABlip, WinsOnceTheBusAnswers) {
   } else {
     EXPECT_TRUE(c.Take(older).empty());
     EXPECT_FALSE(c.Closed(older));
-    EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{older_node, older, "laptop"}));
+    EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{older_node, older, "laptop"}));
   }
   if (blip.outage > Duration::zero()) {
     c.Advance(blip.outage);  // retries and a renewal on the newer node fail meanwhile
@@ -914,7 +925,7 @@ TEST_P(NewestLoginAfterABlip, WinsOnceTheBusAnswers) {
     c.bus(blip.newer).fail = false;
   }
   c.Advance(seconds(3));  // the next retry
-  EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{newer_node, newer, "laptop"}));
+  EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{newer_node, newer, "laptop"}));
   if (blip.older != blip.newer) {
     EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(older).code, ErrorCode::kReplaced);
   }
@@ -924,7 +935,7 @@ TEST_P(NewestLoginAfterABlip, WinsOnceTheBusAnswers) {
   c.Advance(seconds(125));
   EXPECT_FALSE(c.Closed(newer));
   EXPECT_TRUE(c.Take(newer).empty());
-  EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{newer_node, newer, "laptop"}));
+  EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{newer_node, newer, "laptop"}));
   c.Ring(bob, newer, "alice", 1);
 }
 
@@ -944,12 +955,12 @@ TEST(SignalingHubClusterTest, ALoginWhosePresenceNeverReachedTheBusClearsOnlyIts
   const ConnectionId newer = c.Login("alice", "laptop", 1, 1);
   EXPECT_EQ(c.TakeOnly<signal::Welcome>(newer).user, "alice");
   c.Disconnect(newer);
-  EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{"n0", older, "laptop"}));
+  EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{"n0", older, "laptop"}));
   EXPECT_FALSE(c.hub(1).NextTimerAt().has_value());
   c.Advance(seconds(125));
   EXPECT_FALSE(c.Closed(older));
   EXPECT_TRUE(c.Take(older).empty());
-  EXPECT_EQ(c.cluster().FindPresence("alice"), (PresenceRecord{"n0", older, "laptop"}));
+  EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{"n0", older, "laptop"}));
 }
 
 TEST(SignalingHubClusterTest, CallLogWriteFailuresAreLoggedForTheOperator) {
@@ -976,6 +987,124 @@ TEST(SignalingHubClusterTest, CallLogWriteFailuresAreLoggedForTheOperator) {
     EXPECT_NE(log.str().find("failed to keep a missed call"), std::string::npos) << log.str();
     store.reset();
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix);
+  }
+  spdlog::set_default_logger(previous);
+}
+
+// Logins are ordered by login time, not by which write reached the bus last: alice,
+// offline, logs in on n1 during a blip, then on n2 (recorded, replacing nobody). n1's
+// retry finds n2's later login and yields to it, closing its own older connection.
+TEST(SignalingHubClusterTest, ARetriedLoginYieldsToALaterLoginThatReachedTheBusFirst) {
+  Cluster c;
+  const ConnectionId first = c.Register("alice", "laptop", 1, 0);
+  c.Disconnect(first);
+  EXPECT_EQ(c.cluster().FindPresence("alice"), std::nullopt);
+  c.bus(1).fail_set_presence = 1;
+  const ConnectionId older = c.Login("alice", "laptop", 1, 1);  // its write fails
+  EXPECT_EQ(c.TakeOnly<signal::Welcome>(older).user, "alice");
+  c.Advance(milliseconds(500));
+  const ConnectionId newer = c.Login("alice", "laptop", 1, 2);
+  EXPECT_EQ(c.TakeOnly<signal::Welcome>(newer).user, "alice");
+  EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{"n2", newer, "laptop"}));
+  c.Advance(seconds(3));  // n1's retry
+  EXPECT_FALSE(c.Closed(newer)) << "the newest login was closed by the older login's retry";
+  EXPECT_TRUE(c.Take(newer).empty());
+  EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(older).code, ErrorCode::kReplaced);
+  EXPECT_TRUE(c.Closed(older));
+  EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{"n2", newer, "laptop"}));
+  EXPECT_FALSE(c.hub(1).NextTimerAt().has_value());  // no retry left behind
+  c.Advance(seconds(125));
+  EXPECT_FALSE(c.Closed(newer));
+  EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{"n2", newer, "laptop"}));
+}
+
+// Both nodes lose the bus; alice logs in on n1, then on n2, while another retry timer
+// runs on n2. Whichever node's retry fires last, the later login (n2's) wins.
+TEST(SignalingHubClusterTest, AfterAFullOutageTheLaterLoginWinsWhateverTheRetryPhase) {
+  for (Duration bob_ahead : {milliseconds(0), milliseconds(1000), milliseconds(1900)}) {
+    SCOPED_TRACE(std::to_string(bob_ahead.count()));
+    Cluster c;
+    const ConnectionId bob = c.Register("bob", "phone", 2, 2);
+    c.Register("alice", "laptop", 1, 0);
+    c.bus(1).fail = true;
+    c.bus(2).fail = true;
+    c.Disconnect(bob);
+    const ConnectionId bob2 = c.Login("bob", "phone", 2, 2);  // n2's retry timer starts now
+    c.Take(bob2);
+    c.Advance(bob_ahead);
+    const ConnectionId older = c.Login("alice", "laptop", 1, 1);
+    c.Take(older);
+    c.Advance(milliseconds(500));
+    const ConnectionId newer = c.Login("alice", "laptop", 1, 2);
+    c.Take(newer);
+    c.bus(1).fail = false;
+    c.bus(2).fail = false;
+    c.Advance(seconds(5));
+    EXPECT_FALSE(c.Closed(newer));
+    EXPECT_TRUE(c.Closed(older));
+    EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{"n2", newer, "laptop"}));
+    EXPECT_EQ(Holder(c.cluster(), "bob"), (PresenceRecord{"n2", bob2, "phone"}));
+  }
+}
+
+// A login whose node clock is behind finds the later login already on the bus: it is
+// refused as replaced at once instead of closing that later login.
+TEST(SignalingHubClusterTest, ALoginOlderThanTheRecordOnTheBusIsClosedAsReplaced) {
+  Cluster c;
+  const ConnectionId first = c.Register("alice", "laptop", 1, 0);
+  c.Disconnect(first);
+  const PresenceRecord later{"n2", 77, "laptop", c.Now().unix_ms + 60'000};  // n2's clock a minute ahead
+  ASSERT_TRUE(c.cluster().SetPresence("alice", later, seconds(90)).written);
+  const ConnectionId login = c.Login("alice", "laptop", 1, 1);
+  EXPECT_EQ(c.TakeOnly<signal::ErrorReply>(login).code, ErrorCode::kReplaced);
+  EXPECT_TRUE(c.Closed(login));
+  EXPECT_EQ(c.cluster().FindPresence("alice"), later);
+}
+
+// The retry is one batch in which each login stands alone: a user whose write keeps
+// failing (a key of the wrong type) does not hold back the others, and a long outage
+// is one log line, not one every retry.
+TEST(SignalingHubClusterTest, RetriesFailIndividuallyAndAnOutageIsLoggedOnce) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_st>(log)));
+  {
+    Cluster c;
+    const ConnectionId alice0 = c.Register("alice", "laptop", 1, 1);
+    const ConnectionId bob0 = c.Register("bob", "phone", 2, 1);
+    c.Disconnect(alice0);
+    c.Disconnect(bob0);
+    c.bus(1).fail = true;
+    const ConnectionId alice = c.Login("alice", "laptop", 1, 1);
+    const ConnectionId bob = c.Login("bob", "phone", 2, 1);
+    c.Take(alice);
+    c.Take(bob);
+    c.Advance(seconds(20));  // ten retry rounds
+    const auto count = [&](const std::string& needle) {
+      std::size_t n = 0;
+      for (std::size_t at = log.str().find(needle); at != std::string::npos; at = log.str().find(needle, at + 1)) ++n;
+      return n;
+    };
+    EXPECT_EQ(count("logins made while it was away"), 1u) << log.str();
+    c.bus(1).broken_user = "alice";  // alice's key is broken; the bus is back
+    c.bus(1).fail = false;
+    c.Advance(seconds(3));
+    EXPECT_EQ(Holder(c.cluster(), "bob"), (PresenceRecord{"n1", bob, "phone"}));
+    EXPECT_EQ(c.cluster().FindPresence("alice"), std::nullopt);
+    EXPECT_TRUE(c.hub(1).NextTimerAt().has_value());  // alice's write is retried still
+    c.bus(1).broken_user.clear();
+    c.Advance(seconds(3));
+    EXPECT_EQ(Holder(c.cluster(), "alice"), (PresenceRecord{"n1", alice, "laptop"}));
+    EXPECT_FALSE(c.Closed(alice));
+    EXPECT_FALSE(c.Closed(bob));
+    // A second outage is logged again.
+    c.Disconnect(alice);
+    c.bus(1).fail = true;
+    c.Take(c.Login("alice", "laptop", 1, 1));
+    c.Advance(seconds(5));
+    EXPECT_EQ(count("logins made while it was away"), 2u) << log.str();
+    c.bus(1).fail = false;
   }
   spdlog::set_default_logger(previous);
 }

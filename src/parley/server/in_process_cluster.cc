@@ -30,16 +30,17 @@ void InProcessCluster::SetNodeDown(const std::string& node, bool down) {
   }
 }
 
-std::optional<PresenceRecord> InProcessCluster::SetPresence(const std::string& user, const PresenceRecord& record,
-                                                            Duration ttl) {
+PresenceWrite InProcessCluster::SetPresence(const std::string& user, const PresenceRecord& record, Duration ttl) {
   const TimePoint now = clock_.Now();
-  std::optional<PresenceRecord> previous;
+  PresenceWrite write;
   auto it = presence_.find(user);
   if (it != presence_.end() && it->second.expires > now && !(it->second.record == record)) {
-    previous = it->second.record;
+    // As RedisNodeBus's script: a later login stays, whatever order the writes came in.
+    if (LoggedInBefore(record, it->second.record)) return PresenceWrite{false, it->second.record};
+    write.other = it->second.record;
   }
   presence_[user] = Presence{record, now + ttl};
-  return previous;
+  return write;
 }
 
 void InProcessCluster::ClearPresence(const std::string& user, const PresenceRecord& record) {

@@ -36,7 +36,7 @@ class InProcessCluster {
   void SetNodeDown(const std::string& node, bool down);
 
   // What NodeBus promises, for the node `from` (see node_bus.h).
-  std::optional<PresenceRecord> SetPresence(const std::string& user, const PresenceRecord& record, Duration ttl);
+  PresenceWrite SetPresence(const std::string& user, const PresenceRecord& record, Duration ttl);
   void ClearPresence(const std::string& user, const PresenceRecord& record);
   std::optional<PresenceRecord> FindPresence(const std::string& user);
   bool ClaimBusy(const std::string& node, const std::string& user, const signal::CallId& call, Duration ttl);

@@ -19,8 +19,8 @@ InProcessNodeBus::InProcessNodeBus(std::string node_id, InProcessCluster& cluste
   PARLEY_CHECK_MSG(!node_id_.empty(), "a node id is 1..64 bytes");
 }
 
-Result<std::optional<PresenceRecord>> InProcessNodeBus::SetPresence(const std::string& user,
-                                                                    const PresenceRecord& record, Duration ttl) {
+Result<PresenceWrite> InProcessNodeBus::SetPresence(const std::string& user, const PresenceRecord& record,
+                                                    Duration ttl) {
   return cluster_.SetPresence(user, record, ttl);
 }
 

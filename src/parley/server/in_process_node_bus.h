@@ -21,8 +21,7 @@ class InProcessNodeBus final : public NodeBus {
   InProcessNodeBus(std::string node_id, InProcessCluster& cluster);
 
   const std::string& node_id() const override { return node_id_; }
-  Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
-                                                    Duration ttl) override;
+  Result<PresenceWrite> SetPresence(const std::string& user, const PresenceRecord& record, Duration ttl) override;
   Status ClearPresence(const std::string& user, const PresenceRecord& record) override;
   Result<std::optional<PresenceRecord>> FindPresence(const std::string& user) override;
   Result<bool> ClaimBusy(const std::string& user, const signal::CallId& call, Duration ttl) override;

@@ -25,7 +25,29 @@ struct PresenceRecord {
   std::string node;
   ConnectionId connection = 0;
   std::string device;  // the device logged in on that connection
+  // When that login happened: the hub's wall clock (HubTime::unix_ms, >= 0) at login.
+  // Orders logins across nodes (LoggedInBefore); node clocks are assumed NTP-synced.
+  int64_t login_unix_ms = 0;
   bool operator==(const PresenceRecord&) const = default;
+};
+
+// The order of logins: the earlier login time first, ties broken by node id, then by
+// connection id (so two different records are never equal in order). A login write
+// replaces only an earlier login; RedisNodeBus's script compares the same way.
+inline bool LoggedInBefore(const PresenceRecord& a, const PresenceRecord& b) {
+  if (a.login_unix_ms != b.login_unix_ms) return a.login_unix_ms < b.login_unix_ms;
+  if (a.node != b.node) return a.node < b.node;
+  return a.connection < b.connection;
+}
+
+// What a login's presence write (NodeBus::SetPresence) did.
+struct PresenceWrite {
+  // True: the record is on the bus now, and `other` is the earlier login it replaced
+  // (another connection, which must be told kReplaced), if any. False: the bus holds a
+  // later login, `other`, which was left in place: the writing login yields to it.
+  bool written = true;
+  std::optional<PresenceRecord> other;
+  bool operator==(const PresenceWrite&) const = default;
 };
 
 // One hub-to-hub message. A call is owned by the caller's node (its SignalingHub keeps
@@ -53,7 +75,7 @@ struct NodeEnvelope {
   bool operator==(const NodeEnvelope&) const = default;
 };
 
-// One entry of NodeBus::RenewPresences: this node's `record` of `user`.
+// One entry of NodeBus::RenewPresences or SetPresences: this node's `record` of `user`.
 struct PresenceRenewal {
   std::string user;
   PresenceRecord record;
@@ -86,11 +108,24 @@ class NodeBus {
   // This node's id: unique among nodes sharing the bus, 1..64 bytes of [A-Za-z0-9_.-].
   virtual const std::string& node_id() const = 0;
 
-  // Presence: set at login and again before `ttl` runs out while the connection lasts,
-  // cleared at disconnect. Returns the record it replaced, if any (the user's previous
-  // connection, on this or another node, which must then be told kReplaced).
-  virtual Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
-                                                            Duration ttl) = 0;
+  // Presence: set at login (and retried by a login whose write failed), renewed before
+  // `ttl` runs out while the connection lasts, cleared at disconnect. One atomic
+  // compare: `record` is set only if the key is absent, holds this very record, or holds
+  // an earlier login (LoggedInBefore); otherwise the later login stays and is returned
+  // with written = false. Redis keeps no order of its own: without the compare, a
+  // retried write of an older login would close a newer one.
+  virtual Result<PresenceWrite> SetPresence(const std::string& user, const PresenceRecord& record,
+                                            Duration ttl) = 0;
+  // SetPresence for each entry, answered in the same order (one result per entry): the
+  // hub's retry of the logins whose write failed. This default calls SetPresence once
+  // per entry; RedisNodeBus pipelines them. An entry's own error (say, a key of the
+  // wrong type) fails that entry only.
+  virtual std::vector<Result<PresenceWrite>> SetPresences(std::span<const PresenceRenewal> logins, Duration ttl) {
+    std::vector<Result<PresenceWrite>> results;
+    results.reserve(logins.size());
+    for (const PresenceRenewal& l : logins) results.push_back(SetPresence(l.user, l.record, ttl));
+    return results;
+  }
   // Renewal of this node's own record (the hub, every bus_refresh): extends `record`,
   // or sets it again if it expired meanwhile (the bus was out longer than `ttl`), but
   // never overwrites another record, a later login on any node: that one is left in
@@ -104,6 +139,7 @@ class NodeBus {
     if (*held && **held != record) return held;
     auto renewed = SetPresence(user, record, ttl);
     if (!renewed.ok()) return renewed.error();
+    if (!renewed->written) return renewed->other;
     return std::optional<PresenceRecord>{};
   }
   // RenewPresence for each entry, answered in the same order (one result per entry):

@@ -2,6 +2,7 @@
 #include "parley/server/node_bus_codec.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string_view>
 
 #include "parley/base/check.h"
@@ -187,7 +188,11 @@ Result<NodeEnvelope> DecodeNodeEnvelope(std::span<const uint8_t> bytes) {
 std::vector<uint8_t> EncodePresenceRecord(const PresenceRecord& record) {
   PARLEY_CHECK(IsValidNodeId(record.node));
   PARLEY_CHECK(record.device.size() <= kMaxBusNameBytes);
+  PARLEY_CHECK(record.login_unix_ms >= 0);
   RecordWriter writer(RecordType::kPresence);
+  // The login time first: RedisNodeBus's login script reads it (and the connection and
+  // node after it) at these fixed offsets to order logins.
+  writer.U64(static_cast<uint64_t>(record.login_unix_ms));
   writer.U64(record.connection);
   writer.String8(record.node);
   writer.String8(record.device);
@@ -198,6 +203,11 @@ Result<PresenceRecord> DecodePresenceRecord(std::span<const uint8_t> bytes) {
   RecordReader reader(bytes, "presence record");
   PresenceRecord record;
   if (reader.Header(RecordType::kPresence)) {
+    const uint64_t login_unix_ms = reader.U64("login time");
+    if (!reader.failed() && login_unix_ms > static_cast<uint64_t>(INT64_MAX)) {
+      reader.Fail("has a login time out of range");
+    }
+    record.login_unix_ms = static_cast<int64_t>(login_unix_ms);
     record.connection = reader.U64("connection");
     record.node = reader.String8("node", kMaxNodeIdBytes);
     CheckNodeId(reader, record.node, "node");

@@ -17,7 +17,8 @@ namespace parley::server {
 // Why binary and not JSON: `text` is itself a JSON signaling message, which JSON would
 // have to escape; a fixed field order gives one encoding per value, so a record read back
 // from Redis compares equal byte for byte (compare-and-delete scripts rely on that).
-inline constexpr uint8_t kNodeBusFormatVersion = 1;
+// Version 2: the presence record carries its login time (version 1 had none).
+inline constexpr uint8_t kNodeBusFormatVersion = 2;
 inline constexpr std::size_t kMaxNodeIdBytes = 64;       // NodeBus::node_id(): [A-Za-z0-9_.-]
 inline constexpr std::size_t kMaxBusNameBytes = 64;      // user, device, relay id
 inline constexpr std::size_t kMaxBusHostBytes = 255;     // relay host

@@ -9,8 +9,10 @@
 #include <cstring>
 #include <map>
 #include <pqxx/pqxx>
+#include <type_traits>
 #include <utility>
 
+#include "parley/base/check.h"
 #include "parley/base/quote.h"
 #include "parley/server/socket_watchdog.h"
 #include "parley/server/store_factory.h"
@@ -321,6 +323,10 @@ Result<T> PostgresStore::InOneRead(const char* doing, Body&& body) {
 
 template <typename Transaction, typename T, typename Body>
 Result<T> PostgresStore::Run(const char* doing, Body&& body, Patience patience) {
+  // kBulk's SET LOCAL lasts to the end of a transaction: outside one (a
+  // nontransaction) PostgreSQL ignores it and the bulk work would hit the timeouts.
+  PARLEY_CHECK_MSG(patience != Patience::kBulk || (std::is_same_v<Transaction, pqxx::work>),
+                   "a bulk store operation must run in a transaction");
   using Clock = std::chrono::steady_clock;
   const std::string what = doing;
   const std::string nothing_stored = " (nothing of this change was stored)";

@@ -33,6 +33,50 @@ constexpr const char* kRenew =
     "if held == false or held == ARGV[1] then "
     "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return false end "
     "return held";
+// A login's presence write (SetPresence): sets KEYS[1] to ARGV[1] (a presence record)
+// for ARGV[2] ms unless KEYS[1] holds a later login, which is left in place. ARGV[3] is
+// ARGV[1]'s order key (PresenceOrderKey); a held record's key is read at the fixed
+// offsets of presence record version 2 (docs/protocol.md, "Between nodes (Redis)"):
+// login time bytes 3-10, connection 11-18, node length 19, node from 20. A held value
+// that is not such a record is overwritten (it keeps nobody online). Returns {1} (set,
+// nothing replaced), {1, held} (set, held replaced) or {0, held} (held is later: kept).
+constexpr const char* kLogin =
+    "local function before(a, b) "
+    "  local n = math.min(#a, #b) "
+    "  for i = 1, n do "
+    "    local x, y = string.byte(a, i), string.byte(b, i) "
+    "    if x ~= y then return x < y end "
+    "  end "
+    "  return #a < #b "
+    "end "
+    "local held = redis.call('GET', KEYS[1]) "
+    "if held == false or held == ARGV[1] then "
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {1} end "
+    "if #held >= 19 and string.byte(held, 1) == 2 and string.byte(held, 2) == 2 then "
+    "  local n = string.byte(held, 19) "
+    "  if #held >= 19 + n then "
+    "    local key = string.sub(held, 3, 10) .. string.sub(held, 20, 19 + n) .. string.char(0) .. "
+    "                string.sub(held, 11, 18) "
+    "    if before(ARGV[3], key) then return {0, held} end "
+    "  end "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {1, held}";
+static_assert(kNodeBusFormatVersion == 2, "kLogin reads presence records of version 2");
+
+// LoggedInBefore as bytes that compare the same way byte by byte: login time and
+// connection big-endian, the node id ended by a 0 byte (which no node id contains).
+std::string PresenceOrderKey(const PresenceRecord& record) {
+  std::string key;
+  auto big = [&key](uint64_t v) {
+    for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(static_cast<uint8_t>(v >> (8 * i))));
+  };
+  big(static_cast<uint64_t>(record.login_unix_ms));
+  key += record.node;
+  key.push_back('\0');
+  big(record.connection);
+  return key;
+}
+
 // Sets KEYS[1] to ARGV[1] for ARGV[2] ms if it is absent or already ARGV[1]: ClaimBusy.
 constexpr const char* kClaim =
     "local held = redis.call('GET', KEYS[1]) "
@@ -343,15 +387,50 @@ void RedisNodeBus::PipelineChunk(std::span<const std::vector<std::string>> comma
   for (; answered < commands.size(); ++answered) replies.emplace_back(*failure);
 }
 
-Result<std::optional<PresenceRecord>> RedisNodeBus::SetPresence(const std::string& user, const PresenceRecord& record,
-                                                                Duration ttl) {
-  auto reply = Command({"SET", Key("presence", user), AsString(EncodePresenceRecord(record)), "PX",
-                        Milliseconds(ttl), "GET"},
-                       true);
+std::vector<std::string> RedisNodeBus::LoginCommand(const std::string& user, const PresenceRecord& record,
+                                                   const std::string& ttl_ms) const {
+  return {"EVAL", kLogin, "1", Key("presence", user), AsString(EncodePresenceRecord(record)), ttl_ms,
+          PresenceOrderKey(record)};
+}
+
+Result<PresenceWrite> RedisNodeBus::ReadLoginReply(const redisReply* reply, const std::string& user) {
+  const bool shaped = reply->type == REDIS_REPLY_ARRAY && (reply->elements == 1 || reply->elements == 2) &&
+                      reply->element[0]->type == REDIS_REPLY_INTEGER &&
+                      (reply->elements == 1 || reply->element[1]->type == REDIS_REPLY_STRING);
+  if (!shaped) return Error{"Redis answered a login's presence write with something other than the script's reply."};
+  PresenceWrite write;
+  write.written = reply->element[0]->integer == 1;
+  if (reply->elements == 2) write.other = ReadPresence(AsBytes(reply->element[1]), user);  // malformed: overwritten
+  if (!write.written && !write.other) {
+    return Error{"Redis kept a presence record that this parleyd cannot read in place of a login."};
+  }
+  return write;
+}
+
+Result<PresenceWrite> RedisNodeBus::SetPresence(const std::string& user, const PresenceRecord& record,
+                                                Duration ttl) {
+  auto reply = Command(LoginCommand(user, record, Milliseconds(ttl)), true);
   if (!reply.ok()) return reply.error();
-  if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<PresenceRecord>{};
-  if ((*reply)->type != REDIS_REPLY_STRING) return Error{"Redis answered SET ... GET with something other than a value."};
-  return ReadPresence(AsBytes((*reply).reply.get()), user);  // a malformed one was overwritten
+  return ReadLoginReply((*reply).reply.get(), user);
+}
+
+std::vector<Result<PresenceWrite>> RedisNodeBus::SetPresences(std::span<const PresenceRenewal> logins,
+                                                              Duration ttl) {
+  const std::string ttl_ms = Milliseconds(ttl);
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(logins.size());
+  for (const PresenceRenewal& l : logins) commands.push_back(LoginCommand(l.user, l.record, ttl_ms));
+  auto replies = Pipeline(commands);
+  std::vector<Result<PresenceWrite>> results;
+  results.reserve(logins.size());
+  for (std::size_t i = 0; i < logins.size(); ++i) {
+    if (!replies[i].ok()) {
+      results.emplace_back(replies[i].error());
+    } else {
+      results.push_back(ReadLoginReply((*replies[i]).reply.get(), logins[i].user));
+    }
+  }
+  return results;
 }
 
 Result<std::optional<PresenceRecord>> RedisNodeBus::RenewPresence(const std::string& user,
@@ -367,6 +446,7 @@ Result<std::optional<PresenceRecord>> RedisNodeBus::RenewPresence(const std::str
   // Bytes no parleyd wrote keep nobody online: this connection takes the key back.
   auto set = SetPresence(user, record, ttl);
   if (!set.ok()) return set.error();
+  if (!set->written) return set->other;  // a later login got in between
   return std::optional<PresenceRecord>{};
 }
 
@@ -396,10 +476,12 @@ std::vector<Result<std::optional<PresenceRecord>>> RedisNodeBus::RenewPresences(
       // Bytes no parleyd wrote keep nobody online: this connection takes the key back
       // (rare: one more round trip for this entry only).
       auto set = SetPresence(renewals[i].user, renewals[i].record, ttl);
-      if (set.ok()) {
-        results.emplace_back(std::optional<PresenceRecord>{});
-      } else {
+      if (!set.ok()) {
         results.emplace_back(set.error());
+      } else if (!set->written) {
+        results.emplace_back(set->other);  // a later login got in between
+      } else {
+        results.emplace_back(std::optional<PresenceRecord>{});
       }
     }
   }

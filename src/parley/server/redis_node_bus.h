@@ -18,6 +18,7 @@
 #include "parley/server/node_bus.h"
 
 struct redisContext;
+struct redisReply;
 
 namespace parley::server {
 
@@ -75,8 +76,10 @@ class RedisNodeBus final : public NodeBus {
   RedisNodeBus& operator=(const RedisNodeBus&) = delete;
 
   const std::string& node_id() const override { return node_id_; }
-  Result<std::optional<PresenceRecord>> SetPresence(const std::string& user, const PresenceRecord& record,
-                                                    Duration ttl) override;
+  // One Lua script compares the held record's login order with `record`'s (kLogin).
+  Result<PresenceWrite> SetPresence(const std::string& user, const PresenceRecord& record, Duration ttl) override;
+  // Pipelined as RenewPresences.
+  std::vector<Result<PresenceWrite>> SetPresences(std::span<const PresenceRenewal> logins, Duration ttl) override;
   // One Lua script: extends `record` or sets it again if the key expired, but leaves
   // another node's (or connection's) newer record in place and returns it.
   Result<std::optional<PresenceRecord>> RenewPresence(const std::string& user, const PresenceRecord& record,
@@ -134,6 +137,10 @@ class RedisNodeBus final : public NodeBus {
   // again; a timeout fails the unanswered ones (never retried) and opens the breaker.
   std::vector<Result<Reply>> Pipeline(const std::vector<std::vector<std::string>>& commands);
   void PipelineChunk(std::span<const std::vector<std::string>> commands, std::vector<Result<Reply>>& replies);
+  // The login script's EVAL for one presence write, and its reply read back.
+  std::vector<std::string> LoginCommand(const std::string& user, const PresenceRecord& record,
+                                        const std::string& ttl_ms) const;
+  Result<PresenceWrite> ReadLoginReply(const redisReply* reply, const std::string& user);
   // Decodes a presence record read from Redis; nullopt (logged once, counted) if malformed.
   std::optional<PresenceRecord> ReadPresence(std::span<const uint8_t> bytes, const std::string& user);
   void NoteMalformedRecord(const std::string& what, const std::string& why);

@@ -280,8 +280,7 @@ void SignalingHub::ForgetSession(ConnectionId id) {
     if (presence_unrecorded_.erase(id) != 0 && presence_unrecorded_.empty()) presence_retry_at_.reset();
     // Only this connection's own record: a login whose presence write failed may have
     // left an older login's record in place, which stays.
-    const PresenceRecord record{bus_.node_id(), id, it->second.device};
-    if (Status cleared = bus_.ClearPresence(it->second.user, record); !cleared.ok()) {
+    if (Status cleared = bus_.ClearPresence(it->second.user, PresenceOf(id, it->second)); !cleared.ok()) {
       LogBusError("clear a user's presence", cleared.error());
     }
   }
@@ -493,13 +492,26 @@ void SignalingHub::LogIn(Out& out, ConnectionId id, Session& s, const std::strin
   s.device = device;
   s.device_key = key;
   s.login_challenge = challenge;
+  // Monotonic on this node: a wall clock stepped back must not order a login here
+  // before the one it just replaced here.
+  s.login_unix_ms = last_login_unix_ms_ = std::max({now.unix_ms, last_login_unix_ms_, int64_t{0}});
   online_[user] = id;
   // The login goes on without the bus (calls to this user from other nodes fail until
   // the record is there), and its presence step is redone until it succeeds.
-  if (auto recorded = RecordPresence(out, id, s); !recorded.ok()) {
-    LogBusError("record a login (it is written again until the bus answers)", recorded.error());
+  auto write = bus_.SetPresence(user, PresenceOf(id, s), config_.presence_ttl);
+  if (!write.ok()) {
+    LogBusError("record a login (it is written again until the bus answers)", write.error());
     presence_unrecorded_.insert(id);
     if (!presence_retry_at_) presence_retry_at_ = now.steady + config_.presence_retry;
+  } else if (!ApplyPresenceWrite(out, user, *write)) {
+    // A later login on another node holds the bus: only when that node's clock is ahead
+    // of this one's by more than the time between the two logins (docs/security.md).
+    SendError(out, id, request, ErrorCode::kReplaced,
+              "You logged in as " + Quoted(user) + " from another connection; this one is closed.");
+    out.sends.back().close_after = true;
+    online_.erase(user);
+    ForgetSession(id);
+    return;
   }
   std::vector<signal::CallRecord> missed;
   // A failed take leaves the missed calls stored for the next login.
@@ -508,32 +520,72 @@ void SignalingHub::LogIn(Out& out, ConnectionId id, Session& s, const std::strin
   AnnouncePresence(out, id, user, /*online=*/true);
 }
 
-Status SignalingHub::RecordPresence(Out& out, ConnectionId id, const Session& s) {
-  // The newest login wins across nodes too: a previous connection elsewhere is closed.
-  auto previous = bus_.SetPresence(s.user, PresenceRecord{bus_.node_id(), id, s.device}, config_.presence_ttl);
-  if (!previous.ok()) return previous.error();
-  // A previous record of this node's is a connection already closed here (OnLogin).
-  if (*previous && (*previous)->node != bus_.node_id()) {
+PresenceRecord SignalingHub::PresenceOf(ConnectionId id, const Session& s) const {
+  return PresenceRecord{bus_.node_id(), id, s.device, s.login_unix_ms};
+}
+
+bool SignalingHub::ApplyPresenceWrite(Out& out, const std::string& user, const PresenceWrite& write) {
+  if (!write.written) return false;
+  // The newest login wins across nodes too: an earlier connection elsewhere is closed.
+  // An earlier record of this node's is a connection already closed here (OnLogin).
+  if (write.other && write.other->node != bus_.node_id()) {
     NodeEnvelope replaced;
     replaced.kind = NodeEnvelope::Kind::kReplaced;
     replaced.from_node = bus_.node_id();
-    replaced.connection = (*previous)->connection;
-    replaced.user = s.user;
-    out.envelopes.emplace_back((*previous)->node, std::move(replaced));
+    replaced.connection = write.other->connection;
+    replaced.user = user;
+    out.envelopes.emplace_back(write.other->node, std::move(replaced));
   }
-  return Ok{};
+  return true;
+}
+
+void SignalingHub::CloseReplaced(Out& out, ConnectionId old, HubTime now) {
+  const std::string user = sessions_.at(old).user;
+  EndCallOfLeaving(out, old, now, /*may_return=*/true);
+  SendError(out, old, std::nullopt, ErrorCode::kReplaced,
+            "You logged in as " + Quoted(user) + " from another connection; this one is closed.");
+  out.sends.back().close_after = true;
+  if (auto online = online_.find(user); online != online_.end() && online->second == old) {
+    online_.erase(online);  // the bus record is the other login's now
+  }
+  ForgetSession(old);
 }
 
 void SignalingHub::RetryUnrecordedPresence(Out& out, HubTime now) {
-  for (auto it = presence_unrecorded_.begin(); it != presence_unrecorded_.end();) {
-    auto recorded = RecordPresence(out, *it, sessions_.at(*it));
-    if (!recorded.ok()) {
-      // The bus is still away (the others would fail alike): one line, and the next round.
-      LogBusError("record " + std::to_string(presence_unrecorded_.size()) + " logins made while it was away",
-                  recorded.error());
-      break;
+  // One batch (pipelined on Redis); an entry's own error leaves the others unaffected.
+  const std::vector<ConnectionId> ids(presence_unrecorded_.begin(), presence_unrecorded_.end());
+  std::vector<PresenceRenewal> logins;
+  logins.reserve(ids.size());
+  for (ConnectionId id : ids) {
+    const Session& s = sessions_.at(id);
+    logins.push_back(PresenceRenewal{s.user, PresenceOf(id, s)});
+  }
+  auto writes = bus_.SetPresences(logins, config_.presence_ttl);
+  PARLEY_CHECK(writes.size() == logins.size());
+  std::optional<Error> failure;
+  std::size_t failed = 0;
+  std::vector<ConnectionId> yielding;
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    if (!writes[i].ok()) {
+      if (!failure) failure = writes[i].error();
+      ++failed;
+      continue;
     }
-    it = presence_unrecorded_.erase(it);
+    presence_unrecorded_.erase(ids[i]);
+    // A later login (on another node, made while this one's write failed) stays: this
+    // one yields to it, as a renewal does.
+    if (!ApplyPresenceWrite(out, logins[i].user, *writes[i])) yielding.push_back(ids[i]);
+  }
+  for (ConnectionId id : yielding) CloseReplaced(out, id, now);
+  if (failure) {
+    // One line per outage: while the bus is away every round fails alike.
+    if (!std::exchange(presence_retry_failure_logged_, true)) {
+      LogBusError("record " + std::to_string(failed) +
+                      " logins made while it was away (retried every few seconds; logged once until they succeed)",
+                  *failure);
+    }
+  } else {
+    presence_retry_failure_logged_ = false;
   }
   presence_retry_at_.reset();
   if (!presence_unrecorded_.empty()) presence_retry_at_ = now.steady + config_.presence_retry;
@@ -1115,8 +1167,7 @@ void SignalingHub::RenewBus(Out& out, HubTime now) {
   renewed_connections.reserve(online_.size());
   for (const auto& [user, connection] : online_) {
     if (presence_unrecorded_.count(connection) != 0 || just_recorded.count(connection) != 0) continue;
-    const PresenceRecord mine{bus_.node_id(), connection, sessions_.at(connection).device};
-    renewals.push_back(PresenceRenewal{user, mine});
+    renewals.push_back(PresenceRenewal{user, PresenceOf(connection, sessions_.at(connection))});
     renewed_connections.push_back(connection);
   }
   // Compare-and-renew: a login elsewhere that got in between is never overwritten,
@@ -1135,15 +1186,7 @@ void SignalingHub::RenewBus(Out& out, HubTime now) {
     // Yield to it, as its kReplaced (which may still be on the way) would make this node do.
     if (*newer && (*newer)->node != bus_.node_id()) replaced.push_back(renewed_connections[i]);
   }
-  for (ConnectionId old : replaced) {
-    const std::string user = sessions_.at(old).user;
-    EndCallOfLeaving(out, old, now, /*may_return=*/true);
-    SendError(out, old, std::nullopt, ErrorCode::kReplaced,
-              "You logged in as " + Quoted(user) + " from another connection; this one is closed.");
-    out.sends.back().close_after = true;
-    online_.erase(user);  // the bus record is the other login's now
-    ForgetSession(old);
-  }
+  for (ConnectionId old : replaced) CloseReplaced(out, old, now);
   std::vector<BusyClaim> claims;
   claims.reserve(2 * calls_.size());
   for (const auto& [id, call] : calls_) {

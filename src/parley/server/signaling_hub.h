@@ -175,6 +175,7 @@ class SignalingHub {
     std::string device;
     crypto::IdentityPublicKey device_key{};
     signal::Challenge login_challenge{};  // what delete_account signs
+    int64_t login_unix_ms = 0;            // HubTime::unix_ms at login: orders logins across nodes
     std::optional<signal::CallId> call;  // a call this hub owns
     std::optional<HeldCall> held;        // or one another node owns (never both)
     std::optional<RemoteParty> remote;   // set: not a connection here (owner side)
@@ -220,12 +221,17 @@ class SignalingHub {
   // The remote party of `envelope.call` that the envelope's sender holds, or nullopt.
   std::optional<ConnectionId> RemotePartyOf(const NodeEnvelope& envelope) const;
   void RenewBus(Out& out, HubTime now);
-  // A login's presence step: sets this connection's record on the bus, and tells the
-  // node of the record it replaced (a previous login elsewhere) kReplaced. An error if
-  // the bus failed: then the bus may still name that previous login.
-  Status RecordPresence(Out& out, ConnectionId id, const Session& s);
-  // RecordPresence again for each login in presence_unrecorded_; those that succeed
-  // are renewed normally from then on.
+  // This node's presence record of logged-in connection `id` (login time included).
+  PresenceRecord PresenceOf(ConnectionId id, const Session& s) const;
+  // Acts on a login's presence write: tells the node of the earlier login it replaced
+  // elsewhere kReplaced. False if the bus holds a later login instead (the caller
+  // closes this login: the newest login wins, whichever write came first).
+  bool ApplyPresenceWrite(Out& out, const std::string& user, const PresenceWrite& write);
+  // Closes connection `old` here as replaced by a later login (ending its call).
+  void CloseReplaced(Out& out, ConnectionId old, HubTime now);
+  // The login's presence write again, in one batch, for each login in
+  // presence_unrecorded_: those written are renewed normally from then on; those that
+  // find a later login yield to it (CloseReplaced); those that fail stay for the next round.
   void RetryUnrecordedPresence(Out& out, HubTime now);
   void ReleaseClaims(const std::string& caller, const std::string& callee, const signal::CallId& call);
   void RecordCallLogged(const CallLogEntry& entry);
@@ -298,12 +304,15 @@ class SignalingHub {
   const bool renews_bus_;  // a bus was given
   std::optional<TimePoint> renew_at_;
   // Logins (connections here, in online_) whose presence write failed: the bus may
-  // still name an older login of the same user, here or on another node, which a
-  // compare-and-renew would yield to (closing this, the newest login). They redo the
-  // login's presence step (RecordPresence) every presence_retry and at each renewal
-  // until it succeeds. Their ClearPresence at disconnect removes only their own record.
+  // still name an older login of the same user, which a compare-and-renew would yield
+  // to (closing this, the newer login), or a later one made on another node meanwhile.
+  // They redo the login's ordered write (RetryUnrecordedPresence) every presence_retry
+  // and at each renewal until it is answered. Their ClearPresence at disconnect removes
+  // only their own record.
   std::set<ConnectionId> presence_unrecorded_;
   std::optional<TimePoint> presence_retry_at_;  // set while presence_unrecorded_ is not empty
+  bool presence_retry_failure_logged_ = false;  // a retry round failed; cleared by one that does not
+  int64_t last_login_unix_ms_ = 0;              // the latest Session::login_unix_ms given here
   crypto::SeededKeySource challenge_source_;
   RateLimiter auth_limiter_;
   RateLimiter invite_limiter_;
