@@ -137,7 +137,7 @@ async function main() {
   calls.push(await runCall({ direction: 'native-calls-browser', app, procs, nativeArgv, nativeName: NATIVE_USER,
     browserName: BROWSER_USER, work, browserSends, nativeSends, shots: { incoming: 'incoming-call' } }));
   // The page's sender adapting: bob asks for data saving (the flag in its quality
-  // reports), so the page's encoder, started at 20 ms and 24 kbit/s, is reconfigured
+  // reports), so the page's encoder, started at 20 ms frames and ~31 kbit/s, is reconfigured
   // mid-call to 120 ms frames at 6 kbit/s with DTX.
   const saving = await runCall({ direction: 'browser-calls-native', app, procs, nativeArgv, nativeName: NATIVE_USER,
     browserName: BROWSER_USER, work, browserSends, nativeSends, nativeOptions: ['--data-saving'], tag: 'c' });
