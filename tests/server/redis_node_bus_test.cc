@@ -146,6 +146,16 @@ class RedisNodeBusTest : public testing::Test {
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
   }
+  // A bus with short waits, for the tests that stall redis-server with SIGSTOP.
+  std::unique_ptr<RedisNodeBus> ConnectWithShortTimeouts() {
+    RedisBusOptions options;
+    options.connect_timeout = milliseconds(300);
+    options.command_timeout = milliseconds(300);
+    options.retry = {milliseconds(500), seconds(1)};
+    auto c = RedisNodeBus::Connect(url_, "node-c", options);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return c.ok() ? std::move(*c) : nullptr;
+  }
 
   uint16_t port_ = 0;
   pid_t pid_ = -1;
@@ -451,13 +461,9 @@ TEST_F(RedisNodeBusTest, MalformedRecordsAreSkippedNotFatal) {
 // calls fail at once until the retry time, so renewing many users costs one timeout.
 // After SIGCONT the bus works again, envelopes included.
 TEST_F(RedisNodeBusTest, AStalledRedisCostsOneTimeoutThenFailsFastAndRecovers) {
-  RedisBusOptions options;
-  options.connect_timeout = milliseconds(300);
-  options.command_timeout = milliseconds(300);
-  options.retry = {milliseconds(500), seconds(1)};
-  auto c = RedisNodeBus::Connect(url_, "node-c", options);
-  ASSERT_TRUE(c.ok()) << c.error().message;
-  RedisNodeBus& bus = **c;
+  auto c = ConnectWithShortTimeouts();
+  ASSERT_NE(c, nullptr);
+  RedisNodeBus& bus = *c;
   b_->SetReceiver(to_b.Receiver());
   ASSERT_TRUE(bus.SetPresence("alice", {"node-c", 1, "d"}, seconds(30)).ok());
 
@@ -621,19 +627,15 @@ TEST_F(RedisNodeBusTest, BatchedRenewalsReconnectAfterARedisRestart) {
 // A stalled Redis costs a batch of 2,500 renewals one wait of the command timeout, not
 // one per pipeline or per user; the busy claims after it fail at once.
 TEST_F(RedisNodeBusTest, AStalledRedisCostsABatchOneTimeout) {
-  RedisBusOptions options;
-  options.connect_timeout = milliseconds(300);
-  options.command_timeout = milliseconds(300);
-  options.retry = {milliseconds(500), seconds(1)};
-  auto c = RedisNodeBus::Connect(url_, "node-c", options);
-  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto c = ConnectWithShortTimeouts();
+  ASSERT_NE(c, nullptr);
   std::vector<PresenceRenewal> renewals;
   std::vector<BusyClaim> claims;
   for (int i = 0; i < 2500; ++i) {
     renewals.push_back({"user" + std::to_string(i), {"node-c", static_cast<ConnectionId>(i + 1), "d"}});
     claims.push_back({"user" + std::to_string(i), Call(1)});
   }
-  ASSERT_TRUE((*c)->RenewPresences(renewals, seconds(30)).front().ok());
+  ASSERT_TRUE(c->RenewPresences(renewals, seconds(30)).front().ok());
 
   ASSERT_EQ(kill(pid_, SIGSTOP), 0);
   struct Resume {
@@ -641,7 +643,7 @@ TEST_F(RedisNodeBusTest, AStalledRedisCostsABatchOneTimeout) {
     ~Resume() { kill(pid, SIGCONT); }
   } resume{pid_};
   auto start = WallClock::now();
-  auto stalled = (*c)->RenewPresences(renewals, seconds(30));
+  auto stalled = c->RenewPresences(renewals, seconds(30));
   auto waited = WallClock::now() - start;
   ASSERT_EQ(stalled.size(), renewals.size());
   for (const auto& r : stalled) ASSERT_FALSE(r.ok());
@@ -652,14 +654,14 @@ TEST_F(RedisNodeBusTest, AStalledRedisCostsABatchOneTimeout) {
   EXPECT_GE(waited, milliseconds(250));
   EXPECT_LT(waited, milliseconds(2000));
   start = WallClock::now();
-  for (const auto& r : (*c)->RenewBusyClaims(claims, seconds(30))) ASSERT_FALSE(r.ok());
+  for (const auto& r : c->RenewBusyClaims(claims, seconds(30))) ASSERT_FALSE(r.ok());
   EXPECT_LT(WallClock::now() - start, milliseconds(250));
 
   kill(pid_, SIGCONT);
   std::vector<Result<std::optional<PresenceRecord>>> back;
   ASSERT_TRUE(WaitFor(
       [&] {
-        back = (*c)->RenewPresences(renewals, seconds(30));
+        back = c->RenewPresences(renewals, seconds(30));
         return back.back().ok();
       },
       milliseconds(5000)));
