@@ -176,7 +176,10 @@ export class BrowserCallMedia {
       // Frames the encoder left out (DTX) still pass on the media clock.
       if (skippedSamples > 0) core.skipFrame(skippedSamples);
       if (core.sender.dtx && packet.length <= DTX_PACKET_MAX_BYTES) core.skipFrame(frameSamples);
-      else if (media) media.send(core.sealFrame(packet, performance.now(), frameSamples));
+      else if (media) {
+        // A report that was due goes right before the media packet (CallMediaCore.sealFrame).
+        for (const sealed of core.sealFrame(packet, performance.now(), frameSamples)) media.send(sealed);
+      }
     }, (timestamp, pcm) => {
       const message: ToPlayout = { type: 'frame', timestamp, pcm: pcm as Float32Array<ArrayBuffer> };
       playout.port.postMessage(message, [message.pcm.buffer]);

@@ -1,9 +1,10 @@
 // A connected browser call's media as logic without I/O: Opus frames in -> media
 // payloads (with the copies the loss protection asks for) -> sealed packets; sealed
 // packets in -> the Opus frames to decode (copies fill frames whose own packet was
-// lost); a quality report (0x04) and a receiver report once a second (four times a
-// second while a queue builds or packets go missing), the latter with the RTT echo, so
-// a native peer's bitrate controller adapts to what the browser receives; the peer's
+// lost); a quality report (0x04) and a receiver report once a second (the quality
+// report four times a second while a queue builds or packets go missing), each right
+// before a media packet as native's, the latter with the RTT echo, so a native peer's
+// bitrate controller adapts to what the browser receives; the peer's
 // quality reports steer what the browser sends (BitrateController: Opus bitrate, frame
 // length, FEC, copies, probe padding); probe replies. What
 // src/parley/call/call_media.cc does around its encoder and jitter buffer. Pure: the
@@ -93,6 +94,11 @@ export class CallMediaCore {
   private qualityReportWentLast = false;
   private receiverReportExpected = 0;
   private receiverReportReceived = 0;
+  // The receiver report goes before the media packet after the quality report's, so that
+  // no media packet waits behind both (as native's); in queue trouble once a second.
+  private pendingReceiverReport: ReceiverReport | undefined;
+  private receiverReportPendingSinceMs = 0;
+  private nextReceiverReportMs = 0;
   private peerSentMs: number | undefined;
   private peerReportArrivalMs = 0;
   private bytesSentInInterval = 0;
@@ -139,9 +145,21 @@ export class CallMediaCore {
   }
 
   // One Opus packet of `frameSamples` (48 kHz samples it codes; the configured frame
-  // length unless given), in capture order: the sealed media packet to send, padded
-  // while the bitrate controller probes.
-  sealFrame(opus: Bytes, nowMs: number, frameSamples: number = this.options.frameSamples): Bytes {
+  // length unless given), in capture order: the sealed packets to send now, in this
+  // order: a report that was due (at most one), then the media packet (always last),
+  // padded while the bitrate controller probes.
+  // Reports go right before a media packet, as native's: on a full drop-tail queue the
+  // first packet after a departure gets in, so a report sent right after a media packet,
+  // or alone between two (media keeps the queue at its brim), is nearly always the one
+  // dropped, and congestion would hide its own signal; before one, it gets the media
+  // packet's chance.
+  sealFrame(opus: Bytes, nowMs: number, frameSamples: number = this.options.frameSamples): Bytes[] {
+    const report = this.reportIfDue(nowMs);
+    const media = this.sealMedia(opus, nowMs, frameSamples);
+    return report ? [report, media] : [media];
+  }
+
+  private sealMedia(opus: Bytes, nowMs: number, frameSamples: number): Bytes {
     const primary: EncodedFrame = { timestamp: this.timestamp, payload: opus };
     const redundant: EncodedFrame[] = [];
     let size = 7 + opus.length;
@@ -247,13 +265,27 @@ export class CallMediaCore {
     this.jitterBufferMs = ms;
   }
 
-  // The reports when due (sealed control packets, to send in this order: the quality
-  // report first, since on a full drop-tail queue the first of two packets sent back to
-  // back is the one that gets in), else none. Call it at least every 50 ms.
+  // Timers, at least every 50 ms: the bitrate controller's, and a report that no media
+  // packet took within a frame of being due (DTX silence, nothing captured): at most
+  // one sealed control packet to send alone.
   tick(nowMs: number): Bytes[] {
     this.controller.onTick(nowMs);
     this.figures.targetWireKbps = this.controller.targetWireBps / 1000;
-    if (nowMs < this.nextReportMs) return [];
+    const frameMs = this.controller.settings.frameMs;
+    if (this.pendingReceiverReport ? nowMs < this.receiverReportPendingSinceMs + frameMs
+      : nowMs < this.nextReportMs + frameMs) {
+      return [];
+    }
+    const report = this.reportIfDue(nowMs);
+    return report ? [report] : [];
+  }
+
+  // The pending receiver report, else the quality report when due (with the receiver
+  // report pending behind it), else nothing. What src/parley/call/call_media.cc's
+  // SendReportsIfDue does.
+  private reportIfDue(nowMs: number): Bytes | undefined {
+    if (this.pendingReceiverReport) return this.sealPendingReceiverReport(nowMs);
+    if (nowMs < this.nextReportMs) return undefined;
     const intervalMs = Math.max(1, nowMs - this.intervalStartMs);
     this.intervalStartMs = nowMs;
     this.figures.sendKbps = (this.bytesSentInInterval * 8) / intervalMs;
@@ -280,39 +312,60 @@ export class CallMediaCore {
       intervalMs: saturatedMs(intervalMs),
     };
     this.figures.lastQuality = quality;
-    const trouble = timing.queueDelayMs >= TROUBLE_QUEUE_MS || lossBefore > TROUBLE_LOSS;
+    // While a queue builds or packets go missing, the quality report four times a second:
+    // the sender learns sooner, and a report has more chances through a full queue.
+    const queueTrouble = timing.queueDelayMs >= TROUBLE_QUEUE_MS;
+    const trouble = queueTrouble || lossBefore > TROUBLE_LOSS;
     this.nextReportMs = nowMs + (trouble ? this.options.reportIntervalMs / 4 : this.options.reportIntervalMs);
+    // Counted since the last receiver report (in queue trouble or data saving it skips intervals).
     this.receiverReportExpected += loss.expected;
     this.receiverReportReceived += loss.received;
     const report: ReceiverReport = {
-      expected: this.receiverReportExpected, received: this.receiverReportReceived, sentMs: this.clockMs(nowMs),
-      echoMs: 0, echoDelayMs: 0,
+      expected: this.receiverReportExpected, received: this.receiverReportReceived, sentMs: 0, echoMs: 0, echoDelayMs: 0,
     };
-    if (this.peerSentMs !== undefined) {
-      report.echoMs = this.peerSentMs;
-      report.echoDelayMs = Math.max(0, Math.floor(nowMs - this.peerReportArrivalMs));
-    }
     if (this.controller.dataSaving) {
       // Data saving's 12 kbit/s counts control packets too (as native's): nine 156-byte
       // media packets can fall in one second, which leaves room for one control packet,
       // not two. So the reports take turns, one a second, no faster in trouble.
       this.nextReportMs = nowMs + this.options.reportIntervalMs;
       this.qualityReportWentLast = !this.qualityReportWentLast;
-      const one = this.qualityReportWentLast ? this.packets.sealControl(serializeQualityReport(quality), nowMs)
-        : this.packets.sealReport(report, nowMs);
-      if (!this.qualityReportWentLast) this.receiverReportExpected = this.receiverReportReceived = 0;
-      this.controller.onControlSent(one.length, nowMs);
-      this.bytesSentInInterval += one.length;
-      return [one];
+      if (this.qualityReportWentLast) return this.sealControlPacket(serializeQualityReport(quality), nowMs);
+      this.receiverReportExpected = this.receiverReportReceived = 0;
+      this.pendingReceiverReport = report;
+      return this.sealPendingReceiverReport(nowMs);
     }
+    const sealedQuality = this.sealControlPacket(serializeQualityReport(quality), nowMs);
+    // In queue trouble the receiver report only once a second: both four times a second
+    // would cost ~6 kbit/s on the wire, a quarter of a 24 kbit/s bottleneck.
+    if (queueTrouble && nowMs < this.nextReceiverReportMs) return sealedQuality;
     this.receiverReportExpected = this.receiverReportReceived = 0;
-    const sealedQuality = this.packets.sealControl(serializeQualityReport(quality), nowMs);
-    const sealed = this.packets.sealReport(report, nowMs);
-    // The budget pays for reports too (as native's).
-    this.controller.onControlSent(sealedQuality.length, nowMs);
+    this.nextReceiverReportMs = nowMs + this.options.reportIntervalMs - 50;
+    this.pendingReceiverReport = report;
+    this.receiverReportPendingSinceMs = nowMs;
+    return sealedQuality;
+  }
+
+  // The receiver report with its send time and our echo of the peer's newest one.
+  private sealPendingReceiverReport(nowMs: number): Bytes {
+    const report = this.pendingReceiverReport!;
+    this.pendingReceiverReport = undefined;
+    report.sentMs = this.clockMs(nowMs);
+    if (this.peerSentMs !== undefined) {
+      report.echoMs = this.peerSentMs;
+      report.echoDelayMs = Math.max(0, Math.floor(nowMs - this.peerReportArrivalMs));
+    }
+    return this.paidFor(this.packets.sealReport(report, nowMs), nowMs);
+  }
+
+  private sealControlPacket(content: Bytes, nowMs: number): Bytes {
+    return this.paidFor(this.packets.sealControl(content, nowMs), nowMs);
+  }
+
+  // A control packet we send: the budget pays for it (as native's), and it counts as sent.
+  private paidFor(sealed: Bytes, nowMs: number): Bytes {
     this.controller.onControlSent(sealed.length, nowMs);
-    this.bytesSentInInterval += sealedQuality.length + sealed.length;
-    return [sealedQuality, sealed];
+    this.bytesSentInInterval += sealed.length;
+    return sealed;
   }
 
   // ms since the media started plus 1, modulo 2^32 (0 means "no report yet").
