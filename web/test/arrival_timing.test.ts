@@ -1,5 +1,6 @@
 // ArrivalTiming's queue estimate keeps a standing queue visible however often intervals
-// are taken (reports every 250 ms in trouble), and forgets an old baseline after 10 s.
+// are taken (reports every 250 ms in trouble), and forgets an old baseline after 10 s;
+// packets handed over late by a stalled main thread count their bytes, not their delay.
 import { describe, expect, it } from 'vitest';
 import { ArrivalTiming } from '../src/media/arrival_timing';
 
@@ -24,5 +25,21 @@ describe('ArrivalTiming', () => {
       last = timing.takeInterval().queueDelayMs;
     }
     expect(last).toBeCloseTo(0, 0);
+  });
+
+  it('counts an untimed arrival\'s bytes, not its delay', () => {
+    const timing = new ArrivalTiming();
+    let t = 0;
+    let timestamp = 0;
+    for (let i = 0; i < 50; ++i, t += 20, timestamp += 960) timing.onArrival(timestamp, 100, t, true);
+    timing.takeInterval();
+    // 15 packets held 0-280 ms by a stalled main thread, handed over at once, untimed.
+    for (let i = 0; i < 15; ++i, timestamp += 960) timing.onArrival(timestamp, 100, t + 300, true, false);
+    t += 300;
+    for (let i = 0; i < 35; ++i, t += 20, timestamp += 960) timing.onArrival(timestamp, 100, t, true);
+    const interval = timing.takeInterval();
+    expect(interval.bytes).toBe(5000);
+    expect(interval.queueDelayMs).toBeCloseTo(0, 6);
+    expect(interval.jitterMs).toBeLessThan(1);
   });
 });

@@ -38,12 +38,14 @@ function run(): Out[] {
     out.push({ at, kind, by });
   };
   let sequence = 0;
+  const inFlight: { at: number; sealed: Uint8Array }[] = [];
   for (let now = 0; now <= 12000; now += 10) {
+    // The peer's packets, each arriving 40 ms after it was sent plus its queueing delay.
+    while (inFlight.length > 0 && inFlight[0]!.at <= now) browser.onSealed(inFlight.shift()!.sealed, now);
     if (now % 20 === 0) {
-      // The peer's packet sent 40 ms ago arrives now plus its queueing delay.
       const queue = now < 3000 ? 0 : now < 8000 ? Math.min(300, (now - 3000) / 5) : 0;
       const primary = { timestamp: (now / 20) * 960, payload: Uint8Array.of(1, 2, 3, 4) };
-      browser.onSealed(native.sealMedia({ sequence: sequence++, primary, redundant: [] }, now), now + 40 + queue);
+      inFlight.push({ at: now + 40 + queue, sealed: native.sealMedia({ sequence: sequence++, primary, redundant: [] }, now) });
       const silent = now >= 9500 && now < 11000;
       if (!silent) {
         for (const packet of browser.sealFrame(Uint8Array.of(5, 6, 7, now & 0xff), now)) {

@@ -2,7 +2,8 @@
 // RFC 3550 §6.4.1 interarrival jitter, the queueing delay (mean relative one-way delay
 // over the lowest of the last 10 s) and the sealed bytes that arrived. The TS
 // port of the arrival half of src/parley/call/receive_statistics.cc. Pure: the caller
-// gives arrival times (ms, monotonic).
+// gives arrival times (ms, monotonic), and says when it does not know one (a packet
+// handed over late by a stalled main thread: counted, not timed).
 
 export interface ArrivalInterval {
   jitterMs: number;
@@ -20,6 +21,7 @@ const MAX_FRAME_SAMPLES = 5760; // 120 ms
 export class ArrivalTiming {
   private lastTimestamp: number | undefined; // unwrapped, 48 kHz samples
   private lastRelativeMs = 0;
+  private lastTimestampTimed = false; // lastRelativeMs belongs to the last packet
   private frameSamples = 0;
   private jitterMs = 0;
   private bytes = 0;
@@ -32,8 +34,9 @@ export class ArrivalTiming {
 
   // A media packet whose primary frame starts at RTP `timestamp` (u32); `followsPrevious`:
   // its sequence number is the one after the previous packet's (so the timestamp step
-  // is a frame length, not a loss or a DTX pause).
-  onArrival(timestamp: number, sealedBytes: number, arrivalMs: number, followsPrevious: boolean): void {
+  // is a frame length, not a loss or a DTX pause). `timed` false: it arrived at some
+  // unknown time before `arrivalMs` (its bytes count, its delay does not).
+  onArrival(timestamp: number, sealedBytes: number, arrivalMs: number, followsPrevious: boolean, timed = true): void {
     this.bytes += sealedBytes;
     this.lastArrivalMs = arrivalMs;
     let unwrapped = timestamp >>> 0;
@@ -42,12 +45,18 @@ export class ArrivalTiming {
       unwrapped = this.lastTimestamp + delta;
       if (followsPrevious && delta >= MIN_FRAME_SAMPLES && delta <= MAX_FRAME_SAMPLES) this.frameSamples = delta;
     }
+    if (!timed) {
+      this.lastTimestamp = unwrapped;
+      this.lastTimestampTimed = false;
+      return;
+    }
     // A packet leaves when its frame's last sample is captured: measure from there.
     const relativeMs = arrivalMs - (unwrapped + this.frameSamples) / 48;
-    if (this.lastTimestamp !== undefined) {
+    if (this.lastTimestamp !== undefined && this.lastTimestampTimed) {
       this.jitterMs += (Math.abs(relativeMs - this.lastRelativeMs) - this.jitterMs) / 16;
     }
     this.lastTimestamp = unwrapped;
+    this.lastTimestampTimed = true;
     this.lastRelativeMs = relativeMs;
     this.delaySumMs += relativeMs;
     ++this.delayCount;

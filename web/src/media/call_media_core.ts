@@ -22,6 +22,7 @@ import { BitrateController, type BitrateControllerConfig, type SenderSettings } 
 import type { LossProtection } from './loss_protection_policy';
 import { ArrivalTiming } from './arrival_timing';
 import { ReceiveStatistics, lossFraction } from './receive_statistics';
+import { SendTiming } from './send_timing';
 
 export interface CallMediaCoreOptions {
   reportIntervalMs: number;
@@ -60,6 +61,12 @@ export interface CallMediaFigures {
   targetWireKbps: number; // the bitrate controller's budget (sealed + 28 bytes a packet)
   lastAuthenticMs?: number; // when the newest authentic packet arrived
   lastQuality?: QualityReport; // the newest quality report we sent
+  // Of the queue the peer's newest quality report measured, our own sending lateness (ms),
+  // which the bitrate controller did not count (SendTiming).
+  ownSendDelayMs?: number;
+  // Times the page's main thread was held up 50 ms or more (the core went uncalled);
+  // packets handed over in the burst after one are counted but not timed.
+  mainThreadStalls: number;
 }
 
 const RTT_BOGUS_MS = 60000;
@@ -68,6 +75,11 @@ const RTT_BOGUS_MS = 60000;
 const TROUBLE_QUEUE_MS = 40;
 const TROUBLE_LOSS = 0.02;
 const REMEMBERED_TIMESTAMPS = 256; // frames handed to the decoder, for copies
+// The page calls the core at least every 20 ms (its tick); no call for this long means its
+// main thread was held up, and packets it then hands over back to back (no more than
+// BURST_MS apart) had arrived earlier, at times nobody knows: they are not timed.
+const MAIN_THREAD_STALL_MS = 50;
+const BURST_MS = 4;
 
 // Single-threaded (the page's main thread). The keys are copied into the sealers and
 // openers. `nowMs` must not go back.
@@ -76,6 +88,7 @@ export class CallMediaCore {
   private readonly packets: CallPackets;
   private readonly statistics = new ReceiveStatistics();
   private readonly timing = new ArrivalTiming();
+  private readonly sendTiming = new SendTiming();
   private lastSequence: number | undefined;
   private recoveredInInterval = 0;
   private jitterBufferMs = 0;
@@ -102,12 +115,14 @@ export class CallMediaCore {
   private peerSentMs: number | undefined;
   private peerReportArrivalMs = 0;
   private bytesSentInInterval = 0;
+  private lastCallMs: number | undefined; // the newest call to sealFrame, onSealed or tick
+  private burstLastMs = -Infinity; // the newest call of a burst after a stall
   private bytesReceivedInInterval = 0;
   private intervalStartMs: number;
   readonly figures: CallMediaFigures = {
     sendLossFraction: 0, receiveLossFraction: 0, sendKbps: 0, receiveKbps: 0, mediaPacketsSent: 0,
     mediaPacketsReceived: 0, framesRecovered: 0, packetsRefused: 0, reportsReceived: 0,
-    qualityReportsReceived: 0, targetWireKbps: 0,
+    qualityReportsReceived: 0, targetWireKbps: 0, mainThreadStalls: 0,
   };
 
   constructor(keys: CallKeys, nowMs: number, options: Partial<CallMediaCoreOptions> = {}) {
@@ -154,6 +169,7 @@ export class CallMediaCore {
   // dropped, and congestion would hide its own signal; before one, it gets the media
   // packet's chance.
   sealFrame(opus: Bytes, nowMs: number, frameSamples: number = this.options.frameSamples): Bytes[] {
+    this.afterStall(nowMs, false);
     const report = this.reportIfDue(nowMs);
     const media = this.sealMedia(opus, nowMs, frameSamples);
     return report ? [report, media] : [media];
@@ -178,6 +194,7 @@ export class CallMediaCore {
     const sealed = this.packets.sealMedia({ sequence: this.sequence, primary, redundant }, nowMs,
       this.controller.probePaddingFloor(nowMs));
     this.controller.onPacketSent(sealed.length, nowMs);
+    this.sendTiming.onSent(this.timestamp, frameSamples, nowMs);
     this.sentFrames.push(primary);
     if (this.sentFrames.length > 2) this.sentFrames.shift();
     this.sequence = (this.sequence + 1) & 0xffff;
@@ -195,6 +212,7 @@ export class CallMediaCore {
 
   // One sealed packet from the relay (what the relay session handed up).
   onSealed(sealed: Bytes, nowMs: number): Arrived {
+    const late = this.afterStall(nowMs, true);
     const arrival = this.packets.open(sealed);
     switch (arrival.kind) {
       case 'dropped':
@@ -206,7 +224,7 @@ export class CallMediaCore {
         this.statistics.onPacket(arrival.packet.sequence, nowMs);
         const follows = this.lastSequence !== undefined && ((this.lastSequence + 1) & 0xffff) === arrival.packet.sequence;
         this.lastSequence = arrival.packet.sequence;
-        this.timing.onArrival(arrival.packet.primary.timestamp, sealed.length, nowMs, follows);
+        this.timing.onArrival(arrival.packet.primary.timestamp, sealed.length, nowMs, follows, !late);
         const decode: EncodedFrame[] = [];
         for (const copy of arrival.packet.redundant) {
           if (this.remember(copy.timestamp)) {
@@ -269,6 +287,7 @@ export class CallMediaCore {
   // packet took within a frame of being due (DTX silence, nothing captured): at most
   // one sealed control packet to send alone.
   tick(nowMs: number): Bytes[] {
+    this.afterStall(nowMs, false);
     this.controller.onTick(nowMs);
     this.figures.targetWireKbps = this.controller.targetWireBps / 1000;
     const frameMs = this.controller.settings.frameMs;
@@ -368,6 +387,23 @@ export class CallMediaCore {
     return sealed;
   }
 
+  // True for a call right after the main thread was held up, and for arrivals handed over
+  // back to back after it (the backlog); `arrival`: an onSealed call (only arrivals extend
+  // a burst: the tick, capture and arrivals each come every 20 ms or so, and together
+  // they would chain one burst on forever).
+  private afterStall(nowMs: number, arrival: boolean): boolean {
+    const stalled = this.lastCallMs !== undefined && nowMs - this.lastCallMs >= MAIN_THREAD_STALL_MS;
+    this.lastCallMs = nowMs;
+    if (stalled) {
+      this.burstLastMs = nowMs;
+      ++this.figures.mainThreadStalls;
+      return true;
+    }
+    if (!arrival || nowMs - this.burstLastMs > BURST_MS) return false;
+    this.burstLastMs = nowMs;
+    return true;
+  }
+
   // ms since the media started plus 1, modulo 2^32 (0 means "no report yet").
   private clockMs(nowMs: number): number {
     return (Math.floor(nowMs - this.startMs) + 1) >>> 0;
@@ -398,7 +434,14 @@ export class CallMediaCore {
       return;
     }
     ++this.figures.qualityReportsReceived;
-    this.controller.onQualityReport(report, nowMs);
+    // The peer measures one-way delay against our media clock, so packets we held back
+    // (a stall of the page's main thread, of capture or of the encoder, then a burst) read
+    // as a queue there. Our own lateness over the packets its interval covers (sent up to
+    // an RTT ago) comes off: a stall is not a queue, a queue on the path still shows.
+    const toMs = nowMs - (this.figures.rttMs ?? 0);
+    const ownMs = this.sendTiming.excessMs(toMs - report.intervalMs, toMs);
+    this.figures.ownSendDelayMs = ownMs;
+    this.controller.onQualityReport({ ...report, queueDelayMs: Math.max(0, report.queueDelayMs - ownMs) }, nowMs);
     this.figures.targetWireKbps = this.controller.targetWireBps / 1000;
   }
 
