@@ -19,13 +19,14 @@ crypto::CallKeys Keys(crypto::Role role) {
   return crypto::DeriveCallKeys(prk, role);
 }
 
-// Delivers after a fixed delay; drops every `drop_every`-th packet (0: none).
+// Delivers after a fixed delay; drops every `drop_every`-th packet (0: none), and
+// everything while `cut`.
 class Wire final : public MediaTransport {
  public:
   explicit Wire(Duration delay) : delay_(delay) {}
   void Send(std::span<const uint8_t> sealed, TimePoint now) override {
     ++sent;
-    if (drop_every != 0 && sent % drop_every == 0) return;
+    if (cut || (drop_every != 0 && sent % drop_every == 0)) return;
     queue_.push_back({now + delay_, {sealed.begin(), sealed.end()}});
   }
   std::optional<ReceivedPacket> Receive(TimePoint) override { return std::nullopt; }
@@ -38,6 +39,7 @@ class Wire final : public MediaTransport {
   }
   int sent = 0;
   int drop_every = 0;
+  bool cut = false;
 
  private:
   Duration delay_;
@@ -112,6 +114,21 @@ TEST(CallMedia, LossIsReportedAndTurnsProtectionOn) {
   EXPECT_GT(p.a->stats().send_loss_fraction, 0.0);
   EXPECT_LT(p.a->stats().send_loss_fraction, 0.35);
   EXPECT_GT(p.a->stats().redundant_copies + (p.a->stats().fec ? 1 : 0), 0);
+}
+
+TEST(CallMedia, QualityEstimateSaysNothingIsHeardInAnOutage) {
+  Pair p;
+  p.Run(3.0, nullptr);
+  ASSERT_TRUE(p.b->stats().mos.has_value());
+  EXPECT_GT(*p.b->stats().mos, 3.5);
+  p.a_to_b.cut = p.b_to_a.cut = true;
+  p.Run(1.0, nullptr);
+  EXPECT_GT(*p.b->stats().mos, 3.5) << "a second of nothing is not yet an outage";
+  p.Run(1.5, nullptr);
+  EXPECT_LT(*p.b->stats().mos, 1.5) << "2.5 s without a packet: nothing is heard";
+  p.a_to_b.cut = p.b_to_a.cut = false;
+  p.Run(3.0, nullptr);
+  EXPECT_GT(*p.b->stats().mos, 3.5);
 }
 
 TEST(CallMedia, PacketsThatDoNotOpenAreCountedAndDropped) {

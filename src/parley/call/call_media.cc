@@ -102,12 +102,14 @@ void CallMedia::OnPacket(std::span<const uint8_t> sealed, TimePoint now, PathId 
   // does not authenticate changes neither opener.
   if (auto media = media_opener_.Open(sealed)) {
     ++stats_.media_packets_received;
+    last_authenticated_arrival_ = now;
     transport_->OnAuthenticated(path, now);
     receiver_->OnPayload(*media, now, sealed.size());
     return;
   }
   if (auto control = control_opener_.Open(sealed)) {
     ++stats_.control_packets_received;
+    last_authenticated_arrival_ = now;
     transport_->OnAuthenticated(path, now);
     OnControl(*control, path, now);
     return;
@@ -286,11 +288,19 @@ Status CallMedia::SendReportsIfDue(TimePoint now) {
   last_report_jb_ = jb;
   stats_.receive_loss_after_recovery = due == 0 ? 0 : static_cast<double>(concealed) / static_cast<double>(due);
   stats_.receive_jitter_ms = loss.jitter_ms;
-  if (loss.opus_bitrate_bps > 0) {
+  // In an outage nothing arrives, so no frame is counted due or concealed until the
+  // next packet; the listener hears nothing meanwhile, which the estimate must say
+  // (the status line would otherwise show the last good second under "reconnecting").
+  // 1.5 s: a DTX pause in data saving still brings a report a second.
+  constexpr Duration kNothingHeardAfter = milliseconds(1500);
+  const bool peer_silent = loss.opus_bitrate_bps == 0 && last_heard_opus_bitrate_bps_ > 0 &&
+                           last_authenticated_arrival_ && now - *last_authenticated_arrival_ >= kNothingHeardAfter;
+  if (loss.opus_bitrate_bps > 0) last_heard_opus_bitrate_bps_ = static_cast<int>(loss.opus_bitrate_bps);
+  if (loss.opus_bitrate_bps > 0 || peer_silent) {
     QualityInputs inputs;
     inputs.one_way_delay_ms = stats_.rtt_ms.value_or(0) / 2 + jb.current_delay_ms + loss.frame_ms + 6.5;
-    inputs.loss_after_recovery = stats_.receive_loss_after_recovery;
-    inputs.opus_bitrate_bps = static_cast<int>(loss.opus_bitrate_bps);
+    inputs.loss_after_recovery = peer_silent ? 1.0 : stats_.receive_loss_after_recovery;
+    inputs.opus_bitrate_bps = last_heard_opus_bitrate_bps_;
     const QualityEstimate estimate = EstimateQuality(inputs);
     stats_.mos = estimate.mos;
     stats_.r_factor = estimate.r_factor;

@@ -67,7 +67,8 @@ struct CallMediaStats {
   double receive_jitter_ms = 0;         // RFC 3550 interarrival jitter of what we receive
   // ITU-T G.107 E-model of what we hear, per report interval: delay RTT/2 + jitter
   // buffer + frame, loss after recovery, the far end's Opus bitrate. Unset before the
-  // first interval with audio.
+  // first interval with audio; while nothing of the peer's arrives for 1.5 s or more
+  // (an outage, not a pause: reports still come in a pause) it is that of losing it all.
   std::optional<double> mos;
   std::optional<double> r_factor;
   uint64_t frames_concealed = 0;
@@ -134,6 +135,10 @@ class CallMedia {
   MediaSettings applied_;                // what the sender was last set to
   std::optional<int> pending_frame_ms_;  // applied at the next frame boundary
   media::JitterBufferStats last_report_jb_;  // at the previous report, for interval deltas
+  // For the quality estimate through an outage: when anything of the peer's (media or
+  // control) last opened, and the Opus bitrate last heard.
+  std::optional<TimePoint> last_authenticated_arrival_;
+  int last_heard_opus_bitrate_bps_ = 0;
 
   media::Samples frame_;          // the frame being captured
   std::size_t frame_fill_ = 0;    // samples of frame_ filled
