@@ -229,7 +229,8 @@ int main(int argc, char** argv) {
     cmd->add_flag("!--no-ns", call_options.noise_suppression, "no noise suppression");
     cmd->add_flag("!--no-agc", call_options.gain_control, "no automatic gain control");
     cmd->add_flag("--data-saving", call_options.data_saving,
-                  "use little data: 60 ms frames at 6 kbit/s with DTX, and ask the peer to do the same");
+                  "use little data (at most 12 kbit/s with UDP/IP): 120 ms packets at 6 kbit/s with DTX, "
+                  "and ask the peer to do the same");
   };
   std::string peer;
   auto* call_cmd = app.add_subcommand("call", "Call someone (q or Ctrl-C hangs up)");

@@ -6,8 +6,9 @@
 # her, and audio resumes both ways (the recordings after the rebind correlate with what
 # was sent); same fingerprint, still relay-udp, no new call. Then a second call where
 # every path of alice's is silent both ways for 3 s (--blackout-after/--blackout-for):
-# both status lines say "reconnecting", and audio comes back both ways after it.
-# Prints the time to audio.
+# both status lines say "reconnecting", and audio comes back both ways after it, and the
+# stats file's quality estimate says nothing was heard meanwhile. Asserts the time to
+# audio against issue #6's 2 s target and prints it.
 # Usage: handover_test.sh BUILD_DIR TESTDATA_DIR
 set -euo pipefail
 build=$(cd "${1:?usage: handover_test.sh BUILD_DIR TESTDATA_DIR}" && pwd)
@@ -61,6 +62,8 @@ audio_resumed "" "$skip"
 # Time to audio: alice's own measure (the rebind -> the first packet from bob again).
 gap=$(sed -n 's/^Reconnected after \([0-9]*\) ms without audio\./\1/p' "$work/alice.log" | head -1)
 port_line=$(grep "media continues from local port" "$work/alice.log" | sed "s/\.$//")
+# Issue #6: audio back within 2 s of the new network being usable (here: at once).
+((gap < 2000)) || fail "audio came back at alice ${gap} ms after the switch, not within 2 s"
 echo "ok: ${port_line}; audio back at alice ${gap} ms after the switch;" \
   "correlation after it alice->bob $c_ab, bob->alice $c_ba"
 
@@ -84,6 +87,20 @@ grep -q "media continues from local port" "$work/bob2.log" && fail "bob took a f
 audio_resumed 2 5.5
 gap_a=$(sed -n 's/^Reconnected after \([0-9]*\) ms without audio\./\1/p' "$work/alice2.log" | head -1)
 gap_b=$(sed -n 's/^Reconnected after \([0-9]*\) ms without audio\./\1/p' "$work/bob2.log" | head -1)
+# Both measure from the last audio they heard, so the 3 s outage is included.
+((gap_a < 5000 && gap_b < 5000)) || fail "audio came back ${gap_a} ms (alice) and ${gap_b} ms (bob) after it stopped: over 2 s after a 3 s outage"
+# The stats file carries the E-model estimate and the audio glitch counters every
+# second: good before the outage, nothing heard in it (1 s or more after the last
+# packet), good again at the end.
+python3 - "$work/alice2.jsonl" <<'PY' || fail "alice's stats file does not show the outage in its quality estimate: $(cat "$work/alice2.jsonl")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+mos = [(l["t"], l["mos"]) for l in lines if l.get("mos") is not None]
+assert all(isinstance(l["audio"]["glitches"], int) for l in lines), "no audio glitch counters"
+assert any(t <= 2.1 and m > 3 for t, m in mos), mos
+assert any(3.5 <= t <= 5.5 and m < 2 for t, m in mos), mos
+assert mos[-1][1] > 3, mos
+PY
 echo "ok: 3 s outage: both said reconnecting; audio back after ${gap_a} ms at alice and ${gap_b} ms at bob" \
   "(outage included); correlation after it alice->bob $c_ab, bob->alice $c_ba"
 echo "PASS"
