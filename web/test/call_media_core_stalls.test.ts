@@ -25,6 +25,7 @@ interface Outcome {
   peer: CallMediaCore;
   // The browser's sender every 100 ms: [t, frame ms, Opus bit/s, wire budget kbit/s].
   senderTrace: [number, number, number, number][];
+  rttTrace: [number, number | undefined, number | undefined][]; // every 100 ms: [t, browser's, peer's]
   browserQuality: { at: number; report: QualityReport }[]; // what the browser reported, when
 }
 
@@ -46,6 +47,7 @@ function simulate(scenario: Scenario): Outcome {
   const backlogArrivals: Uint8Array[] = [];
   const senderTrace: Outcome['senderTrace'] = [];
   const browserQuality: Outcome['browserQuality'] = [];
+  const rttTrace: Outcome['rttTrace'] = [];
   let bottleneckFreeAt = 0;
   let frameMs = browser.sender.frameMs;
   let captured = 0; // ms of the frame being filled
@@ -105,9 +107,10 @@ function simulate(scenario: Scenario): Outcome {
     if (quality && quality !== browserQuality.at(-1)?.report) browserQuality.push({ at: t, report: quality });
     if (t % 100 === 0) {
       senderTrace.push([t, browser.sender.frameMs, browser.sender.opusBitrateBps, browser.figures.targetWireKbps]);
+      rttTrace.push([t, browser.figures.rttMs, peer.figures.rttMs]);
     }
   }
-  return { browser, peer, senderTrace, browserQuality };
+  return { browser, peer, senderTrace, rttTrace, browserQuality };
 }
 
 // 300 ms of the page's main thread held up every 2 s from 2 s on (as a loaded machine's
@@ -130,6 +133,17 @@ describe('CallMediaCore under main-thread stalls', () => {
     expect(Math.min(...after.map(([, , opus]) => opus))).toBeGreaterThanOrEqual(30000);
     expect(Math.max(...after.map(([, frame]) => frame))).toBeLessThanOrEqual(40);
     expect(browser.figures.ownSendDelayMs).toBeDefined();
+  });
+
+  it('measures the RTT on both ends without its stalls (40 ms here)', () => {
+    const { rttTrace } = simulate({ seconds: 12, browserStalls: stallsEvery2s });
+    // An echo needs a report each way first (the stall at 2 s holds one back: the previous
+    // core measured 300 ms on both ends from there until 3-3.5 s).
+    expect(rttTrace.filter(([t]) => t >= 4000).every(([, browser, peer]) => browser !== undefined && peer !== undefined))
+      .toBe(true);
+    const measured = rttTrace.filter(([t]) => t >= 2000);
+    expect(Math.max(...measured.map(([, browser]) => browser ?? 0))).toBeLessThan(70);
+    expect(Math.max(...measured.map(([, , peer]) => peer ?? 0))).toBeLessThan(70);
   });
 
   it('does not report its own late handling of arrivals as a queue', () => {

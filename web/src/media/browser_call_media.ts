@@ -100,6 +100,11 @@ export interface CallQuality {
   // past the relay, as the budget counts).
   sealedPacketsSent: number;
   sealedBytesSent: number;
+  // Times the page's main thread was held up 50 ms or more during the call, and how much
+  // of the queue the peer last reported was the page's own sending lateness (ms), not
+  // counted as a queue (CallMediaCore).
+  mainThreadStalls: number;
+  ownSendDelayMs: number;
 }
 
 const TICK_MS = 20;
@@ -227,6 +232,8 @@ export class BrowserCallMedia {
       frameMs: this.core.sender.frameMs,
       sealedPacketsSent: this.sealedPacketsSent,
       sealedBytesSent: this.sealedBytesSent,
+      mainThreadStalls: f.mainThreadStalls,
+      ownSendDelayMs: Math.round(f.ownSendDelayMs ?? 0),
     };
     if (f.rttMs !== undefined) q.rttMs = f.rttMs;
     return q;

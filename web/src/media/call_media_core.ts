@@ -238,7 +238,7 @@ export class CallMediaCore {
       }
       case 'report':
         this.noteAuthentic(sealed, nowMs);
-        this.onReport(arrival.report, nowMs);
+        this.onReport(arrival.report, nowMs, late);
         return { decode: [], authentic: true };
       case 'probe':
         this.noteAuthentic(sealed, nowMs);
@@ -409,13 +409,18 @@ export class CallMediaCore {
     return (Math.floor(nowMs - this.startMs) + 1) >>> 0;
   }
 
-  private onReport(report: ReceiverReport, nowMs: number): void {
+  // `late`: handed over in the burst after a stall, so when it arrived is not known: it
+  // neither measures the RTT nor is echoed (the echo's delay would be short by the stall,
+  // and both ends' RTT long by it); our next report echoes the one before it.
+  private onReport(report: ReceiverReport, nowMs: number, late: boolean): void {
     ++this.figures.reportsReceived;
-    this.peerSentMs = report.sentMs;
-    this.peerReportArrivalMs = nowMs;
+    if (!late) {
+      this.peerSentMs = report.sentMs;
+      this.peerReportArrivalMs = nowMs;
+    }
     const loss = report.expected === 0 ? 0 : Math.min(1, Math.max(0, 1 - report.received / report.expected));
     this.figures.sendLossFraction = loss;
-    if (report.echoMs !== 0) {
+    if (report.echoMs !== 0 && !late) {
       const rtt = (this.clockMs(nowMs) - report.echoMs - report.echoDelayMs) >>> 0;
       if (rtt < RTT_BOGUS_MS) {
         this.figures.rttMs = rtt;
