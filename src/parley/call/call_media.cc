@@ -238,6 +238,8 @@ Status CallMedia::OnTick(TimePoint now) {
   const media::JitterBufferStats jb = receiver_->jitter_buffer_stats();
   stats_.jitter_buffer_delay_ms = jb.current_delay_ms;
   stats_.frames_concealed = jb.frames_concealed;
+  jb_delay_sum_ms_ += jb.current_delay_ms;
+  ++jb_delay_ticks_;
   ApplySettings(controller_.OnTick(now));
   // Alone only when no media packet took it within a frame (DTX, nothing captured).
   const Duration frame = milliseconds(applied_.frame_ms);
@@ -298,13 +300,22 @@ Status CallMedia::SendReportsIfDue(TimePoint now) {
   if (loss.opus_bitrate_bps > 0) last_heard_opus_bitrate_bps_ = static_cast<int>(loss.opus_bitrate_bps);
   if (loss.opus_bitrate_bps > 0 || peer_silent) {
     QualityInputs inputs;
-    inputs.one_way_delay_ms = stats_.rtt_ms.value_or(0) / 2 + jb.current_delay_ms + loss.frame_ms + 6.5;
+    // Mouth to ear: a sample waits for the rest of its frame, crosses the network and
+    // waits in the buffer behind the earlier samples; summed, that is the frame, the
+    // one-way delay and the buffer's wait for a packet's first sample, which is the
+    // buffer's mean level less half a frame (it holds a packet's frame more right after
+    // it arrives). The mean over the interval, since with 120 ms packets what it holds at
+    // one instant is anywhere between 20 and 105 ms.
+    const double jb_mean_ms = jb_delay_ticks_ == 0 ? jb.current_delay_ms : jb_delay_sum_ms_ / jb_delay_ticks_;
+    inputs.one_way_delay_ms = stats_.rtt_ms.value_or(0) / 2 + jb_mean_ms + loss.frame_ms / 2.0 + kOpusLookaheadMs;
     inputs.loss_after_recovery = peer_silent ? 1.0 : stats_.receive_loss_after_recovery;
     inputs.opus_bitrate_bps = last_heard_opus_bitrate_bps_;
     const QualityEstimate estimate = EstimateQuality(inputs);
     stats_.mos = estimate.mos;
     stats_.r_factor = estimate.r_factor;
   }
+  jb_delay_sum_ms_ = 0;
+  jb_delay_ticks_ = 0;
 
   ReceiverReport report;
   // Counted since the last receiver report (in trouble or data saving it skips intervals).

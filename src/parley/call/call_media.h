@@ -139,6 +139,9 @@ class CallMedia {
   // control) last opened, and the Opus bitrate last heard.
   std::optional<TimePoint> last_authenticated_arrival_;
   int last_heard_opus_bitrate_bps_ = 0;
+  // The jitter buffer's delay summed over this report interval's ticks, for its mean.
+  double jb_delay_sum_ms_ = 0;
+  int jb_delay_ticks_ = 0;
 
   media::Samples frame_;          // the frame being captured
   std::size_t frame_fill_ = 0;    // samples of frame_ filled

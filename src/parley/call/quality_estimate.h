@@ -5,8 +5,13 @@
 
 namespace parley::call {
 
+// libopus's encoder delay at 48 kHz (312 samples), part of every mouth-to-ear delay.
+inline constexpr double kOpusLookaheadMs = 6.5;
+
 struct QualityInputs {
-  double one_way_delay_ms = 0;    // mouth to ear: RTT/2 + jitter buffer + frame + lookahead
+  // Mouth to ear: one frame (capture) + RTT/2 + the jitter buffer's wait for a packet's
+  // first sample + lookahead.
+  double one_way_delay_ms = 0;
   double loss_after_recovery = 0; // 0..1: frames concealed (after FEC and redundant copies)
   int opus_bitrate_bps = 24000;   // what the far end encodes at
   double burst_ratio = 1;         // G.107 BurstR: 1 for random loss
