@@ -61,12 +61,16 @@ export function nativeReceiveRate(statsFile, fromSeconds, toSeconds) {
  * `nativeOptions`: more `parley` call options (e.g. `--data-saving`); `tag` names the
  * call's files (default a/b by direction). The page's `parleyTest.quality()` is sampled
  * every 500 ms (`quality_samples`: seconds after "in call", frame ms, Opus kbit/s, sent kbit/s,
- * sealed packets and bytes sent so far).
+ * sealed packets and bytes sent so far, the bitrate controller's wire budget in kbit/s,
+ * main-thread stalls, own lateness taken off the peer's last queue figure).
+ * `pageStalls` { everyMs, forMs }: from "in call" until the recording is taken, the page's
+ * main thread is kept busy for `forMs` every `everyMs` (a busy loop the test puts in the
+ * page, as a loaded machine's stalls), removed before the recording is taken.
  * Returns the figures; throws with the page's and the client's view on failure.
  */
 export async function runCall({ direction, app, procs, nativeArgv, nativeName, browserName, work,
   browserSends, nativeSends, shots = {}, dialBy = 'contact', callSeconds = 8, judgeFromSeconds = 2,
-  nativeOptions = [], tag = direction === 'browser-calls-native' ? 'a' : 'b' }) {
+  nativeOptions = [], tag = direction === 'browser-calls-native' ? 'a' : 'b', pageStalls = null }) {
   const nativeRecording = path.join(work, `native_heard_${tag}.wav`);
   const browserRecording = path.join(work, `browser_heard_${tag}.wav`);
   const nativeStats = path.join(work, `native_stats_${tag}.jsonl`);
@@ -91,6 +95,14 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
   }
   const connectedAfterMs = Date.now() - started;
   const inCallAt = Date.now();
+  if (pageStalls) {
+    await app.page.evaluate(({ everyMs, forMs }) => {
+      window.parleyTestStalls = setInterval(() => {
+        const until = performance.now() + forMs;
+        while (performance.now() < until) { /* the main thread held up */ }
+      }, everyMs);
+    }, pageStalls);
+  }
   await app.startRecording();
   // Sampling the page's figures costs one evaluate each (no rendering; see the screenshot note below).
   const qualitySamples = [];
@@ -99,7 +111,7 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
       const q = await app.quality();
       if (q) {
         qualitySamples.push([Math.round((Date.now() - inCallAt) / 100) / 10, q.frameMs, q.opusKbps, q.sendKbps,
-          q.sealedPacketsSent, q.sealedBytesSent]);
+          q.sealedPacketsSent, q.sealedBytesSent, q.targetKbps, q.mainThreadStalls, q.ownSendDelayMs]);
       }
       await sleep(Math.min(500, Math.max(0, ms - (Date.now() - inCallAt))));
     }
@@ -109,6 +121,7 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
   const qualityText = await app.qualityText();
   const pageFingerprint = await app.fingerprint();
   await sampleUntil(callSeconds * 1000);
+  if (pageStalls) await app.page.evaluate(() => clearInterval(window.parleyTestStalls));
   const heard = await app.takeRecording();
   // The screenshot comes after the judged audio: rendering it stalls the page's main
   // thread (where the media is encoded and sent) for long enough that the far end's
@@ -136,7 +149,10 @@ export async function runCall({ direction, app, procs, nativeArgv, nativeName, b
       pageFingerprint.words === nativeFingerprint.words,
     quality,
     quality_text: qualityText,
-    quality_samples: qualitySamples, // [s after in call, frame ms, Opus kbit/s, sent kbit/s, packets, bytes]
+    // [s after in call, frame ms, Opus kbit/s, sent kbit/s, packets, bytes, budget kbit/s,
+    //  main-thread stalls so far, own sending lateness taken off the last report's queue (ms)]
+    quality_samples: qualitySamples,
+    page_stalls: pageStalls,
     native_receive: nativeReceiveRate(nativeStats, judgeFromSeconds + 1, callSeconds),
     browser_heard_seconds: heard.length / 48000,
     browser_recording_lead_in_s: 1, // the silence put in front of browser_heard_*.wav

@@ -2,6 +2,7 @@
 // invite, Debian's Chromium signing up and calling a native `parley` both ways, audio
 // correlated, fingerprints equal, strangers shown only the decoy site, screenshots.
 // Usage: node run.mjs --build BUILD --testdata DIR --web DIR [--screenshots DIR] [--json FILE] [--keep]
+//        [--stall-calls N] (default 1: calls with the page's main thread held up 300 ms every 2 s)
 // Exit: 0 passed, 1 failed, 77 skipped (no Chromium, no built app).
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ const NATIVE_USER = 'bob';
 const { values: args } = parseArgs({ options: {
   build: { type: 'string' }, testdata: { type: 'string' }, web: { type: 'string' },
   screenshots: { type: 'string' }, json: { type: 'string' }, keep: { type: 'boolean', default: false },
+  'stall-calls': { type: 'string', default: '1' },
 } });
 for (const required of ['build', 'testdata', 'web']) {
   if (!args[required]) {
@@ -143,12 +145,29 @@ async function main() {
     browserName: BROWSER_USER, work, browserSends, nativeSends, nativeOptions: ['--data-saving'], tag: 'c' });
   saving.direction = 'data-saving';
   calls.push(saving);
+  // Main-thread stalls are not a queue: the page's main thread, which encodes, seals and
+  // sends, held up 300 ms every 2 s (a busy loop put in the page) on a path with no
+  // bottleneck. Its packets go out in bursts and bob measures them as delay; the page's
+  // sender must keep its budget rather than cut as if a queue built.
+  const stallCalls = [];
+  for (let i = 0; i < Number(args['stall-calls']); ++i) {
+    const stalled = await runCall({ direction: 'browser-calls-native', app, procs, nativeArgv, nativeName: NATIVE_USER,
+      browserName: BROWSER_USER, work, browserSends, nativeSends, tag: `s${i}`, callSeconds: 10,
+      pageStalls: { everyMs: 2000, forMs: 300 } });
+    stalled.direction = `page-stalls-${i}`;
+    calls.push(stalled);
+    stallCalls.push(stalled);
+  }
   for (const call of calls) {
     check(`${call.direction}: fingerprints equal on the page and in the CLI`, call.fingerprints_equal,
       `${call.page_fingerprint.emoji} / ${call.page_fingerprint.words}`);
-    check(`${call.direction}: audio both ways`, call.audio_ok,
-      `native->browser ${call.correlation_native_to_browser}, browser->native ${call.correlation_browser_to_native}, ` +
-      `unrelated ${call.correlation_browser_unrelated}`);
+    const audio = `native->browser ${call.correlation_native_to_browser}, browser->native ` +
+      `${call.correlation_browser_to_native}, unrelated ${call.correlation_browser_unrelated}`;
+    // Audio is not judged with the page's main thread held up 300 ms every 2 s: the page
+    // decodes there, so what it plays breaks up, and bob's jitter buffer meets a 300 ms
+    // burst every 2 s (measured 0.39-0.52 native->browser, 0.28-0.83 browser->native).
+    if (call.page_stalls) console.log(`${call.direction}: audio not judged (${audio})`);
+    else check(`${call.direction}: audio both ways`, call.audio_ok, audio);
     check(`${call.direction}: the native client ended cleanly`, call.native_exit === 0, String(call.native_exit));
     check(`${call.direction}: live quality on relay-tls`, call.quality?.path === 'relay-tls' && call.quality?.connected,
       call.quality_text);
@@ -171,6 +190,15 @@ async function main() {
   check('data-saving: bob receives 2-12 media packets a second',
     saving.native_receive !== null && saving.native_receive.packets_per_s >= 2 && saving.native_receive.packets_per_s <= 12,
     `${JSON.stringify(saving.native_receive)}; 20 ms calls: ${calls.slice(0, 2).map((c) => c.native_receive?.packets_per_s).join(', ')}`);
+  for (const call of stallCalls) {
+    const samples = call.quality_samples.filter(([at]) => at >= 2);
+    const stalls = samples.length > 0 ? samples[samples.length - 1][7] : 0;
+    check(`${call.direction}: the page's main thread was held up`, stalls >= 3, `${stalls} stalls seen by the page`);
+    // 64 kbit/s is the start and the top; a cut for a queue takes it to 85 % of what arrived or lower.
+    check(`${call.direction}: the page keeps its wire budget and >= 24 kbit/s of Opus through the stalls`,
+      samples.length > 0 && samples.every(([, , opusKbps, , , , budget]) => budget >= 0.9 * 64 && opusKbps >= 24),
+      JSON.stringify(samples.map(([at, frameMs, opusKbps, , , , budget, , ownMs]) => [at, frameMs, opusKbps, budget, ownMs])));
+  }
   report.calls = calls;
 
   await app.byId('nav-history').click();
