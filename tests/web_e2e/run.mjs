@@ -195,8 +195,11 @@ async function main() {
     const stalls = samples.length > 0 ? samples[samples.length - 1][7] : 0;
     check(`${call.direction}: the page's main thread was held up`, stalls >= 3, `${stalls} stalls seen by the page`);
     // 64 kbit/s is the start and the top; a cut for a queue takes it to 85 % of what arrived or lower.
-    check(`${call.direction}: the page keeps its wire budget and >= 24 kbit/s of Opus through the stalls`,
-      samples.length > 0 && samples.every(([, , opusKbps, , , , budget]) => budget >= 0.9 * 64 && opusKbps >= 24),
+    // Before the page told its own lateness from a queue it cut to 15-43 kbit/s in 8 of 8 such calls
+    // (Opus 6-24); now it keeps 64 (Opus >= 30.7). 48 leaves room for a stall on bob's side, which a
+    // loaded CI machine can cause and which bob cannot tell from a queue.
+    check(`${call.direction}: the page keeps >= 48 of its 64 kbit/s budget and >= 20 kbit/s of Opus through the stalls`,
+      samples.length > 0 && samples.every(([, , opusKbps, , , , budget]) => budget >= 48 && opusKbps >= 20),
       JSON.stringify(samples.map(([at, frameMs, opusKbps, , , , budget, , ownMs]) => [at, frameMs, opusKbps, budget, ownMs])));
   }
   report.calls = calls;
