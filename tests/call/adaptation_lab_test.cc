@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <ostream>
 #include <string>
 
 #include "parley/base/random.h"
@@ -77,16 +78,23 @@ std::string Trace(const AdaptationLabReport& r) {
 // The speech as real calls would vary it: variant 0 is the file; 1 and 2 add a ±1 LSB
 // dither from a fixed seed (what changed between generations of `make speech` before sox
 // ran with -R: only the low bits, yet Opus's VBR packet sizes and so every decision
-// after them differ). Made in memory, the same on every run. (`parley lab` has no such
-// option; docs/benchmarks.md also has starts shifted by 0.73 s steps, where four of 28
-// runs still wait over 100 ms.)
+// after them differ); 3 to 6 start 0.73, 1.46, 2.19 and 2.92 s into the file (looped),
+// so that the drop at 10 s and the lift at 30 s meet other words and pauses. Made in
+// memory, the same on every run. (`parley lab` has no such option.)
+constexpr int kDithers = 2;
+constexpr int kShifts = 4;
+constexpr double kShiftStepS = 0.73;
+
 media::Samples Variant(const media::Samples& speech, int variant) {
   media::Samples out = speech;
-  if (variant > 0) {
+  if (variant > 0 && variant <= kDithers) {
     Random random(static_cast<uint64_t>(variant));
     for (media::Sample& s : out) {
       s = static_cast<media::Sample>(std::clamp<int>(s + static_cast<int>(random.Between(-1, 1)), -32768, 32767));
     }
+  } else if (variant > kDithers) {
+    const auto shift = static_cast<std::size_t>((variant - kDithers) * kShiftStepS * 48000) % out.size();
+    std::rotate(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(shift), out.end());
   }
   return out;
 }
@@ -96,17 +104,23 @@ struct BottleneckCase {
   int variant;
 };
 
+// gtest prints a failing case's parameter with this (not as raw bytes).
+void PrintTo(const BottleneckCase& c, std::ostream* os) { *os << c.voice << " variant " << c.variant; }
+
 std::string CaseName(const testing::TestParamInfo<BottleneckCase>& info) {
-  return std::string(info.param.voice) + "_" + std::to_string(info.param.variant);
+  const int v = info.param.variant;
+  if (v > kDithers) return std::string(info.param.voice) + "_shift" + std::to_string(v - kDithers);
+  return std::string(info.param.voice) + (v == 0 ? "_file" : "_dither" + std::to_string(v));
 }
 
-// Every voice `make speech` generates, each in three variants: how much speech sends,
-// and when its VBR peaks come, changes from voice to voice and with the speech's exact
-// bytes, and the bottleneck's figures must not depend on them. Before this controller
-// (reports drowned behind media at the drop, the peer's baseline absorbing the queue
-// within 2.5 s of fast reports, reports not paid from the budget, one 384-byte probe
-// packet) the worst second of these 21 runs waited 61-192 ms, over 100 ms in 8 of them
-// (and one second sent 26.8 kbit/s).
+// Every voice `make speech` generates, each in seven variants: how much speech sends,
+// and when its VBR peaks and pauses come, changes from voice to voice, with the
+// speech's exact bytes and with where in it the drop and the lift fall, and the
+// bottleneck's figures must not depend on them. Session 6's controller met them on the
+// file and the dithers (worst second 43-83 ms) but not on 5 of the 28 shifted starts
+// (104-180 ms: a cut's estimate of ~27 kbit/s above the 24 kbit/s link; a queue
+// draining at ~2 kbit/s with media at its 16.5 kbit/s floor; the budget stuck at the
+// 12 kbit/s minimum).
 class BottleneckTest : public testing::TestWithParam<BottleneckCase> {};
 
 TEST_P(BottleneckTest, SettlesBelowWithoutAQueueAndRecoversWithin10s) {
@@ -125,18 +139,18 @@ TEST_P(BottleneckTest, SettlesBelowWithoutAQueueAndRecoversWithin10s) {
   std::vector<double> waits;
   double wire_max = 0;
   for (const AdaptationSecond& s : Between(r, 15, 30)) {
-    EXPECT_LT(s.wire_kbps, 24) << "at " << s.t_s << "\n" << Trace(r);
+    EXPECT_LT(s.wire_kbps, 24) << "at " << s.t_s;
     // The budget, not the wire: a pause in the speech sends less (DTX) without any cut.
-    EXPECT_GT(s.target_kbps, 12) << "collapsed at " << s.t_s << "\n" << Trace(r);
+    EXPECT_GT(s.target_kbps, 12) << "collapsed at " << s.t_s;
     waits.push_back(s.queue_delay_max_ms);
     wire_max = std::max(wire_max, s.wire_kbps);
   }
   std::sort(waits.begin(), waits.end());
   ASSERT_EQ(waits.size(), 15u);
-  // The issue's < 100 ms: the worst second of these 21 runs waits 43-83 ms, the median
+  // The issue's < 100 ms: the worst second of these 49 runs waits 43-80 ms, the median
   // second 43 (a 92-byte report and a 60 ms media packet meeting at 24 kbit/s).
-  EXPECT_LT(waits[7], 60) << "median of each second's longest wait\n" << Trace(r);
-  EXPECT_LT(waits.back(), 100) << "longest wait\n" << Trace(r);
+  EXPECT_LT(waits[7], 60) << "median of each second's longest wait";
+  EXPECT_LT(waits.back(), 100) << "longest wait";
   // Within 10 s of the lift (at 30 s) the budget is back to 90 % of where it was.
   double recovered_at = 0;
   for (const AdaptationSecond& s : Between(r, 30, 45)) {
@@ -146,15 +160,16 @@ TEST_P(BottleneckTest, SettlesBelowWithoutAQueueAndRecoversWithin10s) {
   std::printf("%s variant %d: wire 15-30 s at most %.1f kbit/s, each second's longest wait median %.0f ms, "
               "worst %.0f ms; budget back to 90 %% at %.0f s\n",
               GetParam().voice, GetParam().variant, wire_max, waits[7], waits.back(), recovered_at);
-  EXPECT_GT(recovered_at, 30) << "no recovery\n" << Trace(r);
-  EXPECT_LE(recovered_at, 40) << Trace(r);
+  EXPECT_GT(recovered_at, 30) << "no recovery";
+  EXPECT_LE(recovered_at, 40);
+  if (HasFailure()) ADD_FAILURE() << "the run, second by second:\n" << Trace(r);
 }
 
 std::vector<BottleneckCase> BottleneckCases() {
   std::vector<BottleneckCase> cases;
   for (const char* voice : {"speech_en_male", "speech_en_female", "speech_de", "speech_es", "speech_fa", "speech_ru",
                             "conversation"}) {
-    for (int variant = 0; variant < 3; ++variant) cases.push_back({voice, variant});
+    for (int variant = 0; variant <= kDithers + kShifts; ++variant) cases.push_back({voice, variant});
   }
   return cases;
 }

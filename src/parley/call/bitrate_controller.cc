@@ -42,17 +42,23 @@ constexpr double kBottleneckEvidence = 0.7;  // received over sent, at a cut
 // a longer path, not a queue.
 constexpr Duration kFlatSpan = seconds(2);
 constexpr double kFlatBandMs = 15;
-// At or above this the bottleneck is busy all interval: what arrives is its rate.
+// At or above this (over the serialization of one of our packets at the known rate,
+// which the peer's baseline from before the bottleneck does not hold) the bottleneck is
+// busy all interval: what arrives is its rate.
 constexpr double kBusyQueueMs = 60;
+// Over this much of it, what arrived is the bottleneck's estimate (up or down: one short
+// report's is a packet off either way). Not 90 % of it: probes reach only ~6 % above
+// their base each, and three clean in a row mean it lifted, so an estimate 10 % low
+// would let probes still under the link "prove" it lifted.
 constexpr Duration kBusySpanForEstimate = milliseconds(750);
-// Of that rate: our control packets are counted as carried in the proportion media was,
-// and while a queue drains what we sent in an interval is not what arrived in it.
-constexpr double kBusyEstimateShare = 0.9;
 // Sending under this share of a known bottleneck, a rising queue under kUnderKnownQueueMs
 // is not ours.
 constexpr double kUnderKnown = 0.9;
 constexpr double kUnderKnownQueueMs = 100;
-constexpr int kProbesToLift = 2;           // clean probes in a row: it has lifted
+// Clean probes in a row: it has lifted. Each carries ~6 % above its base (its padding
+// never 30 ms of the base ahead in 500 ms), so two could "prove" a link measured 10 %
+// low lifted while still under it (then +50 % a second into it: 197 ms waits).
+constexpr int kProbesToLift = 3;
 // Padding never takes a probe more than this over the rate it tests above (seconds of
 // that rate), so the queue it leaves is small; speech alone may add a frame's packet.
 constexpr double kProbeMaxQueueS = 0.03;
@@ -64,6 +70,9 @@ constexpr int kMaxOpusBps = 64000;
 constexpr double kVbrMargin = 0.8;         // leave room for VBR frames above the average
 constexpr double kFramePreferencePerMs = 0.05;  // E-model points per ms of frame: latency
 constexpr double kFrameHysteresis = 1.0;   // E-model points a new frame length must win by
+// A queue still standing once the bottleneck is measured is drained below the 60 ms
+// floor for at most this long (until the model of it says it is gone).
+constexpr Duration kMaxDrain = seconds(2);
 constexpr int kFeedbackTimeoutIntervals = 4;
 constexpr double kFeedbackTimeoutFactor = 0.7;
 constexpr std::array<int, 3> kFrameLengthsMs = {20, 40, 60};
@@ -140,7 +149,7 @@ std::size_t BitrateController::ProbePaddingFloor(TimePoint now) const {
   return floor;
 }
 
-void BitrateController::MaybeStartProbe(double queue_ms, TimePoint now) {
+void BitrateController::MaybeStartProbe(double queue_ms, double raw_queue_ms, TimePoint now) {
   if (!congested_at_wire_bps_ || probe_ || data_saving()) return;
   const double known = *congested_at_wire_bps_;
   // Wherever the budget is: padding makes up the rate.
@@ -152,7 +161,8 @@ void BitrateController::MaybeStartProbe(double queue_ms, TimePoint now) {
   // The settings stay (a change of frame length would move the measured delay by itself);
   // the media packets are padded up to the probe's rate (ProbePaddingFloor), since VBR
   // speech sends less than its budget, and in pauses much less.
-  probe_ = Probe{.start = now, .end = now + kProbeDuration, .queue_before_ms = queue_ms, .base_bps = base,
+  probe_ = Probe{.start = now, .end = now + kProbeDuration, .queue_before_ms = queue_ms, .raw_before_ms = raw_queue_ms,
+                 .base_bps = base,
                  .rate_bps = std::min(config_.max_wire_bps, base * kProbeFactor)};
   next_probe_at_ = now + kProbeInterval;
 }
@@ -233,7 +243,31 @@ void BitrateController::Choose(TimePoint now) {
   }
   settings_ = ChooseSettings(media_budget / wire_overshoot_, policy_.current(), data_saving(), settings_.frame_ms,
                              config_.udp_ip_overhead_bytes);
+  // Draining a standing queue with a budget below the floor (6 kbit/s in 60 ms packets
+  // is 16.5 kbit/s on the wire, which with the reports of a call in trouble leaves a
+  // 24 kbit/s link ~2 kbit/s to drain with): data saving's 120 ms packets, 10.4 kbit/s
+  // while talking, until the queue is gone, then back (DrainRemainingBits).
+  if (drain_ && !data_saving() && settings_.expected_wire_bps > media_budget) {
+    settings_ = ChooseSettings(media_budget, policy_.current(), true, settings_.frame_ms, config_.udp_ip_overhead_bytes);
+  }
   settings_.budget_wire_bps = budget;
+}
+
+double BitrateController::DrainRemainingBits(TimePoint now) const {
+  if (!drain_) return 0;
+  // A fluid queue served at the estimated rate, holding what the report showed at its
+  // end and fed with everything we sent since.
+  return drain_->queue_bits + SentWireBitsBetween(drain_->from, now + microseconds(1)) -
+         drain_->rate_bps * ToSeconds(now - drain_->from);
+}
+
+void BitrateController::MaybeEndDrain(TimePoint now) {
+  if (!drain_ || (DrainRemainingBits(now) > 0 && now < drain_->deadline)) return;
+  drain_.reset();
+  // The queue is gone: back to just below the bottleneck, where the cut's drain share
+  // (below 85 % of it while a queue stood) no longer applies.
+  if (congested_at_wire_bps_) target_wire_bps_ = std::max(target_wire_bps_, kDecreaseFactor * *congested_at_wire_bps_);
+  Choose(now);
 }
 
 void BitrateController::OnControlSent(std::size_t sealed_bytes, TimePoint now) { Record(sealed_bytes, now, false); }
@@ -331,6 +365,7 @@ const MediaSettings& BitrateController::OnTick(TimePoint now) {
     const double excess_bits = sent_bits - probe_->base_bps * (elapsed_s + settings_.frame_ms / 1000.0);
     if (now >= probe_->end || excess_bits >= probe_->base_bps * kProbeMaxQueueS) EndProbe(now);
   }
+  MaybeEndDrain(now);
   if (now - *last_feedback_ < config_.report_interval * kFeedbackTimeoutIntervals) return settings_;
   last_feedback_ = now;
   // Not sending media: nothing to blame.
@@ -410,7 +445,15 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
   const double queue = std::max(0.0, raw_queue - queue_offset_ms_);
   // While a queue stands the bottleneck is busy, and what arrives is its rate; over
   // several reports a packet more or less at the edges matters less than in one.
-  if (queue >= kBusyQueueMs) {
+  // One of our packets takes longer at the bottleneck than before it (at 24 kbit/s a
+  // 156-byte packet 52 ms): the peer's baseline does not hold that, so a reported queue
+  // of 60 ms may be no wait at all. Unless a flat delay was taken off already.
+  const double packet_serialization_ms =
+      congested_at_wire_bps_ && media_packets > 0
+          ? std::max(0.0, packet_bps * interval_s / *congested_at_wire_bps_ * 1000 - queue_offset_ms_)
+          : 0;
+  const double waiting = std::max(0.0, queue - packet_serialization_ms);
+  if (waiting >= kBusyQueueMs) {
     busy_bits_ += (received_wire + control_carried_wire) * interval_s;
     busy_seconds_ += interval_s;
     busy_packet_bits_ = packet_bps * interval_s;
@@ -450,6 +493,10 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
     // probe leaves a queue that is gone within 100 ms, a few ms in a one-second mean).
     const double predicted = PredictedProbeQueueMs(from, to);
     const double rise_since = queue - probe_->queue_before_ms;
+    // The peer's baseline is the lowest delay of its last 10 s: when the time before a
+    // bottleneck leaves that window, every delay it reports falls by the bottleneck's
+    // serialization (20-30 ms), and a probe's queue hides in the fall.
+    if (raw_queue < probe_->raw_before_ms - kFlatBandMs) probe_->baseline_moved = true;
     const bool still_there =
         rise_since >= std::max(kProbeMinRiseMs, std::min(kProbeQueueRiseMs, kProbeEvidenceShare * predicted)) ||
         rising || overflowing;
@@ -463,7 +510,8 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
       // The prediction counts what was sent: a probe that sent too little (DTX silence)
       // predicts little and proves nothing.
       const double carried = SentWireBpsBetween(probe_->start, probe_->end);
-      if (congested_at_wire_bps_ && predicted >= kProbeMinPredictedMs && carried > probe_->base_bps) {
+      if (congested_at_wire_bps_ && predicted >= kProbeMinPredictedMs && carried > probe_->base_bps &&
+          !probe_->baseline_moved) {
         // Sent above it without a queue: the path carried what it sent (at most its rate:
         // a short span's buckets may round above it). The next probe, above that, at once;
         // the budget stays below the old ceiling (the first estimate comes from a
@@ -480,7 +528,8 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
           fast_growth_ = true;
         }
       } else {
-        // Sent too little to prove anything (DTX silence): again soon.
+        // Sent too little to prove anything (DTX silence), or the peer's baseline moved
+        // under it: again soon.
         next_probe_at_ = now + seconds(1);
       }
       probe_.reset();
@@ -522,15 +571,23 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
     target_wire_bps_ = next;
     if (target_wire_bps_ >= config_.max_wire_bps) fast_growth_ = false;
   }
-  // The ceiling a cut set from one short report, refined from the whole busy span after
-  // it (only upward evidence of a busy link counts: never a probe's).
+  // The ceiling a cut set from one short report (a packet more or less in 260 ms is
+  // 5 kbit/s either way) is replaced by what the busy link delivered over the whole span
+  // the queue then stood, up or down (never a probe's span).
   if (busy_from_cut_ && congested_at_wire_bps_ && busy_seconds_ >= ToSeconds(kBusySpanForEstimate) &&
       !probe_found_it) {
-    congested_at_wire_bps_ =
-        std::max(*congested_at_wire_bps_, kBusyEstimateShare * (busy_bits_ - busy_packet_bits_) / busy_seconds_);
+    const double delivered = (busy_bits_ - busy_packet_bits_) / busy_seconds_;
+    congested_at_wire_bps_ = delivered;
+    // Measured, and the queue still stands: drain it (below the floor if need be) from
+    // what it held at the end of this report's interval.
+    if (!drain_ && waiting >= kBusyQueueMs) {
+      drain_ = Drain{.from = to, .deadline = now + kMaxDrain, .queue_bits = waiting / 1000 * *congested_at_wire_bps_,
+                     .rate_bps = *congested_at_wire_bps_};
+    }
   }
   if (queue < kQueueQuietMs) busy_from_cut_ = false;
-  if (!rising && !overflowing && queue < kQueueQuietMs) MaybeStartProbe(queue, now);
+  MaybeEndDrain(now);
+  if (!rising && !overflowing && queue < kQueueQuietMs) MaybeStartProbe(queue, raw_queue, now);
   target_wire_bps_ = std::clamp(target_wire_bps_, config_.min_wire_bps, config_.max_wire_bps);
   Choose(now);
   return settings_;

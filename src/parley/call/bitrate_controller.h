@@ -49,8 +49,13 @@ struct MediaSettings {
 //    the budget drops to 85 % of what the peer received (a real bandwidth estimate,
 //    where libtgvoip stepped 1 kbit/s a second; less one packet, which a short report
 //    interval may hold too many), or lower, enough to drain the reported queue within
-//    a second, once per report. The bottleneck (below) is refined from the whole span
-//    the queue then stands (90 % of what arrived over it). A delay that stays flat for
+//    a second, once per report. The bottleneck (below) is then replaced by what arrived
+//    over the whole span the queue stood (>= 750 ms; the queue counted over one packet's
+//    serialization at the bottleneck, which the peer's older baseline lacks). If the
+//    queue still stands then, and the budget is below the 60 ms floor (16.5 kbit/s on
+//    the wire), media drops to data saving's 120 ms packets (10.4 kbit/s) until a fluid
+//    model of the queue at that rate says it is gone (at most 2 s), and the budget
+//    comes back to 85 % of the bottleneck. A delay that stays flat for
 //    2 s while everything arrives is no queue (a slower link's longer serialization, a
 //    longer route): it is taken off the reported queue.
 //  - a queue of 25–40 ms, or one that is high but flat (a longer route, not our queue):
@@ -68,11 +73,13 @@ struct MediaSettings {
 //    judged on the queue it would have left were the bottleneck still there (a fluid
 //    queue fed with what we actually sent): still there if the peer's mean rose by half
 //    that prediction (at most 8 ms, at least 3), and then no cut for it; a probe that
-//    predicts under 6 ms (DTX silence) or carried no more than its base proves nothing
-//    and is retried 1 s later; it is judged on a report ending 150 ms after it at the
-//    earliest. A clean one is followed at once by one 125 % above what it carried, the
-//    budget staying under the old ceiling; two clean in a row mean it lifted: forget it, start from what
-//    the second carried and grow by 50 % a second (no longer held to 1.5x what speech
+//    predicts under 6 ms (DTX silence), carried no more than its base, or ran while the
+//    peer's reported delay fell by over 15 ms (its 10 s baseline moved: a probe's queue
+//    hides in that) proves nothing and is retried 1 s later; it is judged on a report
+//    ending 150 ms after it at the earliest. A clean one is followed at once by one 125 %
+//    above what it carried, the budget staying under the old ceiling; three clean in a
+//    row mean it lifted (each proves only ~6 % more than its base): forget it, start from
+//    what the last carried and grow by 50 % a second (no longer held to 1.5x what speech
 //    sends: the probes backed it) until the next congestion.
 //  - loss alone never lowers the budget: random loss is met with protection
 //    (LossProtectionPolicy, fed per second, and only loss seen without a queue, since
@@ -136,11 +143,14 @@ class BitrateController {
   // probe would cause if the known bottleneck were still there.
   double PredictedProbeQueueMs(TimePoint from, TimePoint to) const;
   double SentWireBpsBetween(TimePoint from, TimePoint to, Packets which = Packets::kAll) const;
-  void MaybeStartProbe(double queue_ms, TimePoint now);
+  void MaybeStartProbe(double queue_ms, double raw_queue_ms, TimePoint now);
   void EndProbe(TimePoint now);  // stops its padding; its report is still awaited
   double SentSealedBpsBetween(TimePoint from, TimePoint to) const;  // media only
   double SentPacketsBetween(TimePoint from, TimePoint to) const;    // media only
   void Choose(TimePoint now);
+  // What the standing queue a cut found still holds (bits; <= 0: gone).
+  double DrainRemainingBits(TimePoint now) const;
+  void MaybeEndDrain(TimePoint now);
   void Record(std::size_t sealed_bytes, TimePoint now, bool media);
 
   struct Sent {
@@ -170,6 +180,8 @@ class BitrateController {
     TimePoint start;
     TimePoint end;
     double queue_before_ms = 0;
+    double raw_before_ms = 0;    // as the peer reported it (no flat delay taken off)
+    bool baseline_moved = false;  // the peer's reported delay fell under it: no proof
     double base_bps = 0;   // what it tests above: the known bottleneck, or what the last
                            // clean probe carried; bounds the queue it may build
     double rate_bps = 0;   // what it sends on the wire, padding included
@@ -196,6 +208,16 @@ class BitrateController {
   double busy_seconds_ = 0;
   double busy_packet_bits_ = 0;
   bool busy_from_cut_ = false;
+  // After a cut that found a standing queue: a fluid model of it, served at the
+  // estimated bottleneck from the end of the report's interval; until it is empty (or
+  // kMaxDrain) media may go below the 60 ms floor.
+  struct Drain {
+    TimePoint from;
+    TimePoint deadline;
+    double queue_bits = 0;
+    double rate_bps = 0;
+  };
+  std::optional<Drain> drain_;
 };
 
 }  // namespace parley::call
