@@ -1,6 +1,7 @@
 // The browser sender's BitrateController on hand-made reports and on a fluid bottleneck:
 // a 24 kbit/s bottleneck brings it below within seconds, probes padded to their rate find
-// it lifted and it climbs back within 10 s, loss buys FEC then copies (not a cut), a
+// it lifted and it climbs back within 10 s, a queue still standing once it is measured
+// drains in 120 ms packets, loss buys FEC then copies (not a cut), a
 // peer's data-saving request gives 120 ms packets at 6 kbit/s, and its choice of frame
 // and bitrate for a budget is native's.
 import { describe, expect, it } from 'vitest';
@@ -151,6 +152,37 @@ describe('BitrateController (web sender)', () => {
       if (reporting.settings.expectedWireBps < quiet.settings.expectedWireBps) ++cheaper;
     }
     expect(cheaper).toBeGreaterThanOrEqual(2);
+  });
+
+  it('drains a queue still standing once the bottleneck is measured in 120 ms packets, until gone, as native does', () => {
+    const c = new BitrateController();
+    let t = 0;
+    const sendSecond = (wireKbps: number): void => {
+      for (let i = 0; i < 50; ++i) c.onPacketSent(Math.floor((wireKbps * 1000) / 8 / 50 - 28), (t += 20));
+    };
+    sendSecond(60);
+    c.onQualityReport(report(0, 60000 * 0.8), t);
+    sendSecond(60);
+    // Four reports a second in trouble, paid from the budget.
+    for (const ago of [0, 250, 500, 750]) c.onControlSent(64, t - ago);
+    const draining = c.onQualityReport(report(200, 24000 * 0.8, 0.5), t); // a full queue, measured
+    expect(c.knownBottleneckWireBps).toBeGreaterThan(21500);
+    expect(c.knownBottleneckWireBps).toBeLessThan(26500);
+    expect(draining.frameMs).toBe(120);
+    expect(draining.opusBitrateBps).toBe(6000);
+    expect(draining.dtx).toBe(true);
+    // ~4.8 kbit at ~24 kbit/s drained at ~13 kbit/s: gone within half a second, no longer.
+    let ticks = 0;
+    while (c.settings.frameMs === 120 && ticks < 300) {
+      t += 10;
+      if (ticks % 12 === 0) c.onPacketSent(128, t);
+      c.onTick(t);
+      ++ticks;
+    }
+    expect(ticks).toBeGreaterThan(20);
+    expect(ticks).toBeLessThan(60);
+    expect(c.settings.frameMs).toBeLessThanOrEqual(60);
+    expect(c.targetWireBps).toBeGreaterThanOrEqual(0.85 * (c.knownBottleneckWireBps ?? 0) - 1);
   });
 
   it('takes a delay that stays flat with everything arriving for a longer path, not a queue', () => {

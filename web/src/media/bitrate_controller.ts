@@ -50,7 +50,7 @@ const PROBE_MIN_RISE_MS = 3;
 const PROBE_MIN_PREDICTED_MS = 6;
 const PROBE_SETTLE_MS = 150;
 const BOTTLENECK_EVIDENCE = 0.7;
-const PROBES_TO_LIFT = 2;
+const PROBES_TO_LIFT = 3; // each clean probe proves only ~6 % above its base
 const PROBE_MAX_QUEUE_S = 0.03;
 const PROBE_PACKET_SHARE = 1.5;
 const DRAIN_S = 1;
@@ -59,7 +59,7 @@ const FLAT_SPAN_MS = 2000;
 const FLAT_BAND_MS = 15;
 const BUSY_QUEUE_MS = 60;
 const BUSY_SPAN_FOR_ESTIMATE_S = 0.75;
-const BUSY_ESTIMATE_SHARE = 0.9;
+const MAX_DRAIN_MS = 2000;
 const UNDER_KNOWN = 0.9;
 const UNDER_KNOWN_QUEUE_MS = 100;
 const MAX_OVER_SENT = 1.5;
@@ -172,10 +172,21 @@ interface Probe {
   startMs: number; // its first packet (until then, when it was started)
   endMs: number;
   queueBeforeMs: number;
+  rawBeforeMs: number; // as the peer reported it (no flat delay taken off)
+  baselineMoved: boolean; // the peer's reported delay fell under it: no proof
   baseBps: number; // what it tests above: the known bottleneck or what the last clean probe carried
   rateBps: number; // what it sends on the wire, padding included
   sentAny: boolean;
   ended: boolean;
+}
+
+// A queue still standing once the bottleneck is measured: a fluid model of it, served at
+// the estimate from the end of the report that showed it.
+interface Drain {
+  fromMs: number;
+  deadlineMs: number;
+  queueBits: number;
+  rateBps: number;
 }
 
 interface Sent {
@@ -197,10 +208,12 @@ interface QueueSample {
 // with loss and what arrived clearly below what was sent) cuts to 85 % of what arrived
 // (less one packet), or lower to drain the queue within a second; a delay flat for 2 s
 // with everything arriving is taken off the queue; a queue under 25 ms grows 20 % a
-// second (never above 1.5x what was sent), up to 85 % of a known bottleneck (refined
-// from the span the queue stood), above which probes of up to 500 ms padded to 125 % of
-// it test every 4 s whether it lifted, judged on the queue they would have left (two
-// clean ones in a row: grow 50 % a second); loss without a queue buys protection; no
+// second (never above 1.5x what was sent), up to 85 % of a known bottleneck (replaced by
+// what arrived over the span the queue stood; a queue still standing then is drained in
+// 120 ms packets until a model of it says it is gone), above which probes of up to
+// 500 ms padded to 125 % of it test every 4 s whether it lifted, judged on the queue
+// they would have left (none while the peer's baseline moved; three clean ones in a
+// row: grow 50 % a second); loss without a queue buys protection; no
 // report for 4 intervals while sending: 70 % every 4. Data saving when the peer's
 // reports ask for it: 120 ms packets at 6 kbit/s. Single-threaded; `nowMs` must not go
 // back.
@@ -223,6 +236,7 @@ export class BitrateController {
   private busySeconds = 0;
   private busyPacketBits = 0;
   private busyFromCut = false;
+  private drain: Drain | undefined;
   private lossWeighted = 0;
   private lossSeconds = 0;
   private wireOvershoot = 1;
@@ -319,6 +333,7 @@ export class BitrateController {
         probe.baseBps * (elapsedS + this.settingsValue.frameMs / 1000);
       if (nowMs >= probe.endMs || excess >= probe.baseBps * PROBE_MAX_QUEUE_S) this.endProbe(nowMs);
     }
+    this.maybeEndDrain(nowMs);
     if (nowMs - this.lastFeedbackMs < this.config.reportIntervalMs * FEEDBACK_TIMEOUT_INTERVALS) return this.settingsValue;
     this.lastFeedbackMs = nowMs;
     // Not sending media: nothing to blame.
@@ -387,8 +402,13 @@ export class BitrateController {
       }
     }
     const queue = Math.max(0, rawQueue - this.queueOffsetMs);
-    // While a queue stands the bottleneck is busy: what arrives is its rate.
-    if (queue >= BUSY_QUEUE_MS) {
+    // While a queue stands the bottleneck is busy: what arrives is its rate. Counted over
+    // one packet's serialization at the known bottleneck, which the peer's baseline from
+    // before it lacks (unless a flat delay was taken off already).
+    const packetSerializationMs = this.congestedAtWireBps !== undefined && mediaPackets > 0
+      ? Math.max(0, ((packetBps * intervalS) / this.congestedAtWireBps) * 1000 - this.queueOffsetMs) : 0;
+    const waiting = Math.max(0, queue - packetSerializationMs);
+    if (waiting >= BUSY_QUEUE_MS) {
       this.busyBits += (receivedWire + controlCarriedWire) * intervalS;
       this.busySeconds += intervalS;
       this.busyPacketBits = packetBps * intervalS;
@@ -420,6 +440,8 @@ export class BitrateController {
       // What the peer's mean would have risen by were the bottleneck still there.
       const predicted = this.predictedProbeQueueMs(probe, from, to);
       const riseSince = queue - probe.queueBeforeMs;
+      // The peer's 10 s baseline moving makes every delay fall; a probe's queue hides in it.
+      if (rawQueue < probe.rawBeforeMs - FLAT_BAND_MS) probe.baselineMoved = true;
       const stillThere = riseSince >= Math.max(PROBE_MIN_RISE_MS, Math.min(PROBE_QUEUE_RISE_MS,
         PROBE_EVIDENCE_SHARE * predicted)) || rising || overflowing;
       if (stillThere) {
@@ -430,9 +452,10 @@ export class BitrateController {
         probeFoundIt = true;
       } else if (probe.ended && to >= probe.endMs + PROBE_SETTLE_MS) {
         const carried = this.sentWireBps(probe.startMs, probe.endMs);
-        if (this.congestedAtWireBps !== undefined && predicted >= PROBE_MIN_PREDICTED_MS && carried > probe.baseBps) {
+        if (this.congestedAtWireBps !== undefined && predicted >= PROBE_MIN_PREDICTED_MS && carried > probe.baseBps &&
+          !probe.baselineMoved) {
           // Carried without a queue; the next probe above it at once, the budget staying
-          // under the old ceiling until two in a row have.
+          // under the old ceiling until three in a row have.
           this.provenWireBps = Math.min(probe.rateBps, carried);
           this.nextProbeAtMs = nowMs;
           if (++this.cleanProbes >= PROBES_TO_LIFT || this.provenWireBps >= BELOW_BOTTLENECK * this.config.maxWireBps) {
@@ -443,7 +466,7 @@ export class BitrateController {
             this.fastGrowth = true;
           }
         } else {
-          this.nextProbeAtMs = nowMs + 1000; // sent too little to prove anything (silence)
+          this.nextProbeAtMs = nowMs + 1000; // sent too little (silence), or the baseline moved
         }
         this.probe = undefined;
       }
@@ -473,26 +496,50 @@ export class BitrateController {
       this.targetWireBpsValue = next;
       if (this.targetWireBpsValue >= this.config.maxWireBps) this.fastGrowth = false;
     }
-    // The ceiling a cut set from one short report, refined from the busy span after it.
+    // The ceiling a cut set from one short report is replaced by what the busy link
+    // delivered over the span the queue stood; a queue still standing then is drained.
     if (this.busyFromCut && this.congestedAtWireBps !== undefined && this.busySeconds >= BUSY_SPAN_FOR_ESTIMATE_S &&
       !probeFoundIt) {
-      this.congestedAtWireBps = Math.max(this.congestedAtWireBps,
-        (BUSY_ESTIMATE_SHARE * (this.busyBits - this.busyPacketBits)) / this.busySeconds);
+      const delivered = (this.busyBits - this.busyPacketBits) / this.busySeconds;
+      this.congestedAtWireBps = delivered;
+      if (!this.drain && waiting >= BUSY_QUEUE_MS) {
+        this.drain = { fromMs: to, deadlineMs: nowMs + MAX_DRAIN_MS, queueBits: (waiting / 1000) * delivered,
+          rateBps: delivered };
+      }
     }
     if (queue < QUEUE_QUIET_MS) this.busyFromCut = false;
-    if (!rising && !overflowing && queue < QUEUE_QUIET_MS) this.maybeStartProbe(queue, nowMs);
+    this.maybeEndDrain(nowMs);
+    if (!rising && !overflowing && queue < QUEUE_QUIET_MS) this.maybeStartProbe(queue, rawQueue, nowMs);
     this.targetWireBpsValue = Math.min(this.config.maxWireBps, Math.max(this.config.minWireBps, this.targetWireBpsValue));
     this.settingsValue = this.choose(this.settingsValue.frameMs, nowMs);
     return this.settingsValue;
   }
 
-  private maybeStartProbe(queueMs: number, nowMs: number): void {
+  // What the standing queue still holds (bits; <= 0: gone).
+  private drainRemainingBits(nowMs: number): number {
+    const drain = this.drain;
+    if (!drain) return 0;
+    return drain.queueBits + this.sentWireBits(drain.fromMs, nowMs + 0.001) - (drain.rateBps * (nowMs - drain.fromMs)) / 1000;
+  }
+
+  private maybeEndDrain(nowMs: number): void {
+    if (!this.drain || (this.drainRemainingBits(nowMs) > 0 && nowMs < this.drain.deadlineMs)) return;
+    this.drain = undefined;
+    // Gone: back to just below the bottleneck (the cut's drain share no longer applies).
+    if (this.congestedAtWireBps !== undefined) {
+      this.targetWireBpsValue = Math.max(this.targetWireBpsValue, DECREASE_FACTOR * this.congestedAtWireBps);
+    }
+    this.settingsValue = this.choose(this.settingsValue.frameMs, nowMs);
+  }
+
+  private maybeStartProbe(queueMs: number, rawQueueMs: number, nowMs: number): void {
     const known = this.congestedAtWireBps;
     if (known === undefined || this.probe || this.dataSaving || nowMs < this.nextProbeAtMs) return;
     const base = this.provenWireBps ?? known;
     if (base * PROBE_FACTOR <= this.config.minWireBps || base >= this.config.maxWireBps) return;
     this.probe = {
-      startMs: nowMs, endMs: nowMs + PROBE_DURATION_MS, queueBeforeMs: queueMs, baseBps: base,
+      startMs: nowMs, endMs: nowMs + PROBE_DURATION_MS, queueBeforeMs: queueMs, rawBeforeMs: rawQueueMs,
+      baselineMoved: false, baseBps: base,
       rateBps: Math.min(this.config.maxWireBps, base * PROBE_FACTOR), sentAny: false, ended: false,
     };
     this.nextProbeAtMs = nowMs + PROBE_INTERVAL_MS;
@@ -515,8 +562,14 @@ export class BitrateController {
       const controlBps = this.sentWireBps(fromMs, nowMs + 0.001) - this.sentWireBps(fromMs, nowMs + 0.001, true);
       mediaBudget = Math.max(0, budget - controlBps);
     }
-    const s = chooseSettings(mediaBudget / this.wireOvershoot, this.policy.current, this.dataSaving, currentFrameMs,
+    let s = chooseSettings(mediaBudget / this.wireOvershoot, this.policy.current, this.dataSaving, currentFrameMs,
       this.config.overheadBytes, this.config.frameLengthsMs);
+    // Draining a standing queue below the 60 ms floor: data saving's 120 ms packets until
+    // the queue is gone.
+    if (this.drain && !this.dataSaving && s.expectedWireBps > mediaBudget) {
+      s = chooseSettings(mediaBudget, this.policy.current, true, currentFrameMs, this.config.overheadBytes,
+        this.config.frameLengthsMs);
+    }
     return { ...s, budgetWireBps: budget };
   }
 
