@@ -90,7 +90,7 @@ TEST(ReceiveStatisticsTest, AStandingQueueStaysVisibleWithFastReports) {
   uint32_t timestamp = 0;
   auto packets = [&](int count, double extra_delay_ms) {
     for (int i = 0; i < count; ++i, t += milliseconds(20), timestamp += 960) {
-      stats.OnArrival(timestamp, 100, 80, t + microseconds(static_cast<int64_t>(extra_delay_ms * 1000)));
+      stats.OnArrival(timestamp, 960, 100, 80, t + microseconds(static_cast<int64_t>(extra_delay_ms * 1000)));
     }
   };
   packets(50, 0);  // a second without a queue
@@ -108,6 +108,36 @@ TEST(ReceiveStatisticsTest, AStandingQueueStaysVisibleWithFastReports) {
     last = stats.TakeInterval().queue_delay_ms;
   }
   EXPECT_NEAR(last, 0, 1);
+}
+
+// A frame's capture ends at its timestamp plus its own length. Guessed from the step to
+// the previous packet (the previous frame's length plus any DTX gap), a pause of 60 ms or
+// a cut from 60 to 20 ms frames put one packet's delay 40-60 ms low, and that became the
+// baseline: a clean path then read as a standing queue for 10 s.
+TEST(ReceiveStatisticsTest, DtxGapsAndShorterFramesAreNotAQueue) {
+  ReceiveStatistics stats;
+  TimePoint sent = kNow;  // when each packet leaves: its frame's capture end
+  uint32_t timestamp = 0;
+  uint16_t seq = 1;
+  const Duration path = milliseconds(30);
+  auto packet = [&](int frame_ms) {
+    sent += milliseconds(frame_ms);
+    const TimePoint arrival = sent + path;
+    stats.OnPacket(seq++, arrival);
+    stats.OnArrival(timestamp, frame_ms * 48, 100, 80, arrival);
+    timestamp += static_cast<uint32_t>(frame_ms * 48);
+  };
+  for (int i = 0; i < 50; ++i) packet(60);
+  EXPECT_NEAR(stats.TakeInterval().queue_delay_ms, 0, 1);
+  for (int i = 0; i < 50; ++i) packet(20);  // shorter frames
+  EXPECT_NEAR(stats.TakeInterval().queue_delay_ms, 0, 1);
+  // A 60 ms DTX pause (no packet, no sequence number), then speech again.
+  sent += milliseconds(60);
+  timestamp += 60 * 48;
+  for (int i = 0; i < 50; ++i) packet(20);
+  const LossReport after = stats.TakeInterval();
+  EXPECT_NEAR(after.queue_delay_ms, 0, 1);
+  EXPECT_EQ(after.frame_ms, 20);
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ void MediaReceiver::OnPayload(std::span<const uint8_t> payload, TimePoint arriva
     return;
   }
   receive_statistics_.OnPacket(packet->sequence, arrival);
-  receive_statistics_.OnArrival(packet->primary.timestamp, wire_bytes, packet->primary.payload.size(), arrival);
+  receive_statistics_.OnArrival(packet->primary.timestamp, decoder_->FrameSamples(packet->primary.payload), wire_bytes,
+                                packet->primary.payload.size(), arrival);
   jitter_buffer_.Insert(*packet, arrival);
 }
 

@@ -20,10 +20,6 @@ void ReceiveStatistics::OnPacket(uint16_t sequence, TimePoint arrival) {
   // Unwrap relative to the highest seen: the nearest value with these low 16 bits.
   const int64_t delta = static_cast<int16_t>(static_cast<uint16_t>(sequence - static_cast<uint16_t>(*highest_)));
   const int64_t unwrapped = *highest_ + delta;
-  // Consecutive in arrival too: after a late packet, the next one's timestamp step from
-  // the late one would read as two frames (OnArrival's frame length).
-  newest_follows_previous_ = delta == 1 && last_arrival_was_highest_;
-  last_arrival_was_highest_ = delta > 0;
   if (delta > 0) {
     if (after_outage) outage_packets_in_interval_ += static_cast<uint32_t>(delta - 1);
     recent_seen_ = delta >= 64 ? 0 : recent_seen_ << delta;
@@ -39,18 +35,20 @@ void ReceiveStatistics::OnPacket(uint16_t sequence, TimePoint arrival) {
   ++received_in_interval_;
 }
 
-void ReceiveStatistics::OnArrival(uint32_t timestamp, std::size_t bytes, std::size_t primary_bytes,
-                                  TimePoint arrival) {
+void ReceiveStatistics::OnArrival(uint32_t timestamp, int frame_samples, std::size_t bytes,
+                                  std::size_t primary_bytes, TimePoint arrival) {
   bytes_in_interval_ += bytes;
   last_arrival_ = arrival;
   int64_t unwrapped = timestamp;
   if (last_timestamp_) {
     const auto delta = static_cast<int32_t>(timestamp - static_cast<uint32_t>(*last_timestamp_));
     unwrapped = *last_timestamp_ + delta;
-    // The step between consecutive packets (10..120 ms) is the frame length; steps over
-    // a lost packet, DTX gaps and reordering are not.
-    if (newest_follows_previous_ && delta >= 480 && delta <= 5760) frame_samples_ = delta;
   }
+  // The packet's own length, not the timestamp step from the one before: that step is
+  // the previous frame's length plus any DTX gap, so after a pause or a shorter frame it
+  // put one capture end too late, and its too-low delay became the baseline for 10 s,
+  // every later packet reading as queued by the difference (40-100 ms).
+  if (frame_samples > 0) frame_samples_ = frame_samples;
   // A packet leaves when its frame's LAST sample is captured: measure from there, so a
   // change of frame length does not look like a change of delay.
   if (frame_samples_ > 0) {

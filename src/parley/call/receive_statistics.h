@@ -34,7 +34,7 @@ struct LossReport {
   // The far end's Opus bitrate while it sends (DTX pauses excluded): primary frame
   // bytes over the audio they carry; 0 when nothing arrived.
   double opus_bitrate_bps = 0;
-  int frame_ms = 0;            // the newest packet's frame length (timestamp step)
+  int frame_ms = 0;            // the newest packet's frame length (its Opus TOC)
 };
 
 // Counts by 16-bit sequence number with wrap; a late packet from an earlier interval
@@ -56,11 +56,13 @@ class ReceiveStatistics {
   // A packet with this sequence number arrived at `arrival` (local time).
   void OnPacket(uint16_t sequence, TimePoint arrival);
   // Timing of one media packet: `timestamp` is its primary frame's capture time in
-  // 48 kHz samples (wraps), `bytes` what it cost on the wire, `primary_bytes` the size
-  // of its primary Opus frame, `arrival` the local time.
+  // 48 kHz samples (wraps), `frame_samples` that frame's own length (from its Opus TOC;
+  // <= 0 if unreadable: the last one's is kept), `bytes` what it cost on the wire,
+  // `primary_bytes` the size of its primary Opus frame, `arrival` the local time.
   // The relative delay arrival - capture has an unknown clock offset, but its changes
   // are the changes of the one-way delay.
-  void OnArrival(uint32_t timestamp, std::size_t bytes, std::size_t primary_bytes, TimePoint arrival);
+  void OnArrival(uint32_t timestamp, int frame_samples, std::size_t bytes, std::size_t primary_bytes,
+                 TimePoint arrival);
   // The figures since the last call, and starts a new interval.
   LossReport TakeInterval();
 
@@ -88,9 +90,7 @@ class ReceiveStatistics {
   uint64_t bytes_in_interval_ = 0;
   uint64_t primary_bytes_in_interval_ = 0;
   int64_t audio_samples_in_interval_ = 0;
-  int64_t frame_samples_ = 0;  // the newest plausible timestamp step
-  bool newest_follows_previous_ = false;  // OnPacket's sequence was the highest + 1
-  bool last_arrival_was_highest_ = true;  // the packet before it was not a late one
+  int64_t frame_samples_ = 0;  // the newest packet's frame length
 };
 
 }  // namespace parley::call
