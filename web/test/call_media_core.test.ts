@@ -7,6 +7,7 @@ import { QUALITY_REPORT_TYPE, parseQualityReport } from '../src/protocol/call/co
 import { deriveCallKeys } from '../src/protocol/crypto/call_keys';
 import { loadSodium } from '../src/protocol/sodium';
 import { CallMediaCore } from '../src/media/call_media_core';
+import { fakeOpus } from './support/fake_opus';
 
 beforeAll(async () => {
   await loadSodium();
@@ -20,7 +21,7 @@ function pair(): { caller: CallMediaCore; callee: CallMediaCore } {
   };
 }
 
-const opus = (i: number): Uint8Array => Uint8Array.from({ length: 40 + (i % 7) }, (_, k) => (i + k) & 0xff);
+const opus = (i: number): Uint8Array => fakeOpus(20, 40 + (i % 7), i);
 
 describe('CallMediaCore', () => {
   it('notices the peer\'s bye, sealed like any control message', () => {

@@ -8,6 +8,7 @@ import { deriveCallKeys } from '../src/protocol/crypto/call_keys';
 import { loadSodium } from '../src/protocol/sodium';
 import { CallMediaCore } from '../src/media/call_media_core';
 import type { QualityReport } from '../src/protocol/call/control_message';
+import { fakeOpus } from './support/fake_opus';
 
 beforeAll(async () => {
   await loadSodium();
@@ -34,7 +35,7 @@ const MAX_QUEUE_MS = 400; // drop-tail
 
 // Opus packets of the size the settings give (bit/s x frame), at least 10 bytes.
 const opusPacket = (bps: number, frameMs: number, i: number): Uint8Array =>
-  Uint8Array.from({ length: Math.max(10, Math.round((bps * frameMs) / 8000)) }, (_, k) => (i + k) & 0xff);
+  fakeOpus(frameMs, Math.max(10, Math.round((bps * frameMs) / 8000)), i);
 
 function simulate(scenario: Scenario): Outcome {
   const prk = new Uint8Array(32).fill(5);

@@ -15,8 +15,6 @@ export interface ArrivalInterval {
 // in trouble reports come every 250 ms, and ten of those let a standing queue become
 // the baseline in 2.5 s (as native's ReceiveStatistics::kBaseDelayWindow).
 const BASE_DELAY_WINDOW_MS = 10000;
-const MIN_FRAME_SAMPLES = 480; // 10 ms
-const MAX_FRAME_SAMPLES = 5760; // 120 ms
 
 export class ArrivalTiming {
   private lastTimestamp: number | undefined; // unwrapped, 48 kHz samples
@@ -32,18 +30,21 @@ export class ArrivalTiming {
   // Interval minima within BASE_DELAY_WINDOW_MS of the newest, with their interval's last arrival.
   private readonly minima: { atMs: number; delayMs: number }[] = [];
 
-  // A media packet whose primary frame starts at RTP `timestamp` (u32); `followsPrevious`:
-  // its sequence number is the one after the previous packet's (so the timestamp step
-  // is a frame length, not a loss or a DTX pause). `timed` false: it arrived at some
-  // unknown time before `arrivalMs` (its bytes count, its delay does not).
-  onArrival(timestamp: number, sealedBytes: number, arrivalMs: number, followsPrevious: boolean, timed = true): void {
+  // A media packet whose primary frame starts at RTP `timestamp` (u32) and codes
+  // `frameSamples` (from its Opus TOC; 0 if unreadable: the last one's is kept). Its own
+  // length, not the timestamp step from the packet before: that step is the previous
+  // frame plus any DTX gap, and after a pause or a shorter frame it put one capture end
+  // too late, whose too-low delay became the 10 s baseline (a phantom queue). `timed`
+  // false: it arrived at some unknown time before `arrivalMs` (its bytes count, its
+  // delay does not).
+  onArrival(timestamp: number, frameSamples: number, sealedBytes: number, arrivalMs: number, timed = true): void {
     this.bytes += sealedBytes;
     this.lastArrivalMs = arrivalMs;
+    if (frameSamples > 0) this.frameSamples = frameSamples;
     let unwrapped = timestamp >>> 0;
     if (this.lastTimestamp !== undefined) {
       const delta = (((timestamp >>> 0) - (this.lastTimestamp >>> 0)) | 0); // signed 32-bit step
       unwrapped = this.lastTimestamp + delta;
-      if (followsPrevious && delta >= MIN_FRAME_SAMPLES && delta <= MAX_FRAME_SAMPLES) this.frameSamples = delta;
     }
     if (!timed) {
       this.lastTimestamp = unwrapped;

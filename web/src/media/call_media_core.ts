@@ -21,6 +21,7 @@ import { type EncodedFrame, MAX_REDUNDANT_OFFSET_SAMPLES } from '../protocol/med
 import { BitrateController, type BitrateControllerConfig, type SenderSettings } from './bitrate_controller';
 import type { LossProtection } from './loss_protection_policy';
 import { ArrivalTiming } from './arrival_timing';
+import { opusPacketSamples } from './opus_packet';
 import { ReceiveStatistics, lossFraction } from './receive_statistics';
 import { SendTiming } from './send_timing';
 
@@ -89,7 +90,6 @@ export class CallMediaCore {
   private readonly statistics = new ReceiveStatistics();
   private readonly timing = new ArrivalTiming();
   private readonly sendTiming = new SendTiming();
-  private lastSequence: number | undefined;
   private recoveredInInterval = 0;
   private jitterBufferMs = 0;
   private peerSaidByeValue = false;
@@ -222,9 +222,8 @@ export class CallMediaCore {
         this.noteAuthentic(sealed, nowMs);
         ++this.figures.mediaPacketsReceived;
         this.statistics.onPacket(arrival.packet.sequence, nowMs);
-        const follows = this.lastSequence !== undefined && ((this.lastSequence + 1) & 0xffff) === arrival.packet.sequence;
-        this.lastSequence = arrival.packet.sequence;
-        this.timing.onArrival(arrival.packet.primary.timestamp, sealed.length, nowMs, follows, !late);
+        const primary = arrival.packet.primary;
+        this.timing.onArrival(primary.timestamp, opusPacketSamples(primary.payload), sealed.length, nowMs, !late);
         const decode: EncodedFrame[] = [];
         for (const copy of arrival.packet.redundant) {
           if (this.remember(copy.timestamp)) {
