@@ -102,14 +102,13 @@ void CallMedia::OnPacket(std::span<const uint8_t> sealed, TimePoint now, PathId 
   // does not authenticate changes neither opener.
   if (auto media = media_opener_.Open(sealed)) {
     ++stats_.media_packets_received;
-    last_authenticated_arrival_ = now;
+    last_heard_from_peer_ = now;
     transport_->OnAuthenticated(path, now);
     receiver_->OnPayload(*media, now, sealed.size());
     return;
   }
   if (auto control = control_opener_.Open(sealed)) {
     ++stats_.control_packets_received;
-    last_authenticated_arrival_ = now;
     transport_->OnAuthenticated(path, now);
     OnControl(*control, path, now);
     return;
@@ -123,10 +122,16 @@ void CallMedia::OnControl(std::span<const uint8_t> content, PathId path, TimePoi
   if (content.empty()) return;
   switch (content[0]) {
     case kReceiverReportType:
-      if (auto report = ParseReceiverReport(content)) OnReceiverReport(*report, now);
+      if (auto report = ParseReceiverReport(content)) {
+        last_heard_from_peer_ = now;
+        OnReceiverReport(*report, now);
+      }
       return;
     case kQualityReportType:
-      if (auto report = ParseQualityReport(content)) OnQualityReport(*report, now);
+      if (auto report = ParseQualityReport(content)) {
+        last_heard_from_peer_ = now;
+        OnQualityReport(*report, now);
+      }
       return;
     case kProbeType:
       if (auto probe = ParseProbe(content)) {
@@ -293,10 +298,12 @@ Status CallMedia::SendReportsIfDue(TimePoint now) {
   // In an outage nothing arrives, so no frame is counted due or concealed until the
   // next packet; the listener hears nothing meanwhile, which the estimate must say
   // (the status line would otherwise show the last good second under "reconnecting").
-  // 1.5 s: a DTX pause in data saving still brings a report a second.
-  constexpr Duration kNothingHeardAfter = milliseconds(1500);
-  const bool peer_silent = loss.opus_bitrate_bps == 0 && last_heard_opus_bitrate_bps_ > 0 &&
-                           last_authenticated_arrival_ && now - *last_authenticated_arrival_ >= kNothingHeardAfter;
+  // Media or the peer's reports, not probes (a backup path answers those while the
+  // active one is dead). 2.5 s: in a DTX pause a browser peer sends nothing but its
+  // reports, a second apart, and one of them may be lost.
+  constexpr Duration kNothingHeardAfter = milliseconds(2500);
+  const bool peer_silent = loss.opus_bitrate_bps == 0 && last_heard_opus_bitrate_bps_ > 0 && last_heard_from_peer_ &&
+                           now - *last_heard_from_peer_ >= kNothingHeardAfter;
   if (loss.opus_bitrate_bps > 0) last_heard_opus_bitrate_bps_ = static_cast<int>(loss.opus_bitrate_bps);
   if (loss.opus_bitrate_bps > 0 || peer_silent) {
     QualityInputs inputs;

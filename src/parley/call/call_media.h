@@ -65,10 +65,11 @@ struct CallMediaStats {
   double send_loss_after_recovery = 0;  // as the peer last reported
   double receive_loss_after_recovery = 0;  // frames we concealed, last interval
   double receive_jitter_ms = 0;         // RFC 3550 interarrival jitter of what we receive
-  // ITU-T G.107 E-model of what we hear, per report interval: delay RTT/2 + jitter
-  // buffer + frame, loss after recovery, the far end's Opus bitrate. Unset before the
-  // first interval with audio; while nothing of the peer's arrives for 1.5 s or more
-  // (an outage, not a pause: reports still come in a pause) it is that of losing it all.
+  // ITU-T G.107 E-model of what we hear, per report interval: mouth-to-ear delay (frame
+  // + RTT/2 + the jitter buffer's wait + lookahead), loss after recovery, the far end's
+  // Opus bitrate. Unset before the first interval with audio; while none of the peer's
+  // media or reports arrives for 2.5 s (an outage, not a pause: reports still come in a
+  // pause) it is that of losing it all.
   std::optional<double> mos;
   std::optional<double> r_factor;
   uint64_t frames_concealed = 0;
@@ -135,9 +136,9 @@ class CallMedia {
   MediaSettings applied_;                // what the sender was last set to
   std::optional<int> pending_frame_ms_;  // applied at the next frame boundary
   media::JitterBufferStats last_report_jb_;  // at the previous report, for interval deltas
-  // For the quality estimate through an outage: when anything of the peer's (media or
-  // control) last opened, and the Opus bitrate last heard.
-  std::optional<TimePoint> last_authenticated_arrival_;
+  // For the quality estimate through an outage: when the peer's media or reports last
+  // arrived, and the Opus bitrate last heard.
+  std::optional<TimePoint> last_heard_from_peer_;
   int last_heard_opus_bitrate_bps_ = 0;
   // The jitter buffer's delay summed over this report interval's ticks, for its mean.
   double jb_delay_sum_ms_ = 0;
