@@ -81,6 +81,9 @@ const REMEMBERED_TIMESTAMPS = 256; // frames handed to the decoder, for copies
 // BURST_MS apart) had arrived earlier, at times nobody knows: they are not timed.
 const MAIN_THREAD_STALL_MS = 50;
 const BURST_MS = 4;
+// Before the first RTT sample, the window of our packets a quality report covers ends
+// this long before it arrived (0 would take in a burst's backlog, sent as it came).
+const RTT_BEFORE_MEASURED_MS = 100;
 
 // Single-threaded (the page's main thread). The keys are copied into the sealers and
 // openers. `nowMs` must not go back.
@@ -117,6 +120,7 @@ export class CallMediaCore {
   private bytesSentInInterval = 0;
   private lastCallMs: number | undefined; // the newest call to sealFrame, onSealed or tick
   private burstLastMs = -Infinity; // the newest call of a burst after a stall
+  private stallStartMs = 0; // the last call before the newest stall
   private bytesReceivedInInterval = 0;
   private intervalStartMs: number;
   readonly figures: CallMediaFigures = {
@@ -248,7 +252,9 @@ export class CallMediaCore {
         };
       case 'control':
         this.noteAuthentic(sealed, nowMs);
-        if (arrival.content[0] === QUALITY_REPORT_TYPE) this.onQualityReport(arrival.content, nowMs);
+        if (arrival.content[0] === QUALITY_REPORT_TYPE) {
+          this.onQualityReport(arrival.content, nowMs, late ? this.stallStartMs : nowMs);
+        }
         if (arrival.content[0] === BYE_TYPE) this.onBye(arrival.content);
         return { decode: [], authentic: true }; // unknown types are ignored
       case 'probe_reply':
@@ -392,6 +398,7 @@ export class CallMediaCore {
   // they would chain one burst on forever).
   private afterStall(nowMs: number, arrival: boolean): boolean {
     const stalled = this.lastCallMs !== undefined && nowMs - this.lastCallMs >= MAIN_THREAD_STALL_MS;
+    if (stalled) this.stallStartMs = this.lastCallMs!;
     this.lastCallMs = nowMs;
     if (stalled) {
       this.burstLastMs = nowMs;
@@ -430,7 +437,10 @@ export class CallMediaCore {
   }
 
   // A malformed one is ignored, as native does (it authenticated: a newer or hostile peer).
-  private onQualityReport(content: Bytes, nowMs: number): void {
+  // `arrivedByMs`: when it arrived at the latest (for one handed over in the burst after a
+  // stall, the stall's start: the page sent nothing during the stall, so the report covers
+  // what went before it, not the backlog sent in the burst).
+  private onQualityReport(content: Bytes, nowMs: number, arrivedByMs: number): void {
     let report: QualityReport;
     try {
       report = parseQualityReport(content);
@@ -442,7 +452,7 @@ export class CallMediaCore {
     // (a stall of the page's main thread, of capture or of the encoder, then a burst) read
     // as a queue there. Our own lateness over the packets its interval covers (sent up to
     // an RTT ago) comes off: a stall is not a queue, a queue on the path still shows.
-    const toMs = nowMs - (this.figures.rttMs ?? 0);
+    const toMs = arrivedByMs - (this.figures.rttMs ?? RTT_BEFORE_MEASURED_MS);
     const ownMs = this.sendTiming.excessMs(toMs - report.intervalMs, toMs);
     this.figures.ownSendDelayMs = ownMs;
     this.controller.onQualityReport({ ...report, queueDelayMs: Math.max(0, report.queueDelayMs - ownMs) }, nowMs);
