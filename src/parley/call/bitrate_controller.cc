@@ -76,6 +76,7 @@ constexpr Duration kMaxDrain = seconds(2);
 constexpr int kFeedbackTimeoutIntervals = 4;
 constexpr double kFeedbackTimeoutFactor = 0.7;
 constexpr std::array<int, 3> kFrameLengthsMs = {20, 40, 60};
+constexpr int kFloorFrameMs = 60;  // the longest of them: the floor's
 // Data saving: 120 ms packets, all in this padding bucket (6 kbit/s x 120 ms is ~90
 // bytes of Opus on average; the cap holds VBR's peaks in it too).
 constexpr int kDataSavingFrameMs = 120;
@@ -243,14 +244,22 @@ void BitrateController::Choose(TimePoint now) {
   }
   settings_ = ChooseSettings(media_budget / wire_overshoot_, policy_.current(), data_saving(), settings_.frame_ms,
                              config_.udp_ip_overhead_bytes);
-  // Draining a standing queue with a budget below the floor (6 kbit/s in 60 ms packets
-  // is 16.5 kbit/s on the wire, which with the reports of a call in trouble leaves a
-  // 24 kbit/s link ~2 kbit/s to drain with): data saving's 120 ms packets, 10.4 kbit/s
-  // while talking, until the queue is gone, then back (DrainRemainingBits).
-  if (drain_ && !data_saving() && settings_.expected_wire_bps > media_budget) {
+  // Draining a standing queue at the floor (6 kbit/s in 60 ms packets is 16.5 kbit/s on
+  // the wire, which with the reports of a call in trouble leaves a 24 kbit/s link
+  // ~2 kbit/s to drain with): data saving's 120 ms packets, 10.4 kbit/s while talking,
+  // until the queue is gone, then back (DrainRemainingBits).
+  if (drain_ && !data_saving() && settings_.opus_bitrate_bps == kMinOpusBps && settings_.frame_ms == kFloorFrameMs) {
     settings_ = ChooseSettings(media_budget, policy_.current(), true, settings_.frame_ms, config_.udp_ip_overhead_bytes);
   }
   settings_.budget_wire_bps = budget;
+}
+
+double BitrateController::FloorWireBps(TimePoint now) const {
+  const double control_bps = SentWireBpsBetween(now - config_.report_interval, now + microseconds(1)) -
+                             SentWireBpsBetween(now - config_.report_interval, now + microseconds(1), Packets::kMedia);
+  return ChooseSettings(0, policy_.current(), false, kFloorFrameMs, config_.udp_ip_overhead_bytes).expected_wire_bps *
+             wire_overshoot_ +
+         control_bps;
 }
 
 double BitrateController::DrainRemainingBits(TimePoint now) const {
@@ -554,7 +563,12 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
       // kDrainTime (a 200 ms queue at 85 % drains in over a second, and its tail is the
       // longest wait of the call).
       const double drain = 1 - std::min(kMaxDrainShare, queue / 1000 / ToSeconds(kDrainTime));
-      target_wire_bps_ = std::min(target_wire_bps_, std::min(kDecreaseFactor, drain) * carried_wire);
+      // Never below what the floor sends (60 ms at 6 kbit/s and our reports): a budget
+      // under it sends no less, and only delays the climb back (a delay wobbling with
+      // packet sizes at the floor reads as a rising queue now and then, and cut the
+      // budget to the 12 kbit/s minimum). Less than the floor is the drain's (below).
+      target_wire_bps_ =
+          std::min(target_wire_bps_, std::max(std::min(kDecreaseFactor, drain) * carried_wire, FloorWireBps(now)));
       last_decrease_ = now;
       next_probe_at_ = now + kProbeInterval;
     }

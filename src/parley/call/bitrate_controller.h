@@ -148,6 +148,9 @@ class BitrateController {
   double SentSealedBpsBetween(TimePoint from, TimePoint to) const;  // media only
   double SentPacketsBetween(TimePoint from, TimePoint to) const;    // media only
   void Choose(TimePoint now);
+  // What the floor's settings (60 ms at 6 kbit/s) and our control packets cost on the
+  // wire (bit/s): no cut goes below it.
+  double FloorWireBps(TimePoint now) const;
   // What the standing queue a cut found still holds (bits; <= 0: gone).
   double DrainRemainingBits(TimePoint now) const;
   void MaybeEndDrain(TimePoint now);
