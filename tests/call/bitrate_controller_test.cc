@@ -296,6 +296,25 @@ TEST(BitrateControllerTest, StandingQueueDrainsBelowTheFloorUntilGone) {
   EXPECT_GE(d.controller.target_wire_bps(), 0.85 * *d.controller.known_bottleneck_wire_bps() - 1);
 }
 
+// At the floor (60 ms at 6 kbit/s, 16.5 kbit/s on the wire) a cut sends no less: a queue
+// that keeps rising there cuts no further than the floor's cost (the drain is what
+// sends less), so the budget is not left at the 12 kbit/s minimum to climb back from.
+TEST(BitrateControllerTest, NoCutBelowWhatTheFloorSends) {
+  BitrateControllerConfig config;
+  config.start_wire_bps = 20000;
+  Driver d(config);
+  d.SendFor(kInterval, 18);
+  d.Report(0, 18);
+  for (int i = 0; i < 6; ++i) {
+    d.SendFor(kInterval, 18);
+    d.Report(45 + 10 * i, 4);  // rising, and what arrives far under what was sent
+  }
+  // The floor's cost as the controller sees it: 16.5 kbit/s times its VBR overshoot
+  // (0.8 at least), plus reports (none here).
+  EXPECT_GE(d.controller.target_wire_bps(), 0.8 * 16533);
+  EXPECT_GT(d.controller.target_wire_bps(), 12000) << "cut to the minimum";
+}
+
 // A delay that steps up and stays (a slower link serializes each packet longer, a
 // longer route) while everything arrives is no queue: after 2 s of it flat the budget
 // grows again instead of holding until the peer's 10 s baseline forgets the old delay.

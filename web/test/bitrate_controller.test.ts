@@ -185,6 +185,19 @@ describe('BitrateController (web sender)', () => {
     expect(c.targetWireBps).toBeGreaterThanOrEqual(0.85 * (c.knownBottleneckWireBps ?? 0) - 1);
   });
 
+  it('cuts no further than what the floor sends, as native does', () => {
+    const c = new BitrateController({ startWireBps: 20000 });
+    let t = 0;
+    const second = (queueMs: number, receivedKbps: number): void => {
+      for (let i = 0; i < 50; ++i) c.onPacketSent(Math.floor((18000 * 0.02) / 8 - 28), (t += 20));
+      c.onQualityReport(report(queueMs, receivedKbps * 1000 * 0.8), t);
+    };
+    second(0, 18);
+    for (let i = 0; i < 6; ++i) second(45 + 10 * i, 4); // rising, far less arriving than sent
+    expect(c.targetWireBps).toBeGreaterThanOrEqual(0.8 * 16533);
+    expect(c.targetWireBps).toBeGreaterThan(12000);
+  });
+
   it('takes a delay that stays flat with everything arriving for a longer path, not a queue', () => {
     const c = new BitrateController({ startWireBps: 20000 });
     let t = 0;

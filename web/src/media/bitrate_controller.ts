@@ -483,7 +483,9 @@ export class BitrateController {
         this.busyFromCut = true;
         // Below what arrived, and enough to drain the queue within about DRAIN_S.
         const drain = 1 - Math.min(MAX_DRAIN_SHARE, queue / 1000 / DRAIN_S);
-        this.targetWireBpsValue = Math.min(this.targetWireBpsValue, Math.min(DECREASE_FACTOR, drain) * carriedWire);
+        // Never below what the floor sends (native's FloorWireBps): below it is the drain's.
+        this.targetWireBpsValue = Math.min(this.targetWireBpsValue,
+          Math.max(Math.min(DECREASE_FACTOR, drain) * carriedWire, this.floorWireBps(nowMs)));
         this.lastDecreaseMs = nowMs;
         this.nextProbeAtMs = nowMs + PROBE_INTERVAL_MS;
       }
@@ -513,6 +515,16 @@ export class BitrateController {
     this.targetWireBpsValue = Math.min(this.config.maxWireBps, Math.max(this.config.minWireBps, this.targetWireBpsValue));
     this.settingsValue = this.choose(this.settingsValue.frameMs, nowMs);
     return this.settingsValue;
+  }
+
+  // What the floor's settings (the longest frame at 6 kbit/s) and our control packets
+  // cost on the wire (bit/s): no cut goes below it.
+  private floorWireBps(nowMs: number): number {
+    const fromMs = nowMs - this.config.reportIntervalMs;
+    const controlBps = this.sentWireBps(fromMs, nowMs + 0.001) - this.sentWireBps(fromMs, nowMs + 0.001, true);
+    const floor = chooseSettings(0, this.policy.current, false, Math.max(...this.config.frameLengthsMs),
+      this.config.overheadBytes, this.config.frameLengthsMs);
+    return floor.expectedWireBps * this.wireOvershoot + controlBps;
   }
 
   // What the standing queue still holds (bits; <= 0: gone).
@@ -564,9 +576,10 @@ export class BitrateController {
     }
     let s = chooseSettings(mediaBudget / this.wireOvershoot, this.policy.current, this.dataSaving, currentFrameMs,
       this.config.overheadBytes, this.config.frameLengthsMs);
-    // Draining a standing queue below the 60 ms floor: data saving's 120 ms packets until
-    // the queue is gone.
-    if (this.drain && !this.dataSaving && s.expectedWireBps > mediaBudget) {
+    // Draining a standing queue at the floor: data saving's 120 ms packets until the
+    // queue is gone.
+    if (this.drain && !this.dataSaving && s.opusBitrateBps === MIN_OPUS_BPS &&
+      s.frameMs === Math.max(...this.config.frameLengthsMs)) {
       s = chooseSettings(mediaBudget, this.policy.current, true, currentFrameMs, this.config.overheadBytes,
         this.config.frameLengthsMs);
     }
