@@ -413,19 +413,6 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
       (sent_all_wire - sent_wire) * (sent_wire > 0 ? std::min(1.0, received_wire / sent_wire) : 1.0);
   const double carried_wire = std::max(0.0, received_wire - packet_bps) + control_carried_wire;
 
-  // Loss protection sees loss per second or more (250 ms reports would make one lost
-  // packet look like 25 %), and only loss without a queue: loss with a queue is our own
-  // overflow, which copies would make worse and the rate cut below cures.
-  if (report.queue_delay_ms < kQueueCongestedMs) {
-    loss_weighted_ += report.loss_before_fraction() * interval_s;
-    loss_seconds_ += interval_s;
-    if (loss_seconds_ >= 0.99) {
-      policy_.OnLossReport(loss_weighted_ / loss_seconds_);
-      loss_weighted_ = 0;
-      loss_seconds_ = 0;
-    }
-  }
-
   // A delay that stays high and flat for kFlatSpan while everything we send arrives is
   // no queue we could drain: the path's delay grew (a slower link serializes each packet
   // longer, 50 ms for 156 bytes at 24 kbit/s; a longer route), and the peer's baseline
@@ -452,6 +439,21 @@ const MediaSettings& BitrateController::OnQualityReport(const QualityReport& rep
     if (delivered_all && high - low <= kFlatBandMs) queue_offset_ms_ = std::max(queue_offset_ms_, low);
   }
   const double queue = std::max(0.0, raw_queue - queue_offset_ms_);
+  // Loss protection sees loss per second or more (250 ms reports would make one lost
+  // packet look like 25 %), and only loss without a queue: loss with a queue is our own
+  // overflow, which copies would make worse and the rate cut below cures. A clean
+  // report counts (calm) once a flat delay is taken off too: a step from 60 ms frames
+  // to 20 (protection stepping down) reads as a flat 40 ms at the peer, which held FEC
+  // on for good.
+  if (raw_queue < kQueueCongestedMs || (queue < kQueueCongestedMs && report.loss_before_fraction() <= 0)) {
+    loss_weighted_ += report.loss_before_fraction() * interval_s;
+    loss_seconds_ += interval_s;
+    if (loss_seconds_ >= 0.99) {
+      policy_.OnLossReport(loss_weighted_ / loss_seconds_);
+      loss_weighted_ = 0;
+      loss_seconds_ = 0;
+    }
+  }
   // While a queue stands the bottleneck is busy, and what arrives is its rate; over
   // several reports a packet more or less at the edges matters less than in one.
   // One of our packets takes longer at the bottleneck than before it (at 24 kbit/s a

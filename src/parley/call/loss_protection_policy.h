@@ -27,7 +27,8 @@ struct LossProtection {
 //    where FEC plus one copy lost ~0.8. FEC on top of copies adds nothing, since the
 //    copy at distance 1 is a better version of what FEC carries.
 // Steps up at once when loss rises (a lost second of a call is audible) and steps
-// down only after several calm reports.
+// down only after several calm reports in a row (each one's own loss under the level's
+// threshold), to what the smoothed loss still asks for.
 class LossProtectionPolicy {
  public:
   struct Thresholds {

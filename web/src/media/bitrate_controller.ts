@@ -366,18 +366,6 @@ export class BitrateController {
     const loss = Math.min(10000, report.lossBeforeRecovery) / 10000;
     const rawQueue = report.queueDelayMs;
 
-    // Protection from loss per second, and only loss without a queue (with one, it is
-    // our own overflow, which the cut below cures).
-    if (rawQueue < QUEUE_CONGESTED_MS) {
-      this.lossWeighted += loss * intervalS;
-      this.lossSeconds += intervalS;
-      if (this.lossSeconds >= 0.99) {
-        this.policy.onLossReport(this.lossWeighted / this.lossSeconds);
-        this.lossWeighted = 0;
-        this.lossSeconds = 0;
-      }
-    }
-
     // A delay flat for FLAT_SPAN_MS while everything arrives is no queue we could drain
     // (a slower link's serialization, a longer route): its floor comes off.
     this.recentQueues.push({ atMs: nowMs, queueMs: rawQueue, noLoss: loss <= 0.02, receivedBits: receivedWire * intervalS,
@@ -402,6 +390,19 @@ export class BitrateController {
       }
     }
     const queue = Math.max(0, rawQueue - this.queueOffsetMs);
+    // Protection from loss per second, and only loss without a queue (with one, it is
+    // our own overflow, which the cut below cures); a clean report counts once a flat
+    // delay is taken off too (a step from 60 ms frames to 20 reads as a flat 40 ms at the
+    // peer, which held FEC on for good).
+    if (rawQueue < QUEUE_CONGESTED_MS || (queue < QUEUE_CONGESTED_MS && loss <= 0)) {
+      this.lossWeighted += loss * intervalS;
+      this.lossSeconds += intervalS;
+      if (this.lossSeconds >= 0.99) {
+        this.policy.onLossReport(this.lossWeighted / this.lossSeconds);
+        this.lossWeighted = 0;
+        this.lossSeconds = 0;
+      }
+    }
     // While a queue stands the bottleneck is busy: what arrives is its rate. Counted over
     // one packet's serialization at the known bottleneck, which the peer's baseline from
     // before it lacks (unless a flat delay was taken off already).

@@ -16,7 +16,8 @@ export interface LossProtectionThresholds {
 
 const DEFAULT_THRESHOLDS: LossProtectionThresholds = { fecAbove: 0.01, copiesAbove: 0.04, calmReportsToStepDown: 5 };
 
-// Steps up at once when loss rises, down only after several calm reports.
+// Steps up at once when loss rises, down only after several calm reports in a row (each
+// one's own loss under the level's threshold).
 export class LossProtectionPolicy {
   private level = 0;
   private calmReports = 0;
@@ -35,10 +36,14 @@ export class LossProtectionPolicy {
     const loss = Math.min(1, Math.max(0, lossFraction));
     this.smoothedLoss = loss > this.smoothedLoss ? loss : 0.7 * this.smoothedLoss + 0.3 * loss;
     const wanted = this.levelFor(this.smoothedLoss);
-    if (wanted >= this.level) {
+    if (wanted > this.level) {
       this.level = wanted;
       this.calmReports = 0;
+    } else if (this.levelFor(loss) >= this.level) {
+      this.calmReports = 0; // this report still needs the level
     } else if (++this.calmReports >= this.thresholds.calmReportsToStepDown) {
+      // Calm is what the reports say (as native): down to what the smoothed loss still
+      // asks for.
       this.level = wanted;
       this.calmReports = 0;
     }
