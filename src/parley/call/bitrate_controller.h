@@ -83,7 +83,8 @@ struct MediaSettings {
 //    sends: the probes backed it) until the next congestion.
 //  - loss alone never lowers the budget: random loss is met with protection
 //    (LossProtectionPolicy, fed per second, and only loss seen without a queue, since
-//    loss with a queue is our own overflow), whose copies come out of the same budget.
+//    loss with a queue is our own overflow; a clean second also under a flat delay we
+//    took off), whose copies come out of the same budget.
 //  - no report (an outage, a handover, or reports lost in our own queue): nothing
 //    changes for 4 intervals; then, while we keep sending, 70 % of the budget every 4
 //    intervals. A 3 s outage costs nothing; a flood that drowns the reports ends.
