@@ -18,7 +18,15 @@ namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
 
-#if !defined(__SANITIZE_ADDRESS__)
+// A sanitizer's runtime owns malloc (and frees what it allocated): only plain builds
+// count malloc itself.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PARLEY_COUNT_MALLOC 0
+#else
+#define PARLEY_COUNT_MALLOC 1
+#endif
+
+#if PARLEY_COUNT_MALLOC
 // glibc's allocator under its internal names, so that these definitions, which every
 // library in the process binds to, can count and forward.
 extern "C" {
@@ -51,7 +59,7 @@ void* aligned_alloc(std::size_t alignment, std::size_t size) {
 #endif
 
 void* operator new(std::size_t size) {
-#if defined(__SANITIZE_ADDRESS__)
+#if !PARLEY_COUNT_MALLOC
   g_allocations.fetch_add(1, std::memory_order_relaxed);  // malloc counts it otherwise
 #endif
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
@@ -66,7 +74,7 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 namespace parley::media {
 namespace {
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if PARLEY_COUNT_MALLOC
 TEST(CaptureProcessorAllocationTest, AMallocInsideAnotherLibraryIsCounted) {
   const long before = g_allocations.load();
   char* copy = strdup("counted");  // libc's own malloc call, not this file's
