@@ -76,11 +76,15 @@ constexpr Duration kMaxDrain = seconds(2);
 constexpr int kFeedbackTimeoutIntervals = 4;
 constexpr double kFeedbackTimeoutFactor = 0.7;
 constexpr std::array<int, 3> kFrameLengthsMs = {20, 40, 60};
-constexpr int kFloorFrameMs = 60;  // the longest of them: the floor's
+constexpr int kFloorFrameMs = kFrameLengthsMs.back();  // the longest of them: the floor's
 // Data saving: 120 ms packets, all in this padding bucket (6 kbit/s x 120 ms is ~90
 // bytes of Opus on average; the cap holds VBR's peaks in it too).
 constexpr int kDataSavingFrameMs = 120;
 constexpr std::size_t kDataSavingBucket = 128;
+
+// What the floor (6 kbit/s in the longest frames, each in the 96-byte bucket) costs on
+// the wire, UDP/IP included.
+double FloorExpectedWireBps(int udp_ip) { return (96.0 + udp_ip) * 8 * 1000 / kFloorFrameMs; }
 
 // Bytes a media payload header and its redundant copies' headers take (protocol.md,
 // "Media payload"): 7 fixed, then per copy an offset varint (<= 3 bytes for <= 200 ms)
@@ -224,10 +228,10 @@ MediaSettings BitrateController::ChooseSettings(double budget, const LossProtect
     return s;
   }
   // Not even 6 kbit/s at 60 ms fits: the floor (64-byte packets would not hold it).
-  s.frame_ms = 60;
+  s.frame_ms = kFloorFrameMs;
   s.opus_bitrate_bps = kMinOpusBps;
   s.protection = variants[2];
-  s.expected_wire_bps = (96.0 + udp_ip) * 8 * 1000 / 60;
+  s.expected_wire_bps = FloorExpectedWireBps(udp_ip);
   return s;
 }
 
@@ -238,9 +242,7 @@ void BitrateController::Choose(TimePoint now) {
   // its reports by construction; at the top, media may use all of it, as before).
   double media_budget = budget;
   if (!data_saving() && budget < config_.max_wire_bps) {
-    const double control_bps = SentWireBpsBetween(now - config_.report_interval, now + microseconds(1)) -
-                               SentWireBpsBetween(now - config_.report_interval, now + microseconds(1), Packets::kMedia);
-    media_budget = std::max(0.0, budget - control_bps);
+    media_budget = std::max(0.0, budget - ControlWireBps(now));
   }
   settings_ = ChooseSettings(media_budget / wire_overshoot_, policy_.current(), data_saving(), settings_.frame_ms,
                              config_.udp_ip_overhead_bytes);
@@ -254,12 +256,13 @@ void BitrateController::Choose(TimePoint now) {
   settings_.budget_wire_bps = budget;
 }
 
+double BitrateController::ControlWireBps(TimePoint now) const {
+  return SentWireBpsBetween(now - config_.report_interval, now + microseconds(1)) -
+         SentWireBpsBetween(now - config_.report_interval, now + microseconds(1), Packets::kMedia);
+}
+
 double BitrateController::FloorWireBps(TimePoint now) const {
-  const double control_bps = SentWireBpsBetween(now - config_.report_interval, now + microseconds(1)) -
-                             SentWireBpsBetween(now - config_.report_interval, now + microseconds(1), Packets::kMedia);
-  return ChooseSettings(0, policy_.current(), false, kFloorFrameMs, config_.udp_ip_overhead_bytes).expected_wire_bps *
-             wire_overshoot_ +
-         control_bps;
+  return FloorExpectedWireBps(config_.udp_ip_overhead_bytes) * wire_overshoot_ + ControlWireBps(now);
 }
 
 double BitrateController::DrainRemainingBits(TimePoint now) const {

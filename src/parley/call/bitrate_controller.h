@@ -149,6 +149,9 @@ class BitrateController {
   double SentSealedBpsBetween(TimePoint from, TimePoint to) const;  // media only
   double SentPacketsBetween(TimePoint from, TimePoint to) const;    // media only
   void Choose(TimePoint now);
+  // What our control packets (reports, bye) cost on the wire over the last report
+  // interval (bit/s).
+  double ControlWireBps(TimePoint now) const;
   // What the floor's settings (60 ms at 6 kbit/s) and our control packets cost on the
   // wire (bit/s): no cut goes below it.
   double FloorWireBps(TimePoint now) const;

@@ -164,8 +164,14 @@ export function chooseSettings(budgetWireBps: number, protection: LossProtection
   return {
     opusBitrateBps: MIN_OPUS_BPS, frameMs: longest, maxOpusBytes: 0, dtx: false,
     protection: variants[variants.length - 1]!, budgetWireBps,
-    expectedWireBps: ((96 + overhead) * 8 * 1000) / longest,
+    expectedWireBps: floorExpectedWireBps(overhead, longest),
   };
+}
+
+// What the floor (6 kbit/s in the longest frames, each in the 96-byte bucket) costs on
+// the wire, UDP/IP included.
+function floorExpectedWireBps(overhead: number, longestFrameMs: number): number {
+  return ((96 + overhead) * 8 * 1000) / longestFrameMs;
 }
 
 interface Probe {
@@ -521,11 +527,14 @@ export class BitrateController {
   // What the floor's settings (the longest frame at 6 kbit/s) and our control packets
   // cost on the wire (bit/s): no cut goes below it.
   private floorWireBps(nowMs: number): number {
+    return floorExpectedWireBps(this.config.overheadBytes, Math.max(...this.config.frameLengthsMs)) *
+      this.wireOvershoot + this.controlWireBps(nowMs);
+  }
+
+  // What our control packets cost on the wire over the last report interval (bit/s).
+  private controlWireBps(nowMs: number): number {
     const fromMs = nowMs - this.config.reportIntervalMs;
-    const controlBps = this.sentWireBps(fromMs, nowMs + 0.001) - this.sentWireBps(fromMs, nowMs + 0.001, true);
-    const floor = chooseSettings(0, this.policy.current, false, Math.max(...this.config.frameLengthsMs),
-      this.config.overheadBytes, this.config.frameLengthsMs);
-    return floor.expectedWireBps * this.wireOvershoot + controlBps;
+    return this.sentWireBps(fromMs, nowMs + 0.001) - this.sentWireBps(fromMs, nowMs + 0.001, true);
   }
 
   // What the standing queue still holds (bits; <= 0: gone).
@@ -571,9 +580,7 @@ export class BitrateController {
     // Media gets what our control packets leave (but all of it at the top).
     let mediaBudget = budget;
     if (!this.dataSaving && budget < this.config.maxWireBps) {
-      const fromMs = nowMs - this.config.reportIntervalMs;
-      const controlBps = this.sentWireBps(fromMs, nowMs + 0.001) - this.sentWireBps(fromMs, nowMs + 0.001, true);
-      mediaBudget = Math.max(0, budget - controlBps);
+      mediaBudget = Math.max(0, budget - this.controlWireBps(nowMs));
     }
     let s = chooseSettings(mediaBudget / this.wireOvershoot, this.policy.current, this.dataSaving, currentFrameMs,
       this.config.overheadBytes, this.config.frameLengthsMs);
