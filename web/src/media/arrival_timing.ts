@@ -14,7 +14,14 @@ export interface ArrivalInterval {
 // The baseline is the lowest delay of the last 10 s of arrivals, not of 10 intervals:
 // in trouble reports come every 250 ms, and ten of those let a standing queue become
 // the baseline in 2.5 s (as native's ReceiveStatistics::kBaseDelayWindow).
-const BASE_DELAY_WINDOW_MS = 10000;
+export const BASE_DELAY_WINDOW_MS = 10000;
+
+// `timestamp` (u32, wraps) unwrapped against the previous unwrapped one: the nearest
+// value with these low 32 bits (a signed 32-bit step).
+export function unwrapTimestamp(last: number | undefined, timestamp: number): number {
+  if (last === undefined) return timestamp >>> 0;
+  return last + ((((timestamp >>> 0) - (last >>> 0)) | 0));
+}
 
 export class ArrivalTiming {
   private lastTimestamp: number | undefined; // unwrapped, 48 kHz samples
@@ -41,11 +48,7 @@ export class ArrivalTiming {
     this.bytes += sealedBytes;
     this.lastArrivalMs = arrivalMs;
     if (frameSamples > 0) this.frameSamples = frameSamples;
-    let unwrapped = timestamp >>> 0;
-    if (this.lastTimestamp !== undefined) {
-      const delta = (((timestamp >>> 0) - (this.lastTimestamp >>> 0)) | 0); // signed 32-bit step
-      unwrapped = this.lastTimestamp + delta;
-    }
+    const unwrapped = unwrapTimestamp(this.lastTimestamp, timestamp);
     if (!timed) {
       this.lastTimestamp = unwrapped;
       this.lastTimestampTimed = false;

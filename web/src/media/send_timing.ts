@@ -5,10 +5,10 @@
 // the end of the packet's frame, above the lowest of the last 10 s), so the part of a
 // reported queue that is our own lateness can be taken off. Pure: ms, monotonic.
 
-// As the peer's baseline (ArrivalTiming, native's ReceiveStatistics::kBaseDelayWindow).
-const BASE_WINDOW_MS = 10000;
-// Kept a little longer than the baseline window, for the report windows before it.
-const KEEP_MS = BASE_WINDOW_MS + 3000;
+import { BASE_DELAY_WINDOW_MS, unwrapTimestamp } from './arrival_timing';
+
+// Kept a little longer than the peer's baseline window, for the report windows before it.
+const KEEP_MS = BASE_DELAY_WINDOW_MS + 3000;
 
 interface SentPacket {
   atMs: number;
@@ -23,10 +23,7 @@ export class SendTiming {
   // A media packet whose primary frame starts at RTP `timestamp` (u32) and codes
   // `frameSamples` (48 kHz), handed to the socket at `sentMs`.
   onSent(timestamp: number, frameSamples: number, sentMs: number): void {
-    let unwrapped = timestamp >>> 0;
-    if (this.lastTimestamp !== undefined) {
-      unwrapped = this.lastTimestamp + ((((timestamp >>> 0) - (this.lastTimestamp >>> 0)) | 0)); // signed 32-bit step
-    }
+    const unwrapped = unwrapTimestamp(this.lastTimestamp, timestamp);
     this.lastTimestamp = unwrapped;
     this.sent.push({ atMs: sentMs, latenessMs: sentMs - (unwrapped + frameSamples) / 48 });
     while (this.sent[0]!.atMs < sentMs - KEEP_MS) this.sent.shift();
@@ -41,7 +38,7 @@ export class SendTiming {
     let count = 0;
     for (const p of this.sent) {
       if (p.atMs >= toMs) break;
-      if (p.atMs < toMs - BASE_WINDOW_MS) continue;
+      if (p.atMs < toMs - BASE_DELAY_WINDOW_MS) continue;
       base = Math.min(base, p.latenessMs);
       if (p.atMs >= fromMs) {
         sum += p.latenessMs;
